@@ -1,0 +1,2 @@
+// Placeholder: filled in by the distributions work.
+export declare class DiagonalNormal {}
