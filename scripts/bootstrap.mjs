@@ -10,12 +10,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const wanted = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];
+const wanted = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split(
+  '@',
+)[1];
 const major = wanted.split('.')[0];
 
 function pnpmVersion(bin) {
   try {
-    return execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync(bin, ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return null;
   }
@@ -27,9 +32,23 @@ function findPnpm() {
   const local = join(root, '.tools', 'node_modules', '.bin', 'pnpm');
   if (existsSync(local) && pnpmVersion(local) === wanted) return local;
   console.error(`[sculpt] installing pnpm@${wanted} into .tools/ (no global install needed)`);
-  const res = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', join(root, '.tools'), `pnpm@${wanted}`], { stdio: 'inherit' });
+  const res = spawnSync(
+    'npm',
+    [
+      'install',
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      join(root, '.tools'),
+      `pnpm@${wanted}`,
+    ],
+    { stdio: 'inherit' },
+  );
   if (res.status !== 0) {
-    console.error('[sculpt] could not install pnpm with npm; install it yourself (npm i -g pnpm@10) and run again.');
+    console.error(
+      '[sculpt] could not install pnpm with npm; install it yourself (npm i -g pnpm@10) and run again.',
+    );
     process.exit(res.status ?? 1);
   }
   return local;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Scaffolds a package with sculpt's anatomy (STYLE.md §4):
 //   node scripts/new-package.mjs <dir-name> "<description>" [dep ...]
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [name, description, ...deps] = process.argv.slice(2);
@@ -33,7 +33,7 @@ const pkg = {
   files: ['dist', 'README.md', 'CHANGELOG.md'],
   scripts: {
     build: 'tsup',
-    test: 'vitest run',
+    test: 'vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json',
     typecheck: 'tsc --noEmit',
     'check:package': 'publint --strict && attw --pack . --profile node16',
     docs: 'typedoc',
@@ -81,5 +81,8 @@ writeFileSync(
   `${JSON.stringify({ $schema: 'https://typedoc.org/schema.json', entryPoints: ['src/index.ts'], out: 'docs', excludePrivate: true }, null, 2)}\n`,
 );
 writeFileSync(join(dir, 'CHANGELOG.md'), `# @sculpt/${name}\n`);
-writeFileSync(join(dir, 'src', 'index.ts'), `/**\n * @sculpt/${name} — ${description}\n * @packageDocumentation\n */\nexport {};\n`);
+writeFileSync(
+  join(dir, 'src', 'index.ts'),
+  `/**\n * @sculpt/${name} — ${description}\n * @packageDocumentation\n */\nexport {};\n`,
+);
 console.log(`created ${dir}`);

@@ -7,5 +7,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
+  // import.meta.url (used to find installed data files in Node) also works in the CJS build.
+  shims: true,
   external: [/^@tensorflow\//, /^@sculpt\//],
 });

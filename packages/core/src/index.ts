@@ -5,16 +5,15 @@
  * @packageDocumentation
  */
 
-// --- errors ---
-export {
-  AbortError,
-  BackendError,
-  CheckpointError,
-  NonFiniteLossError,
-  SculptError,
-  formatShape,
-} from './errors.js';
-
+export type {
+  BackendInfo,
+  BackendName,
+  BackendPreference,
+  InitBackendOptions,
+  SkippedBackend,
+} from './backend/index.js';
+// --- backend ---
+export { initBackend, NODE_WEBGPU_APT_PACKAGES } from './backend/index.js';
 // --- contracts ---
 export type {
   Autoencoder,
@@ -26,15 +25,112 @@ export type {
   SamplerStep,
   TokenContext,
 } from './contracts.js';
-
-// --- backend ---
-
-// --- random ---
-
+export type {
+  BernoulliOptions,
+  CategoricalOptions,
+  DiagonalNormalOptions,
+  NormalOptions,
+  ParamInput,
+} from './distributions/index.js';
 // --- distributions ---
-
-// --- schedules ---
-
-// --- train ---
-
+export { Bernoulli, Categorical, DiagonalNormal, Normal } from './distributions/index.js';
+// --- errors ---
+export {
+  AbortError,
+  BackendError,
+  CheckpointError,
+  formatShape,
+  NonFiniteLossError,
+  SculptError,
+} from './errors.js';
+export type {
+  Checkpoint,
+  CheckpointStore,
+  CheckpointTarget,
+  LoadCheckpointOptions,
+  TensorSpec,
+} from './io/checkpoint.js';
 // --- io ---
+export {
+  CHECKPOINT_FORMAT_VERSION,
+  checkpointFromBytes,
+  checkpointToBytes,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './io/checkpoint.js';
+export type { IndexedDbStoreOptions } from './io/indexeddb.js';
+export { indexedDbStore } from './io/indexeddb.js';
+export type { EncodePngOptions, ImageGridOptions } from './io/png.js';
+export { decodePng, encodePng, imageGrid, readPng, writePng } from './io/png.js';
+export type { DecodedSafetensors } from './io/safetensors.js';
+export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
+export type { RngState } from './random/index.js';
+// --- random ---
+export { Rng } from './random/index.js';
+export type {
+  BetaScheduleKind,
+  BetaScheduleOptions,
+  DiscreteSigmasOptions,
+  ExponentialSigmasOptions,
+  KarrasSigmasOptions,
+  NoiseSchedule,
+  NoiseScheduleOptions,
+  PolyexponentialSigmasOptions,
+  TimestepSpacing,
+  TimestepSpacingOptions,
+  VpSigmasOptions,
+} from './schedules/index.js';
+// --- schedules ---
+export {
+  alphaCumprodToSigma,
+  alphasCumprod,
+  appendZero,
+  betaSchedule,
+  discreteSigmas,
+  exponentialSigmas,
+  karrasSigmas,
+  logSnrToSigma,
+  noiseSchedule,
+  polyexponentialSigmas,
+  rescaleZeroTerminalSnr,
+  sigmaToAlphaCumprod,
+  sigmaToLogSnr,
+  sigmaToT,
+  timestepSpacing,
+  tToSigma,
+  vpSigmas,
+} from './schedules/index.js';
+export type {
+  AdamOptions,
+  ClippedGradients,
+  EmaOptions,
+  FitCallbacks,
+  FitData,
+  FitOptions,
+  FitProgress,
+  FitResult,
+  JsonValue,
+  LossFn,
+  LossOutput,
+  LrSchedule,
+  Optimizer,
+  OptimizerOptions,
+  SgdOptions,
+  StepResult,
+  TrainerOptions,
+  TrainState,
+  WarmupDecayOptions,
+} from './train/index.js';
+// --- train ---
+export {
+  adam,
+  adamW,
+  clipByGlobalNorm,
+  constantLr,
+  ExponentialMovingAverage,
+  globalNorm,
+  sgd,
+  Trainer,
+  warmupCosineLr,
+  warmupLinearLr,
+} from './train/index.js';

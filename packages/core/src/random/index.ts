@@ -1,2 +1,2 @@
-export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
+export { Rng } from './rng.js';

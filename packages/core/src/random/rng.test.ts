@@ -12,9 +12,21 @@ beforeAll(async () => {
 describe('threefry2x32', () => {
   // Known-answer vectors from the Random123 distribution (also used by JAX's tests).
   it.each([
-    [[0, 0], [0, 0], [0x6b200159, 0x99ba4efe]],
-    [[0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x1cb996fc, 0xbb002be7]],
-    [[0x13198a2e, 0x03707344], [0x243f6a88, 0x85a308d3], [0xc4923a9c, 0x483df7a0]],
+    [
+      [0, 0],
+      [0, 0],
+      [0x6b200159, 0x99ba4efe],
+    ],
+    [
+      [0xffffffff, 0xffffffff],
+      [0xffffffff, 0xffffffff],
+      [0x1cb996fc, 0xbb002be7],
+    ],
+    [
+      [0x13198a2e, 0x03707344],
+      [0x243f6a88, 0x85a308d3],
+      [0xc4923a9c, 0x483df7a0],
+    ],
   ])('key %j counter %j → %j', (key, ctr, expected) => {
     const out = new Uint32Array(2);
     threefry2x32(key[0], key[1], ctr[0], ctr[1], out, 0);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { SculptError, formatShape } from '../errors.js';
+import { formatShape, SculptError } from '../errors.js';
 import { threefry2x32 } from './threefry.js';
 
 /** The serialisable state of an {@link Rng}: a 64-bit key and a block counter. */
@@ -17,7 +17,11 @@ function checkShape(where: string, shape: readonly number[]): number {
   let size = 1;
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new SculptError(where, 'shape must hold non-negative integers', `got ${formatShape(shape)}`);
+      throw new SculptError(
+        where,
+        'shape must hold non-negative integers',
+        `got ${formatShape(shape)}`,
+      );
     }
     size *= d;
   }
@@ -55,7 +59,12 @@ export class Rng {
    */
   constructor(seed: number) {
     if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new SculptError('Rng', 'seed must be a non-negative safe integer', `got ${seed}`, 'pass e.g. new Rng(42)');
+      throw new SculptError(
+        'Rng',
+        'seed must be a non-negative safe integer',
+        `got ${seed}`,
+        'pass e.g. new Rng(42)',
+      );
     }
     this.k0 = seed >>> 0;
     this.k1 = Math.floor(seed / TWO_POW_32) >>> 0;
@@ -152,7 +161,11 @@ export class Rng {
   /** `n` integers uniform in `[low, high)` on the CPU. */
   integers(n: number, low: number, high: number): Int32Array {
     if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
-      throw new SculptError('Rng.integers', 'expected integers with low < high', `got low=${low}, high=${high}`);
+      throw new SculptError(
+        'Rng.integers',
+        'expected integers with low < high',
+        `got low=${low}, high=${high}`,
+      );
     }
     const u = this.uniformArray(n);
     const out = new Int32Array(n);
@@ -178,7 +191,11 @@ export class Rng {
   /** A float32 tensor of standard (or shifted and scaled) normal noise. The caller owns it. */
   normal(shape: readonly number[], options: { mean?: number; std?: number } = {}): tf.Tensor {
     const size = checkShape('Rng.normal', shape);
-    return tf.tensor(this.normalArray(size, options.mean ?? 0, options.std ?? 1), shape as number[], 'float32');
+    return tf.tensor(
+      this.normalArray(size, options.mean ?? 0, options.std ?? 1),
+      shape as number[],
+      'float32',
+    );
   }
 
   /** A float32 tensor uniform in `[min, max)` (default `[0, 1)`). The caller owns it. */
@@ -200,7 +217,13 @@ export class Rng {
       if (!(probs >= 0 && probs <= 1)) {
         throw new SculptError('Rng.bernoulli', 'probability must be in [0, 1]', `got ${probs}`);
       }
-      if (!shape) throw new SculptError('Rng.bernoulli', 'a numeric probability needs a shape', 'got none', 'pass rng.bernoulli(0.5, [B, D])');
+      if (!shape)
+        throw new SculptError(
+          'Rng.bernoulli',
+          'a numeric probability needs a shape',
+          'got none',
+          'pass rng.bernoulli(0.5, [B, D])',
+        );
       const size = checkShape('Rng.bernoulli', shape);
       const u = this.uniformArray(size);
       const out = new Float32Array(size);
@@ -218,10 +241,18 @@ export class Rng {
    */
   categorical(logits: tf.Tensor2D, numSamples = 1): tf.Tensor2D {
     if (logits.rank !== 2) {
-      throw new SculptError('Rng.categorical', 'logits must be rank 2 [batch, classes]', `got shape ${formatShape(logits.shape)}`);
+      throw new SculptError(
+        'Rng.categorical',
+        'logits must be rank 2 [batch, classes]',
+        `got shape ${formatShape(logits.shape)}`,
+      );
     }
     if (!Number.isInteger(numSamples) || numSamples < 1) {
-      throw new SculptError('Rng.categorical', 'numSamples must be a positive integer', `got ${numSamples}`);
+      throw new SculptError(
+        'Rng.categorical',
+        'numSamples must be a positive integer',
+        `got ${numSamples}`,
+      );
     }
     const [b, k] = logits.shape;
     const u = this.uniformArray(b * numSamples * k);

@@ -52,7 +52,9 @@ export function checkGradients(
         const shifted = base.slice();
         shifted[i] += delta;
         return tf.tidy(() => {
-          const args = xs.map((other, j) => (j === which ? tf.tensor(shifted, x.shape, x.dtype) : other));
+          const args = xs.map((other, j) =>
+            j === which ? tf.tensor(shifted, x.shape, x.dtype) : other,
+          );
           return f(...args).dataSync()[0];
         });
       };

@@ -1,0 +1,327 @@
+// Choosing and starting a tfjs backend. This is the only place in sculpt that
+// calls `tf.setBackend`: libraries work on whatever backend is active; apps
+// (and the CLI) choose it here.
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendError } from '../errors.js';
+import { registerCpuKernels } from './cpu-kernels.js';
+import { importOptional, isNodeRuntime, messageOf, resolvedDir } from './load.js';
+import { registerWasmKernels } from './wasm-kernels/index.js';
+import { ADAPTER_KEY, createNodeWebGpuBackend } from './webgpu-node.js';
+
+/** A tfjs backend sculpt can start. `'tensorflow'` is tfjs-node (native TensorFlow). */
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu' | 'tensorflow';
+
+/** What {@link initBackend} is asked for: a backend, or `'auto'` to take the best that starts. */
+export type BackendPreference = 'auto' | BackendName;
+
+/** Options for {@link initBackend}. */
+export interface InitBackendOptions {
+  /**
+   * Where the wasm backend finds its `.wasm` files: a folder prefix or tfjs's
+   * file map (as `setWasmPaths` takes). Default: in Node, the `dist/` folder
+   * of the installed `@tensorflow/tfjs-backend-wasm`; in browsers, tfjs's
+   * default (next to the bundled script). Pass this instead of calling
+   * `setWasmPaths` yourself.
+   */
+  wasmPaths?: string | Record<string, string>;
+  /** Flags for Dawn's `create()` when WebGPU runs in Node. Default: `['backend=opengles']`. */
+  dawnFlags?: readonly string[];
+  /**
+   * Loaders for backend packages, for bundled apps that want them split out:
+   * `{ webgl: () => import('@tensorflow/tfjs-backend-webgl') }`. Default: none
+   * (a backend the app already imported is used; otherwise sculpt imports the
+   * package by name, which works in Node).
+   */
+  loaders?: Partial<Record<BackendName, () => Promise<unknown>>>;
+}
+
+/** Why a backend was passed over by `'auto'`. */
+export interface SkippedBackend {
+  name: BackendName;
+  reason: string;
+}
+
+/** What {@link initBackend} started: a plain object owned by the caller. */
+export interface BackendInfo {
+  /** The active backend (`tf.getBackend()`). */
+  name: BackendName;
+  /** What was asked for. */
+  requested: BackendPreference;
+  /** Whether this runs in Node. */
+  isNode: boolean;
+  /** wasm only: threads XNNPACK uses (1 in Node: the threaded build cannot start workers there). */
+  threads?: number;
+  /** wasm only: whether the SIMD build was loaded. */
+  simd?: boolean;
+  /** webgpu only: the adapter's description (in Node: Dawn on Mesa, e.g. llvmpipe). */
+  adapter?: string;
+  /** Backends `'auto'` tried first that failed, in order, with the reason. Empty otherwise. */
+  skipped: SkippedBackend[];
+}
+
+const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'];
+
+/** The npm packages that provide each backend (tried in order). */
+const PACKAGES: Record<BackendName, readonly string[]> = {
+  webgpu: ['@tensorflow/tfjs-backend-webgpu'],
+  webgl: ['@tensorflow/tfjs-backend-webgl'],
+  wasm: ['@tensorflow/tfjs-backend-wasm'],
+  cpu: ['@tensorflow/tfjs-backend-cpu'],
+  tensorflow: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+};
+
+/** tfjs's own registration priorities, used when sculpt re-registers a started instance. */
+const PRIORITY: Record<BackendName, number> = {
+  tensorflow: 3,
+  webgpu: 3,
+  webgl: 2,
+  wasm: 2,
+  cpu: 1,
+};
+
+/** `'auto'` order: browsers take the GPU first; Node takes native TensorFlow, else wasm (fastest here). */
+function autoOrder(isNode: boolean): BackendName[] {
+  return isNode ? ['tensorflow', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+}
+
+/** Imports the package behind `name` unless tfjs already has a factory for it. */
+async function ensureRegistered(name: BackendName, options: InitBackendOptions): Promise<void> {
+  if (tf.findBackendFactory(name) != null) return;
+  const loader = options.loaders?.[name];
+  const errors: string[] = [];
+  if (loader) {
+    try {
+      await loader();
+    } catch (err) {
+      errors.push(`loader: ${messageOf(err)}`);
+    }
+  } else {
+    for (const pkg of PACKAGES[name]) {
+      try {
+        await importOptional(pkg);
+        break;
+      } catch (err) {
+        errors.push(`${pkg}: ${messageOf(err)}`);
+      }
+    }
+  }
+  if (tf.findBackendFactory(name) == null) {
+    const why = errors.length
+      ? `got: ${errors.join('; ')}`
+      : `got a package that did not register '${name}'`;
+    throw new BackendError(
+      'initBackend',
+      `backend '${name}' needs the package ${PACKAGES[name].join(' or ')}`,
+      why,
+      installFix(name),
+    );
+  }
+}
+
+function installFix(name: BackendName): string {
+  if (name === 'webgl' && isNodeRuntime())
+    return "webgl needs a browser; in Node use 'wasm' or 'webgpu'";
+  if (name === 'webgpu' && !isNodeRuntime())
+    return 'use a browser with WebGPU enabled, or choose another backend';
+  return `npm install ${PACKAGES[name][0]}@4.22.0 (the version of @tensorflow/tfjs-core), or choose another backend`;
+}
+
+/**
+ * In Node, load the single-threaded SIMD build from the installed package.
+ * Plain Node finds it without help (the package's CJS build looks next to
+ * itself) but bundled code does not, so the path is set explicitly. The
+ * threaded build cannot start its workers in Node (ERR_WORKER_PATH: they are
+ * blob URLs), so threads are pinned off there (tfjs's default in Node too).
+ */
+async function configureWasm(options: InitBackendOptions, isNode: boolean): Promise<void> {
+  const mod = (await importOptional('@tensorflow/tfjs-backend-wasm').catch(() => undefined)) as
+    | { setWasmPaths?: (paths: string | Record<string, string>) => void }
+    | undefined;
+  if (isNode && mod) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (!mod?.setWasmPaths) return;
+  const paths =
+    options.wasmPaths ?? (isNode ? await resolvedDir('@tensorflow/tfjs-backend-wasm') : undefined);
+  try {
+    if (paths !== undefined) mod.setWasmPaths(paths);
+  } catch (err) {
+    throw new BackendError(
+      'initBackend',
+      "backend 'wasm' could not be configured",
+      `got: ${messageOf(err)}`,
+      'call initBackend before anything else starts the wasm backend',
+    );
+  }
+}
+
+/**
+ * Builds the backend instance ourselves (instead of letting `tf.setBackend`
+ * call the factory) so a failure surfaces as a BackendError with its cause,
+ * and tfjs does not print a warning.
+ */
+async function startInstance(
+  name: BackendName,
+  options: InitBackendOptions,
+  isNode: boolean,
+): Promise<{ backend: tf.KernelBackend; adapter?: string }> {
+  if (name === 'webgpu' && isNode) return createNodeWebGpuBackend({ dawnFlags: options.dawnFlags });
+  if (name === 'webgl' && isNode) {
+    throw new BackendError(
+      'initBackend',
+      "backend 'webgl' needs a browser (a WebGL2 context)",
+      'got Node',
+      installFix('webgl'),
+    );
+  }
+  if (name === 'webgpu' && !(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+    throw new BackendError(
+      'initBackend',
+      "backend 'webgpu' needs navigator.gpu",
+      'got a browser without WebGPU',
+      installFix('webgpu'),
+    );
+  }
+  await ensureRegistered(name, options);
+  if (name === 'wasm') await configureWasm(options, isNode);
+  const factory = tf.findBackendFactory(name);
+  try {
+    const backend = await factory();
+    // tfjs's cpu backend prints an "install tfjs-node" banner on its first
+    // write in Node; sculpt never prints, and 'auto' already tried tfjs-node.
+    if (name === 'cpu' && 'firstUse' in backend)
+      (backend as { firstUse: boolean }).firstUse = false;
+    return { backend };
+  } catch (err) {
+    const fix =
+      name === 'webgpu'
+        ? installFix(name)
+        : `check that ${PACKAGES[name][0]} matches @tensorflow/tfjs-core 4.22, or choose another backend`;
+    throw new BackendError(
+      'initBackend',
+      `backend '${name}' failed to start`,
+      `got: ${messageOf(err)}`,
+      fix,
+    );
+  }
+}
+
+/** Starts `name` (if not yet started) and makes it the active backend. */
+async function activate(
+  name: BackendName,
+  options: InitBackendOptions,
+  isNode: boolean,
+): Promise<{ adapter?: string }> {
+  let adapter: string | undefined;
+  // Not tf.findBackend: it starts the backend through tfjs's factory as a side effect.
+  if (!(name in tf.engine().registry)) {
+    const started = await startInstance(name, options, isNode);
+    adapter = started.adapter;
+    if (tf.findBackendFactory(name) != null) tf.removeBackend(name);
+    tf.registerBackend(name, () => started.backend, PRIORITY[name]);
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok || tf.getBackend() !== name) {
+    throw new BackendError(
+      'initBackend',
+      `tf.setBackend('${name}') should succeed`,
+      `got ${String(ok)}`,
+      'choose another backend',
+    );
+  }
+  await tf.ready();
+  return { adapter };
+}
+
+/** The adapter description of a running webgpu backend: sculpt's (Node) or tfjs's adapter info (browsers). */
+function webGpuAdapterOf(backend: tf.KernelBackend): string | undefined {
+  const b = backend as {
+    [ADAPTER_KEY]?: string;
+    adapterInfo?: { vendor?: string; architecture?: string };
+  };
+  if (b[ADAPTER_KEY]) return b[ADAPTER_KEY];
+  const text = [b.adapterInfo?.vendor, b.adapterInfo?.architecture].filter((s) => s).join(' ');
+  return text || undefined;
+}
+
+async function describe(
+  name: BackendName,
+  requested: BackendPreference,
+  isNode: boolean,
+  adapter: string | undefined,
+  skipped: SkippedBackend[],
+): Promise<BackendInfo> {
+  const info: BackendInfo = { name, requested, isNode, skipped };
+  if (name === 'wasm') {
+    const mod = (await importOptional('@tensorflow/tfjs-backend-wasm').catch(() => undefined)) as
+      | { getThreadsCount?: () => number }
+      | undefined;
+    info.threads = mod?.getThreadsCount?.();
+    info.simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+  }
+  if (name === 'webgpu') info.adapter = adapter ?? webGpuAdapterOf(tf.backend());
+  return info;
+}
+
+/**
+ * Chooses, starts and activates a TensorFlow.js backend. Backend packages are
+ * optional peer dependencies, imported on demand (or imported by the app
+ * beforehand, which bundled browser apps should do).
+ *
+ * - `'auto'` (default): in browsers webgpu → webgl → wasm → cpu, the first
+ *   that starts; in Node `tensorflow` (tfjs-node) when installed, else wasm,
+ *   else cpu.
+ * - A named backend starts that one or throws a {@link BackendError} naming
+ *   the package to install.
+ * - `'webgpu'` in Node is opt-in: it runs on Dawn (the `webgpu` package) over
+ *   Mesa's software GL, needing Debian `libegl1 libegl-mesa0 libgl1-mesa-dri libegl-dev`.
+ * - `'wasm'` also registers sculpt's training kernels (`registerWasmKernels`);
+ *   `'cpu'` replaces tfjs-backend-cpu kernels that give wrong numbers
+ *   (`ResizeNearestNeighborGrad` for batch > 1).
+ *
+ * Calling it again switches backends; tensors move lazily, but dispose what you
+ * can first.
+ *
+ * @param preference - which backend; default `'auto'`.
+ * @param options - wasm file paths, Dawn flags, package loaders (see {@link InitBackendOptions}).
+ * @returns a plain {@link BackendInfo} describing what started (owned by the caller).
+ * @throws BackendError for an unknown name, a missing package or a backend that fails to start.
+ * @example
+ * ```ts
+ * import { initBackend } from '@sculpt/core';
+ * const info = await initBackend();          // Node: { name: 'wasm', simd: true, threads: 1, … }
+ * await initBackend('webgpu');               // Node, opt-in: Dawn on software GL
+ * ```
+ */
+export async function initBackend(
+  preference: BackendPreference = 'auto',
+  options: InitBackendOptions = {},
+): Promise<BackendInfo> {
+  if (preference !== 'auto' && !BACKEND_NAMES.includes(preference)) {
+    throw new BackendError(
+      'initBackend',
+      `preference must be 'auto' or one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}`,
+      `got ${JSON.stringify(preference)}`,
+    );
+  }
+  const isNode = isNodeRuntime();
+  const candidates = preference === 'auto' ? autoOrder(isNode) : [preference];
+  const skipped: SkippedBackend[] = [];
+  for (const name of candidates) {
+    try {
+      const { adapter } = await activate(name, options, isNode);
+      if (name === 'wasm') registerWasmKernels();
+      if (name === 'cpu') registerCpuKernels();
+      return await describe(name, preference, isNode, adapter, skipped);
+    } catch (err) {
+      if (preference !== 'auto') throw err;
+      skipped.push({ name, reason: messageOf(err) });
+    }
+  }
+  throw new BackendError(
+    'initBackend',
+    `some backend to start (tried ${candidates.join(', ')})`,
+    `got: ${skipped.map((s) => s.reason).join(' | ')}`,
+    isNode
+      ? 'npm install @tensorflow/tfjs-backend-wasm@4.22.0'
+      : 'npm install @tensorflow/tfjs-backend-webgl@4.22.0',
+  );
+}
