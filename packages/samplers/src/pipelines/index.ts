@@ -1,0 +1,2 @@
+export type { Img2ImgOptions, InpaintOptions, PassThroughOptions } from './editing.js';
+export { img2img, inpaint } from './editing.js';
