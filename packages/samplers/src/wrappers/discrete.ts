@@ -93,7 +93,7 @@ export function discreteDenoiser(
       `got '${prediction}'`,
     );
   }
-  const logSigmas = tf.keep(tf.log(tf.tensor1d(schedule.sigmas)));
+  const logSigmas = tf.keep(tf.tidy(() => tf.log(tf.tensor1d(schedule.sigmas))));
   const denoiser = (x: tf.Tensor, sigma: tf.Tensor1D, cond?: Conditioning): tf.Tensor =>
     tf.tidy(() => {
       const s = perItem(sigma, x.rank);

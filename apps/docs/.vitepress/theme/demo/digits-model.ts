@@ -1,0 +1,85 @@
+// The class-conditional digit model behind the denoising demo: @sculpt/diffusion's
+// `DiffusionModel`, loaded from the checkpoint the site serves
+// (public/checkpoints/mnist-diffusion.safetensors, trained by
+// `pnpm --filter @sculpt/diffusion train:mnist` and copied by scripts/prepare.mjs).
+import type { Denoiser, NoiseSchedule } from '@sculpt/core';
+import { DiffusionModel } from '@sculpt/diffusion';
+import { withBase } from 'vitepress';
+
+/** What the demo needs of a model. */
+export interface DigitsModel {
+  /** The model itself (forward process helpers take it). */
+  model: DiffusionModel;
+  /** D(x; σ, {labels}) → x̂₀ on `[B, 28, 28, 1]` in [−1, 1]. */
+  denoiser: Denoiser;
+  /** The DDPM schedule it was trained on (the forward process uses it too). */
+  schedule: NoiseSchedule;
+  /** σ range sampling runs over. */
+  sigmaMin: number;
+  sigmaMax: number;
+  numClasses: number;
+  /** The label meaning "no class" (classifier-free guidance's unconditional input). */
+  nullLabel: number;
+  imageSize: number;
+  /** Where the weights came from, shown on the page. */
+  source: string;
+  /** True when the weights are trained (false: a freshly initialised stand-in). */
+  trained: boolean;
+  dispose(): void;
+}
+
+/** What the training script wrote next to the weights (mnist-results.json). */
+interface TrainingReport {
+  steps?: number;
+  trainMinutes?: number;
+  classAccuracy?: number;
+  fd?: number;
+}
+
+function wrap(model: DiffusionModel, source: string, trained: boolean): DigitsModel {
+  const { sigmaMin, sigmaMax } = model.sigmaRange;
+  return {
+    model,
+    denoiser: model.denoiser,
+    schedule: model.schedule,
+    sigmaMin,
+    sigmaMax,
+    numClasses: model.numClasses,
+    nullLabel: model.numClasses,
+    imageSize: model.imageShape[0],
+    source,
+    trained,
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * Fetches and loads the trained checkpoint; without one (a site built before
+ * any training run), a freshly initialised `mnist` model stands in so the page
+ * still works end to end — and says so.
+ */
+export async function loadDigitsModel(): Promise<DigitsModel> {
+  const res = await fetch(withBase('/checkpoints/mnist-diffusion.safetensors'));
+  if (!res.ok)
+    return wrap(
+      DiffusionModel.create('mnist', { seed: 0 }),
+      'untrained stand-in (no checkpoint served)',
+      false,
+    );
+  const model = DiffusionModel.fromBytes(await res.arrayBuffer());
+  const report: TrainingReport = await fetch(withBase('/checkpoints/mnist-diffusion.json'))
+    .then((r) => (r.ok ? r.json() : {}))
+    .catch(() => ({}));
+  const facts = [
+    report.steps !== undefined ? `${report.steps} training steps` : undefined,
+    report.trainMinutes !== undefined ? `${report.trainMinutes} min on wasm` : undefined,
+    report.classAccuracy !== undefined
+      ? `class accuracy of guided samples ${(100 * report.classAccuracy).toFixed(0)}%`
+      : undefined,
+  ].filter(Boolean);
+  return wrap(
+    model,
+    `@sculpt/diffusion 'mnist' preset, trained by pnpm --filter @sculpt/diffusion train:mnist${facts.length ? ` (${facts.join(', ')})` : ''}`,
+    true,
+  );
+}

@@ -1,0 +1,27 @@
+// The default theme plus sculpt's live demos, registered as async components:
+// tfjs and the sculpt packages load only in the browser, only on demo pages.
+
+import type { Theme } from 'vitepress';
+import DefaultTheme from 'vitepress/theme';
+import { defineAsyncComponent } from 'vue';
+import './custom.css';
+
+const theme: Theme = {
+  extends: DefaultTheme,
+  enhanceApp({ app }) {
+    app.component(
+      'DenoiseDemo',
+      defineAsyncComponent(() => import('./components/DenoiseDemo.vue')),
+    );
+    app.component(
+      'SamplersDemo',
+      defineAsyncComponent(() => import('./components/SamplersDemo.vue')),
+    );
+    app.component(
+      'ConformanceTable',
+      defineAsyncComponent(() => import('./components/ConformanceTable.vue')),
+    );
+  },
+};
+
+export default theme;

@@ -1,0 +1,326 @@
+// Browser tests of the built site: Debian's chromium driven by playwright-core
+// (never a browser download), WebGPU on SwiftShader. For each demo page: it
+// loads, runs on the backend we expect (webgpu unless SCULPT_DOCS_BACKEND says
+// otherwise), and draws canvases that are not blank; screenshots go to
+// screenshots/. Serves .vitepress/dist on 127.0.0.1 itself and stops it.
+// Usage: node scripts/browser-test.mjs   (after `pnpm build`)
+// Env: CHROMIUM (default /usr/bin/chromium), SCULPT_DOCS_BACKEND (default webgpu).
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serveStatic } from './serve.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, '.vitepress/dist');
+const shots = join(root, 'screenshots');
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const expectedBackend = process.env.SCULPT_DOCS_BACKEND ?? 'webgpu';
+// webgpu is what 'auto' must pick here; any other backend is forced with ?backend=.
+const query = expectedBackend === 'webgpu' ? '' : `?backend=${expectedBackend}`;
+const shotSuffix = expectedBackend === 'webgpu' ? '' : `-${expectedBackend}`;
+// Flags from /work/shared/FACTS.md: WebGPU on SwiftShader, no background traffic.
+const ARGS = [
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-gpu-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+const PAGE_TIMEOUT_MS = 30_000;
+const DEMO_TIMEOUT_MS = 300_000;
+
+const failures = [];
+const results = {};
+function check(name, ok, detail) {
+  if (!ok) failures.push(`${name}: ${detail}`);
+  return ok;
+}
+
+/** Per canvas: size, how many distinct gray levels, the std of the pixels, whether it is blank. */
+async function canvasStats(page, selector) {
+  return page.$$eval(selector, (els) =>
+    els.map((c) => {
+      const canvas = /** @type {HTMLCanvasElement} */ (c);
+      const ctx = canvas.getContext('2d');
+      const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      let sum = 0;
+      let sum2 = 0;
+      const levels = new Set();
+      const n = data.length / 4;
+      for (let i = 0; i < data.length; i += 4) {
+        const v = (data[i] + data[i + 1] + data[i + 2]) / 3;
+        sum += v;
+        sum2 += v * v;
+        levels.add(Math.round(v));
+      }
+      const mean = sum / n;
+      const std = Math.sqrt(Math.max(0, sum2 / n - mean * mean));
+      const name = canvas.dataset.canvas ?? canvas.dataset.sampler ?? '';
+      return {
+        name,
+        width: canvas.width,
+        height: canvas.height,
+        mean,
+        std,
+        levels: levels.size,
+        blank: std < 2 || levels.size < 3,
+      };
+    }),
+  );
+}
+
+/** Pearson correlation of two canvases' gray values (same size). */
+async function canvasCorrelation(page, a, b) {
+  return page.evaluate(
+    ([sa, sb]) => {
+      const gray = (sel) => {
+        const c = /** @type {HTMLCanvasElement} */ (document.querySelector(sel));
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const out = [];
+        for (let i = 0; i < d.length; i += 4) out.push(d[i]);
+        return out;
+      };
+      const x = gray(sa);
+      const y = gray(sb);
+      const mx = x.reduce((s, v) => s + v, 0) / x.length;
+      const my = y.reduce((s, v) => s + v, 0) / y.length;
+      let sxy = 0;
+      let sxx = 0;
+      let syy = 0;
+      for (let i = 0; i < x.length; i++) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) ** 2;
+        syy += (y[i] - my) ** 2;
+      }
+      return sxy / Math.sqrt(sxx * syy || 1);
+    },
+    [a, b],
+  );
+}
+
+async function testDenoising(page, base) {
+  const r = {};
+  await page.goto(`${base}/demos/denoising${query}`, { timeout: PAGE_TIMEOUT_MS });
+  const demo = page.locator('[data-demo="denoising"]');
+  await demo.waitFor({ timeout: PAGE_TIMEOUT_MS });
+  await page.waitForFunction(
+    () =>
+      document
+        .querySelector('[data-demo="denoising"] [data-backend]')
+        ?.getAttribute('data-backend'),
+    null,
+    { timeout: 60_000 },
+  );
+  r.backend = await demo.locator('[data-backend]').getAttribute('data-backend');
+  r.backendLine = (await demo.locator('.sculpt-backend').innerText()).trim();
+  check(
+    'denoising backend',
+    r.backend === expectedBackend,
+    `expected '${expectedBackend}', got '${r.backend}' (${r.backendLine})`,
+  );
+  await page.waitForFunction(
+    () => {
+      const el = document.querySelector('[data-demo="denoising"]');
+      return el && (el.getAttribute('data-phase') === 'error' || el.getAttribute('data-gen-ms'));
+    },
+    null,
+    { timeout: DEMO_TIMEOUT_MS },
+  );
+  r.phase = await demo.getAttribute('data-phase');
+  r.model = (await demo.locator('.sculpt-note').first().innerText()).trim();
+  if (
+    !check(
+      'denoising phase',
+      r.phase === 'done',
+      `expected 'done', got '${r.phase}': ${await demo.innerText()}`,
+    )
+  )
+    return r;
+  await page.screenshot({ path: join(shots, `denoising${shotSuffix}.png`), fullPage: true });
+  // A second generation: the first one includes compiling the shaders.
+  await demo.locator('[data-action="generate"]').click();
+  await page.waitForFunction(
+    () =>
+      (
+        document.querySelector('[data-demo="denoising"]')?.getAttribute('data-gen-times') ?? ''
+      ).split(',').length >= 2,
+    null,
+    { timeout: DEMO_TIMEOUT_MS },
+  );
+  r.generationMs = (await demo.getAttribute('data-gen-times')).split(',').map(Number);
+  r.generationSteps = Number(await demo.getAttribute('data-gen-steps'));
+  r.tensorsAfterGenerations = (await demo.getAttribute('data-tensors-after'))
+    .split(',')
+    .map(Number);
+  const [t1, t2] = r.tensorsAfterGenerations;
+  check(
+    'no tensor leak across generations',
+    t1 === t2,
+    `tf.memory().numTensors went ${t1} → ${t2}`,
+  );
+  check(
+    'generation steps',
+    r.generationSteps === 20,
+    `expected the timed generation to take 20 steps, got ${r.generationSteps}`,
+  );
+  r.generationLine = (await demo.locator('[data-field="gen-time"]').innerText()).trim();
+  const readAs = demo.locator('[data-field="gen-class"]');
+  r.generatedDigit = (await readAs.count())
+    ? Number(await readAs.getAttribute('data-digit'))
+    : null;
+  r.generatedReading = (await readAs.count()) ? (await readAs.innerText()).trim() : null;
+  r.canvases = await canvasStats(page, '[data-demo="denoising"] canvas');
+  for (const c of r.canvases)
+    check(
+      `denoising canvas ${c.name}`,
+      !c.blank,
+      `blank (std ${c.std.toFixed(2)}, ${c.levels} levels)`,
+    );
+  r.correlation = {
+    noisyVsClean: await canvasCorrelation(page, '[data-canvas="x0"]', '[data-canvas="xt"]'),
+    recoveredVsClean: await canvasCorrelation(
+      page,
+      '[data-canvas="x0"]',
+      '[data-canvas="reverse-x0"]',
+    ),
+  };
+  if (!/untrained/.test(r.model)) {
+    // A trained model must bring the noised digit back: the prediction is closer to x₀ than x_t is.
+    check(
+      'denoising recovers the digit',
+      r.correlation.recoveredVsClean > Math.max(0.5, r.correlation.noisyVsClean),
+      JSON.stringify(r.correlation),
+    );
+    // The page asks for a 7 (guidance 3): @sculpt/metrics' MNIST classifier must read a 7.
+    check(
+      'generation follows the label',
+      r.generatedDigit === 7,
+      `expected the classifier to read 7, got ${r.generatedDigit}`,
+    );
+  }
+  await page.evaluate(() => window.scrollTo(0, 0)); // the fixed header would land mid-page otherwise
+  await page.screenshot({ path: join(shots, `denoising${shotSuffix}-2.png`), fullPage: true });
+  return r;
+}
+
+async function testSamplers(page, base) {
+  const r = {};
+  await page.goto(`${base}/demos/samplers${query}`, { timeout: PAGE_TIMEOUT_MS });
+  const demo = page.locator('[data-demo="samplers"]');
+  await demo.waitFor({ timeout: PAGE_TIMEOUT_MS });
+  await page.waitForFunction(
+    () =>
+      document.querySelector('[data-demo="samplers"] [data-backend]')?.getAttribute('data-backend'),
+    null,
+    { timeout: 60_000 },
+  );
+  r.backend = await demo.locator('[data-backend]').getAttribute('data-backend');
+  check(
+    'samplers backend',
+    r.backend === expectedBackend,
+    `expected '${expectedBackend}', got '${r.backend}'`,
+  );
+  await page.waitForFunction(
+    () =>
+      ['done', 'error'].includes(
+        document.querySelector('[data-demo="samplers"]')?.getAttribute('data-status') ?? '',
+      ),
+    null,
+    { timeout: DEMO_TIMEOUT_MS },
+  );
+  r.status = await demo.getAttribute('data-status');
+  if (
+    !check(
+      'samplers status',
+      r.status === 'done',
+      `expected 'done', got '${r.status}': ${await demo.innerText()}`,
+    )
+  )
+    return r;
+  const stats = await canvasStats(page, '[data-demo="samplers"] canvas');
+  r.samplers = stats.map((c) => c.name);
+  check('samplers drawn', stats.length >= 10, `expected ≥ 10 sampler plots, got ${stats.length}`);
+  for (const c of stats)
+    check(`samplers canvas ${c.name}`, !c.blank, `blank (std ${c.std.toFixed(2)})`);
+  r.table = await page.locator('[data-table="conformance"] tbody tr').count();
+  check('conformance table', r.table >= 10, `expected ≥ 10 rows, got ${r.table}`);
+  await page.screenshot({ path: join(shots, `samplers${shotSuffix}.png`), fullPage: true });
+  return r;
+}
+
+async function testMath(page, base) {
+  await page.goto(`${base}/math`, { timeout: PAGE_TIMEOUT_MS });
+  // markdown-it-mathjax3 renders formulas to SVG at build time.
+  const formulas = await page.locator('mjx-container svg').count();
+  check('math rendered', formulas >= 20, `expected ≥ 20 rendered formulas, got ${formulas}`);
+  await page.screenshot({ path: join(shots, 'math.png'), fullPage: false });
+  return { formulas };
+}
+
+async function main() {
+  if (!existsSync(join(dist, 'index.html')))
+    throw new Error(
+      'browser-test: expected a built site in .vitepress/dist. Fix: run `pnpm build` first',
+    );
+  if (!existsSync(executablePath))
+    throw new Error(
+      `browser-test: expected chromium at ${executablePath}. Fix: apt-get install chromium (or set CHROMIUM)`,
+    );
+  mkdirSync(shots, { recursive: true });
+  const server = await serveStatic(dist);
+  const userDataDir = mkdtempSync(join(tmpdir(), 'sculpt-docs-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1280, height: 900 },
+    timeout: PAGE_TIMEOUT_MS,
+  });
+  const logs = [];
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+    page.on('response', (res) => {
+      if (res.status() >= 400) logs.push(`[http ${res.status()}] ${res.url()}`);
+    });
+    const started = Date.now();
+    results.home = await page
+      .goto(`${server.url}/`, { timeout: PAGE_TIMEOUT_MS })
+      .then((res) => res?.status());
+    check('home page', results.home === 200, `HTTP ${results.home}`);
+    results.math = await testMath(page, server.url);
+    results.denoising = await testDenoising(page, server.url);
+    results.samplers = await testSamplers(page, server.url);
+    results.totalMs = Date.now() - started;
+  } catch (err) {
+    failures.push(`run: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await context.close();
+    await server.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+  results.failures = failures;
+  writeFileSync(
+    join(shots, `results${shotSuffix}.json`),
+    `${JSON.stringify({ ...results, console: logs.slice(-50) }, null, 2)}\n`,
+  );
+  console.log(JSON.stringify(results, null, 2));
+  if (failures.length) {
+    console.error(
+      `browser tests: ${failures.length} failure(s)\n${failures.join('\n')}\nconsole:\n${logs.slice(-20).join('\n')}`,
+    );
+    process.exit(1);
+  }
+  console.log('browser tests: all passed');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

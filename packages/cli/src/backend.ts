@@ -1,0 +1,44 @@
+// The CLI is an app: it chooses the backend (libraries never do).
+import {
+  type BackendInfo,
+  type BackendName,
+  type BackendPreference,
+  initBackend,
+} from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from 'commander';
+
+/** What `--backend` accepts. */
+export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
+
+/** Parses `--backend`. */
+export function parseBackend(value: string): BackendPreference {
+  const v = value.trim().toLowerCase();
+  if ((BACKEND_CHOICES as readonly string[]).includes(v)) return v as BackendPreference;
+  throw new InvalidArgumentError(
+    `backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${value}'.`,
+  );
+}
+
+/**
+ * Registers tfjs's gradients and starts the backend.
+ *
+ * The Node build of tfjs-core registers no gradients; importing
+ * tfjs-layers does. wasm and cpu are the CLI's own dependencies, imported
+ * here so core's `initBackend` finds them registered; webgpu (and tfjs-node,
+ * `'tensorflow'`) are loaded by core when the user installed them.
+ *
+ * @param preference - `--backend` (default `'auto'`: tfjs-node if installed, else wasm).
+ * @returns core's {@link BackendInfo}.
+ */
+export async function startBackend(preference: BackendPreference): Promise<BackendInfo> {
+  // A second command in the same process (the demo trains, then samples) keeps the running backend.
+  const active = tf.engine().backendName as BackendName | null;
+  if (active && (preference === 'auto' || preference === active)) {
+    return { name: active, requested: preference, isNode: true, skipped: [] };
+  }
+  await import('@tensorflow/tfjs-layers');
+  if (preference === 'auto' || preference === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (preference === 'auto' || preference === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
+  return initBackend(preference);
+}

@@ -1,0 +1,88 @@
+// `sculpt bench`: training steps/s and sampling time of a family's preset on
+// the chosen backend, printed as JSON (numbers come from here, never from tests).
+import type { BackendPreference, JsonValue } from '@sculpt/core';
+import { startBackend } from '../backend.js';
+import { loadData, parseDataSpec } from '../data.js';
+import { checkPreset, getFamily } from '../families/index.js';
+import type { CliIo } from '../io.js';
+import { checkSampler } from './sample.js';
+
+/** Options of {@link benchCommand}. */
+export interface BenchOptions {
+  preset?: string;
+  steps: number;
+  batch?: number;
+  samplerSteps?: number;
+  sampler?: string;
+  n: number;
+  backend: BackendPreference;
+}
+
+/**
+ * Times `steps` training steps (after 2 warm-up steps) and one sampling run.
+ *
+ * @returns the measurements as plain JSON (also printed).
+ */
+export async function benchCommand(
+  familyName: string,
+  options: BenchOptions,
+  io: CliIo,
+): Promise<{ [key: string]: JsonValue }> {
+  const family = getFamily(familyName);
+  const preset = checkPreset(family, options.preset ?? family.defaultPreset);
+  checkSampler(options.sampler);
+  const backend = await startBackend(options.backend);
+  const data = await loadData(parseDataSpec(family.defaultData));
+  const model = await family.create({
+    preset,
+    data,
+    batchSize: options.batch,
+    seed: 0,
+    totalSteps: undefined,
+  });
+  try {
+    const noop = () => undefined;
+    await model.train({ steps: 2, onStep: noop });
+    let t = performance.now();
+    await model.train({ steps: options.steps, onStep: noop });
+    const trainSeconds = (performance.now() - t) / 1000;
+    const labels =
+      model.numClasses > 0
+        ? Array.from({ length: options.n }, (_, i) => i % model.numClasses)
+        : undefined;
+    const sampler = options.sampler ?? family.sampleDefaults.sampler;
+    const samplerSteps = options.samplerSteps ?? family.sampleDefaults.steps;
+    t = performance.now();
+    const images = await model.sample({
+      numSamples: options.n,
+      sampler,
+      steps: samplerSteps,
+      guidanceScale: family.sampleDefaults.guidanceScale,
+      labels,
+      seed: 0,
+    });
+    const sampleSeconds = (performance.now() - t) / 1000;
+    images.dispose();
+    const result: { [key: string]: JsonValue } = {
+      family: family.name,
+      preset,
+      backend: backend.name,
+      simd: backend.simd ?? null,
+      threads: backend.threads ?? null,
+      parameters: model.parameterCount,
+      batchSize: model.batchSize,
+      trainSteps: options.steps,
+      msPerTrainStep: Number(((trainSeconds * 1000) / options.steps).toFixed(1)),
+      trainStepsPerSecond: Number((options.steps / trainSeconds).toFixed(3)),
+      imagesPerSecond: Number(((options.steps * model.batchSize) / trainSeconds).toFixed(1)),
+      sampler: sampler ?? null,
+      samplerSteps: samplerSteps ?? null,
+      samples: options.n,
+      sampleSeconds: Number(sampleSeconds.toFixed(3)),
+    };
+    io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return result;
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,242 @@
+// Sampling, img2img and inpainting of a DiffusionModel through @sculpt/samplers.
+import {
+  type Conditioning,
+  type Denoiser,
+  karrasSigmas,
+  Rng,
+  type SamplerOptions,
+  SculptError,
+} from '@sculpt/core';
+import {
+  classifierFreeGuidance,
+  type DiffusionSampler,
+  getSampler,
+  img2img,
+  inpaint,
+} from '@sculpt/samplers';
+import * as tf from '@tensorflow/tfjs-core';
+import type { DiffusionModel } from './model.js';
+
+/** Options shared by {@link sampleModel}, {@link img2imgModel} and {@link inpaintModel}. */
+export interface GuidedSamplingOptions {
+  /** A registered sampler name or alias (`'euler'`, `'dpmpp-2m'`, …) or a sampler object. Default `'dpmpp-2m'`. */
+  sampler?: string | DiffusionSampler;
+  /** Sampler steps (Karras σ spacing over the model's σ range). Default 20. */
+  steps?: number;
+  /** Explicit σ schedule ending in 0; overrides `steps`. */
+  sigmas?: Float32Array;
+  /** Classifier-free guidance scale w (1 = off). Default 1. Needs a class-conditional model and labels. */
+  guidanceScale?: number;
+  /** CFG rescale φ ∈ [0, 1] (Lin et al. 2024). Default 0. */
+  guidanceRescale?: number;
+  /** One class id per image in [0, numClasses); omitted = unconditional (null label). */
+  labels?: ArrayLike<number>;
+  /** Seed of the initial noise and of stochastic samplers. Default 0. */
+  seed?: number;
+  /** Called after every sampler step (`x`, `denoised` are the sampler's: copy to keep). */
+  onStep?: SamplerOptions['onStep'];
+  /** Stops sampling with an AbortError. */
+  signal?: AbortSignal;
+  /** Extra options for the sampler (e.g. `{ eta: 1 }`). */
+  samplerOptions?: Record<string, unknown>;
+}
+
+/** Options of {@link sampleModel} (`model.sample`). */
+export interface SampleOptions extends GuidedSamplingOptions {
+  /** Number of images. Default `labels.length`, else 16. */
+  numSamples?: number;
+}
+
+interface Prepared {
+  sampler: DiffusionSampler;
+  sigmas: Float32Array;
+  denoiser: Denoiser;
+  cond: Conditioning | undefined;
+  rng: Rng;
+  dispose: () => void;
+}
+
+function resolveSampler(where: string, sampler: string | DiffusionSampler): DiffusionSampler {
+  if (typeof sampler !== 'string') return sampler;
+  try {
+    return getSampler(sampler);
+  } catch (e) {
+    throw new SculptError(
+      where,
+      'expected a registered sampler name',
+      `got '${sampler}'`,
+      (e as Error).message.split('Fix: ')[1]?.replace(/\.$/, ''),
+    );
+  }
+}
+
+function prepare(
+  where: string,
+  model: DiffusionModel,
+  count: number,
+  options: GuidedSamplingOptions,
+): Prepared {
+  const { steps = 20, guidanceScale = 1, guidanceRescale = 0, seed = 0 } = options;
+  const sampler = resolveSampler(where, options.sampler ?? 'dpmpp-2m');
+  if (!(Number.isInteger(steps) && steps >= 1))
+    throw new SculptError(where, 'expected steps to be an integer ≥ 1', `got ${steps}`);
+  const sigmas = options.sigmas ?? karrasSigmas({ numSteps: steps, ...model.sigmaRange });
+  const labels =
+    options.labels === undefined ? undefined : model.checkLabels(where, options.labels, count);
+  if (guidanceScale !== 1 && labels === undefined) {
+    throw new SculptError(
+      where,
+      'expected labels with guidanceScale ≠ 1',
+      'got none',
+      'pass labels (one class id per image) or guidanceScale: 1',
+    );
+  }
+  const owned: tf.Tensor[] = [];
+  let cond: Conditioning | undefined;
+  let denoiser = model.denoiser;
+  if (labels) {
+    const labelTensor = tf.tensor1d(labels, 'int32');
+    owned.push(labelTensor);
+    cond = { labels: labelTensor };
+    if (guidanceScale !== 1) {
+      const nullLabels = tf.fill([count], model.numClasses, 'int32') as tf.Tensor1D;
+      owned.push(nullLabels);
+      denoiser = classifierFreeGuidance(denoiser, {
+        guidanceScale,
+        guidanceRescale,
+        uncond: { labels: nullLabels },
+      });
+    }
+  }
+  return { sampler, sigmas, denoiser, cond, rng: new Rng(seed), dispose: () => tf.dispose(owned) };
+}
+
+/**
+ * Draws images from the model: noise × σ_max, then the sampler down to σ = 0.
+ *
+ * @param model - a trained {@link DiffusionModel}.
+ * @param options - see {@link SampleOptions}: `numSamples`, `sampler` ('dpmpp-2m'),
+ *   `steps` (20), `guidanceScale` (1), `labels`, `seed` (0), `onStep`, `signal`.
+ * @returns `[N, H, W, C]` in [-1, 1] (clipped); the caller owns it.
+ * @example
+ * ```ts
+ * const images = await model.sample({ labels: [0, 1, 2, 3], guidanceScale: 3, steps: 20 });
+ * await writePng('digits.png', imageGrid(images), { range: [-1, 1] });
+ * ```
+ */
+export async function sampleModel(
+  model: DiffusionModel,
+  options: SampleOptions = {},
+): Promise<tf.Tensor4D> {
+  const where = 'DiffusionModel.sample';
+  const count = options.numSamples ?? options.labels?.length ?? 16;
+  if (!(Number.isInteger(count) && count >= 1))
+    throw new SculptError(where, 'expected numSamples to be an integer ≥ 1', `got ${count}`);
+  const p = prepare(where, model, count, options);
+  const noise = p.rng.normal([count, ...model.imageShape]);
+  const xT = tf.mul(noise, p.sigmas[0]);
+  noise.dispose();
+  try {
+    const run = {
+      ...options.samplerOptions,
+      rng: p.rng.split() as Rng,
+      cond: p.cond,
+      onStep: options.onStep,
+      signal: options.signal,
+    };
+    const out = await p.sampler.sampleAsync(p.denoiser, xT, p.sigmas, run);
+    const clipped = tf.clipByValue(out, -1, 1) as tf.Tensor4D;
+    out.dispose();
+    return clipped;
+  } finally {
+    xT.dispose();
+    p.dispose();
+  }
+}
+
+/** Options of {@link img2imgModel}. */
+export interface Img2ImgModelOptions extends GuidedSamplingOptions {
+  /** `[N, H, W, C]` in [-1, 1]; not disposed. */
+  image: tf.Tensor4D;
+  /** How much to change, in (0, 1]: the fraction of the σ schedule run. Default 0.6. */
+  strength?: number;
+}
+
+/**
+ * SDEdit-style img2img (Meng et al. 2021): noise `image` to the σ at
+ * `strength` and run the sampler from there. Works with every sampler.
+ * @returns `[N, H, W, C]` in [-1, 1]; the caller owns it.
+ * @example
+ * ```ts
+ * const edited = model.img2img({ image: digits, strength: 0.5, labels: [7, 7] });
+ * ```
+ */
+export function img2imgModel(model: DiffusionModel, options: Img2ImgModelOptions): tf.Tensor4D {
+  const where = 'DiffusionModel.img2img';
+  model.checkImages(where, options.image);
+  const p = prepare(where, model, options.image.shape[0], options);
+  try {
+    const out = img2img({
+      sampler: p.sampler.sample,
+      denoiser: p.denoiser,
+      image: options.image,
+      sigmas: p.sigmas,
+      strength: options.strength ?? 0.6,
+      rng: p.rng,
+      cond: p.cond,
+      onStep: options.onStep,
+      signal: options.signal,
+      samplerOptions: options.samplerOptions,
+    });
+    const clipped = tf.clipByValue(out, -1, 1) as tf.Tensor4D;
+    out.dispose();
+    return clipped;
+  } finally {
+    p.dispose();
+  }
+}
+
+/** Options of {@link inpaintModel}. */
+export interface InpaintModelOptions extends GuidedSamplingOptions {
+  /** `[N, H, W, C]` in [-1, 1]; not disposed. */
+  image: tf.Tensor4D;
+  /** `[N, H, W, 1]` or `[N, H, W, C]`: 1 = generate the pixel, 0 = keep it (diffusers' convention). Not disposed. */
+  mask: tf.Tensor;
+  /** RePaint resampling per step (Lugmayr et al. 2022). Default 1 (none). */
+  resampleCount?: number;
+}
+
+/**
+ * Inpainting with any sampler: known pixels are re-noised to each step's σ
+ * and pasted in (RePaint-style, via @sculpt/samplers' `inpaint`).
+ * @returns `[N, H, W, C]` in [-1, 1]; the caller owns it.
+ * @example
+ * ```ts
+ * const filled = model.inpaint({ image, mask, labels: [3], sampler: 'euler', steps: 30 });
+ * ```
+ */
+export function inpaintModel(model: DiffusionModel, options: InpaintModelOptions): tf.Tensor4D {
+  const where = 'DiffusionModel.inpaint';
+  model.checkImages(where, options.image);
+  const p = prepare(where, model, options.image.shape[0], options);
+  try {
+    const out = inpaint({
+      sampler: p.sampler.sample,
+      denoiser: p.denoiser,
+      image: options.image,
+      mask: options.mask,
+      sigmas: p.sigmas,
+      rng: p.rng,
+      cond: p.cond,
+      onStep: options.onStep,
+      signal: options.signal,
+      resampleCount: options.resampleCount ?? 1,
+      samplerOptions: options.samplerOptions,
+    });
+    const clipped = tf.clipByValue(out, -1, 1) as tf.Tensor4D;
+    out.dispose();
+    return clipped;
+  } finally {
+    p.dispose();
+  }
+}
