@@ -5,7 +5,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '../errors.js';
 import { registerCpuKernels } from './cpu-kernels.js';
 import { importOptional, isNodeRuntime, messageOf, resolvedDir } from './load.js';
+import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 import { registerWasmKernels } from './wasm-kernels/index.js';
+import { registerWasmLayoutKernels } from './wasm-layout.js';
+import { registerWasmMathKernels } from './wasm-math.js';
+import { startWasmWithNodeThreads } from './wasm-threads.js';
 import { ADAPTER_KEY, createNodeWebGpuBackend } from './webgpu-node.js';
 
 /** A tfjs backend sculpt can start. `'tensorflow'` is tfjs-node (native TensorFlow). */
@@ -33,6 +37,15 @@ export interface InitBackendOptions {
    * package by name, which works in Node).
    */
   loaders?: Partial<Record<BackendName, () => Promise<unknown>>>;
+  /**
+   * wasm only: XNNPACK threads. A number, or `'auto'` for one per CPU. tfjs
+   * caps it at 8 and at the CPU count. In Node, more than 1 starts the
+   * threaded SIMD build through real worker files (tfjs alone cannot start it
+   * there; see `wasm-threads.ts`); results match the single-threaded build.
+   * Fixed once the wasm backend has started. Default: 1 in Node; in browsers,
+   * tfjs's choice (threads when the page is cross-origin isolated).
+   */
+  threads?: number | 'auto';
 }
 
 /** Why a backend was passed over by `'auto'`. */
@@ -49,7 +62,7 @@ export interface BackendInfo {
   requested: BackendPreference;
   /** Whether this runs in Node. */
   isNode: boolean;
-  /** wasm only: threads XNNPACK uses (1 in Node: the threaded build cannot start workers there). */
+  /** wasm only: threads XNNPACK uses (see {@link InitBackendOptions.threads}). */
   threads?: number;
   /** wasm only: whether the SIMD build was loaded. */
   simd?: boolean;
@@ -126,18 +139,53 @@ function installFix(name: BackendName): string {
   return `npm install ${PACKAGES[name][0]}@4.22.0 (the version of @tensorflow/tfjs-core), or choose another backend`;
 }
 
+/** The thread count `options.threads` asks for; `undefined` leaves tfjs's default. */
+async function wantedThreads(
+  options: InitBackendOptions,
+  isNode: boolean,
+): Promise<number | undefined> {
+  const { threads } = options;
+  if (threads === undefined) return isNode ? 1 : undefined;
+  if (threads === 'auto') {
+    if (!isNode)
+      return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+        ?.hardwareConcurrency;
+    const os = (await importOptional('node:os')) as typeof import('node:os');
+    return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  }
+  return threads;
+}
+
+/** Throws unless `threads` is absent, `'auto'` or a positive integer. */
+function checkThreads(threads: InitBackendOptions['threads']): void {
+  if (threads === undefined || threads === 'auto') return;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new BackendError(
+      'initBackend',
+      "threads must be a positive integer or 'auto'",
+      `got ${JSON.stringify(threads)}`,
+      "pass e.g. threads: 2, or 'auto' for one per CPU",
+    );
+  }
+}
+
 /**
- * In Node, load the single-threaded SIMD build from the installed package.
- * Plain Node finds it without help (the package's CJS build looks next to
- * itself) but bundled code does not, so the path is set explicitly. The
- * threaded build cannot start its workers in Node (ERR_WORKER_PATH: they are
- * blob URLs), so threads are pinned off there (tfjs's default in Node too).
+ * In Node, load the SIMD build from the installed package. Plain Node finds it
+ * without help (the package's CJS build looks next to itself) but bundled code
+ * does not, so the path is set explicitly. tfjs pins threads off in Node (its
+ * workers are blob URLs: ERR_WORKER_PATH); with `threads` > 1 sculpt starts
+ * the threaded build itself ({@link startWasmWithNodeThreads}).
  */
 async function configureWasm(options: InitBackendOptions, isNode: boolean): Promise<void> {
   const mod = (await importOptional('@tensorflow/tfjs-backend-wasm').catch(() => undefined)) as
-    | { setWasmPaths?: (paths: string | Record<string, string>) => void }
+    | {
+        setWasmPaths?: (paths: string | Record<string, string>) => void;
+        setThreadsCount?: (n: number) => void;
+      }
     | undefined;
+  const threads = await wantedThreads(options, isNode);
   if (isNode && mod) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (threads !== undefined) mod?.setThreadsCount?.(threads);
   if (!mod?.setWasmPaths) return;
   const paths =
     options.wasmPaths ?? (isNode ? await resolvedDir('@tensorflow/tfjs-backend-wasm') : undefined);
@@ -183,6 +231,10 @@ async function startInstance(
   await ensureRegistered(name, options);
   if (name === 'wasm') await configureWasm(options, isNode);
   const factory = tf.findBackendFactory(name);
+  const threads = name === 'wasm' && isNode ? await wantedThreads(options, isNode) : undefined;
+  if (threads !== undefined && threads > 1) {
+    return { backend: await startWasmWithNodeThreads(threads, () => factory()) };
+  }
   try {
     const backend = await factory();
     // tfjs's cpu backend prints an "install tfjs-node" banner on its first
@@ -273,7 +325,11 @@ async function describe(
  *   the package to install.
  * - `'webgpu'` in Node is opt-in: it runs on Dawn (the `webgpu` package) over
  *   Mesa's software GL, needing Debian `libegl1 libegl-mesa0 libgl1-mesa-dri libegl-dev`.
- * - `'wasm'` also registers sculpt's training kernels (`registerWasmKernels`);
+ * - `'wasm'` also registers sculpt's training kernels (`registerWasmKernels`)
+ *   and faster layout kernels (`registerWasmLayoutKernels`: rank-5 transposes,
+ *   reductions over non-innermost axes) and a batched `BatchMatMul` that
+ *   reaches XNNPACK (`registerWasmBatchMatMul`), and faster `Tanh` and
+ *   `Pow` (`registerWasmMathKernels`);
  *   `'cpu'` replaces tfjs-backend-cpu kernels that give wrong numbers
  *   (`ResizeNearestNeighborGrad` for batch > 1).
  *
@@ -288,6 +344,7 @@ async function describe(
  * ```ts
  * import { initBackend } from '@sculpt/core';
  * const info = await initBackend();          // Node: { name: 'wasm', simd: true, threads: 1, … }
+ * await initBackend('wasm', { threads: 'auto' }); // Node: the threaded SIMD build, one thread per CPU
  * await initBackend('webgpu');               // Node, opt-in: Dawn on software GL
  * ```
  */
@@ -302,13 +359,19 @@ export async function initBackend(
       `got ${JSON.stringify(preference)}`,
     );
   }
+  checkThreads(options.threads);
   const isNode = isNodeRuntime();
   const candidates = preference === 'auto' ? autoOrder(isNode) : [preference];
   const skipped: SkippedBackend[] = [];
   for (const name of candidates) {
     try {
       const { adapter } = await activate(name, options, isNode);
-      if (name === 'wasm') registerWasmKernels();
+      if (name === 'wasm') {
+        registerWasmKernels();
+        registerWasmLayoutKernels();
+        registerWasmBatchMatMul();
+        registerWasmMathKernels();
+      }
       if (name === 'cpu') registerCpuKernels();
       return await describe(name, preference, isNode, adapter, skipped);
     } catch (err) {

@@ -1,0 +1,171 @@
+/**
+ * Runs PyTorch's and sculpt's benchmarks back to back on this machine and
+ * prints one Markdown table of the results and their ratios.
+ *
+ *   pnpm --filter @sculpt/bench compare [--quick] [--only=gpt,vae] [--json=out.json]
+ *   pnpm --filter @sculpt/bench compare --from=sculpt.json,torch.json   # join saved outputs
+ *
+ * PyTorch runs through /usr/bin/python3 (Debian's python3-torch) with 2
+ * threads and with 1 (on a busy machine its OpenMP threads can lose to one
+ * thread); without python3-torch the torch columns say so. Ratios > 1 mean sculpt is
+ * faster (PyTorch ms ÷ sculpt ms; "best" = the faster thread setting).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Result } from './run.js';
+
+interface ModeReport {
+  mode?: string;
+  threads?: number;
+  error?: string;
+  results?: Record<string, Result>;
+}
+interface SculptReport {
+  loadAverage?: number[];
+  modes: Record<string, ModeReport>;
+}
+interface TorchReport extends ModeReport {
+  torch?: string;
+  blas?: string[];
+  loadAverage?: number[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined =>
+  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const passOn = args.filter((a) => a === '--quick' || a.startsWith('--only='));
+const PYTHON = process.env.SCULPT_BENCH_PYTHON ?? '/usr/bin/python3';
+
+function runTorch(threads: number): TorchReport {
+  if (!existsSync(PYTHON)) return { error: `${PYTHON} not found (apt install python3-torch)` };
+  try {
+    const script = join(here, '..', 'torch_bench.py');
+    const out = execFileSync(PYTHON, [script, `--threads=${threads}`, ...passOn], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 1 << 26,
+    });
+    return JSON.parse(out) as TorchReport;
+  } catch (e) {
+    const text = e instanceof Error ? e.message : String(e);
+    return {
+      error: text.includes('No module named')
+        ? 'python3-torch is not installed'
+        : text.split('\n')[0],
+    };
+  }
+}
+
+function runSculpt(): SculptReport {
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, join(here, 'run.ts'), ...passOn],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 26,
+    },
+  );
+  return JSON.parse(out) as SculptReport;
+}
+
+const fmt = (ms: number | undefined): string =>
+  ms === undefined ? '—' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+
+/** A cell for one workload in one column: ms (and GFLOP/s), or why there is none. */
+function cell(result: Result | undefined, missing: string): string {
+  if (!result) return missing;
+  if (result.error) return `fails (${result.error.slice(0, 60)})`;
+  if (result.imagesPerSecond !== undefined) return `${result.imagesPerSecond} img/s`;
+  const gflops = result.gflops !== undefined ? ` (${result.gflops} GFLOP/s)` : '';
+  return `${fmt(result.msPerStep)}${gflops}`;
+}
+
+function ratio(numerator: Result | undefined, denominator: Result | undefined): string {
+  const a = numerator?.msPerStep;
+  const b = denominator?.msPerStep;
+  if (a === undefined || b === undefined || numerator?.error || denominator?.error) return '—';
+  return `${(a / b).toFixed(2)}×`;
+}
+
+/** The faster of two results (by median). */
+function best(a: Result | undefined, b: Result | undefined): Result | undefined {
+  if (a?.msPerStep === undefined || a.error) return b;
+  if (b?.msPerStep === undefined || b.error) return a;
+  return a.msPerStep <= b.msPerStep ? a : b;
+}
+
+interface Reports {
+  sculpt: SculptReport;
+  torch: TorchReport;
+  torch1: TorchReport;
+}
+
+function table({ sculpt, torch, torch1 }: Reports): string {
+  const col = (mode: string) => sculpt.modes[mode]?.results ?? {};
+  const names = [...new Set([...Object.keys(col('sculpt')), ...Object.keys(torch.results ?? {})])];
+  const threads = sculpt.modes.sculpt?.threads ?? '?';
+  const missing = (t: TorchReport) => (t.error ? `n/a (${t.error})` : 'not run');
+  const lines = [
+    `| workload | PyTorch ${torch.torch ?? ''} (${torch.threads ?? 2} thr) | PyTorch (1 thr) | sculpt (${threads} thr) | sculpt (1 thr) | tfjs+fill | tfjs | best PyTorch ÷ best sculpt | tfjs+fill ÷ best sculpt | sculpt 1 thr ÷ ${threads} thr |`,
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const name of names) {
+    const [s, s1] = [col('sculpt')[name], col('sculpt-1t')[name]];
+    const [t, t1] = [torch.results?.[name], torch1.results?.[name]];
+    const fill = col('tfjs+fill')[name];
+    const cells = [
+      cell(t, missing(torch)),
+      cell(t1, missing(torch1)),
+      cell(s, '—'),
+      cell(s1, '—'),
+      cell(fill, '—'),
+      cell(col('tfjs')[name], '—'),
+      ratio(best(t, t1), best(s, s1)),
+      ratio(fill, best(s, s1)),
+      ratio(s1, s),
+    ];
+    lines.push(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  const load = (l?: number[]) => (l ? l.join(' / ') : '?');
+  lines.push(
+    '',
+    `ms per train step (matMul: per product): medians of ${args.includes('--quick') ? '2 (quick)' : '10'} steps after warm-up. ` +
+      `Ratios > 1: sculpt is faster. Machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? 'CPU'}; ` +
+      `load averages (1/5/15 min) after PyTorch 2 thr ${load(torch.loadAverage)}, 1 thr ${load(torch1.loadAverage)}, ` +
+      `sculpt ${load(sculpt.loadAverage)} (a shared machine: other processes compete for both cores).`,
+  );
+  const blas = torch.blas?.find((b) => b.includes('libopenblas')) ?? torch.blas?.[0];
+  if (torch.blas) lines.push(`PyTorch BLAS: ${blas ?? 'none found'}.`);
+  return lines.join('\n');
+}
+
+function main(): void {
+  const from = flag('from');
+  let reports: Reports;
+  if (from) {
+    // --from=sculpt.json,torch.json[,torch1.json]: join saved outputs.
+    const [sculptFile, torchFile, torch1File] = from.split(',');
+    const read = <T>(file: string | undefined, fallback: T): T =>
+      file ? (JSON.parse(readFileSync(file, 'utf8')) as T) : fallback;
+    reports = {
+      sculpt: read<SculptReport>(sculptFile, { modes: {} }),
+      torch: read<TorchReport>(torchFile, { error: 'no file given' }),
+      torch1: read<TorchReport>(torch1File, { error: 'no file given' }),
+    };
+  } else {
+    // PyTorch first (its OpenMP threads suffer most from a busy machine), then sculpt.
+    const torch = runTorch(2);
+    const torch1 = runTorch(1);
+    reports = { torch, torch1, sculpt: runSculpt() };
+  }
+  const json = flag('json');
+  if (json) writeFileSync(json, `${JSON.stringify(reports, null, 2)}\n`);
+  process.stdout.write(`${table(reports)}\n`);
+}
+
+main();

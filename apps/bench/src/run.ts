@@ -1,0 +1,214 @@
+/**
+ * sculpt's train-step benchmark on the wasm backend, in four configurations:
+ *
+ *   sculpt     initBackend('wasm', { threads: 'auto' }): sculpt's kernels, both cores
+ *   sculpt-1t  initBackend('wasm'): sculpt's kernels, one thread (what threads add)
+ *   tfjs       tf.setBackend('wasm') as shipped (conv and embedding training throw)
+ *   tfjs+fill  as shipped plus only the kernels wasm lacks (Conv2DBackpropFilter,
+ *              UnsortedSegmentSum), so every model trains at tfjs's own speed
+ *
+ * Each configuration runs in its own process (kernels and threads are global).
+ * Prints one JSON object: ms per step (median of 10 after 3 warm-up steps,
+ * and the fastest step; `--quick`: 2 after 1, without tfjs+fill), GFLOP/s
+ * where it applies, and with `--profile` the kernels that take the time in
+ * one sculpt step of each workload.
+ *
+ *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae]
+ */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients in Node
+import { initBackend, Rng } from '@sculpt/core';
+import { samplingImagesPerSecond } from './sampling.js';
+import { WORKLOADS, type Workload } from './workloads.js';
+
+export const MODES = ['sculpt', 'sculpt-1t', 'tfjs', 'tfjs+fill'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** One workload's result in one configuration. */
+export interface Result {
+  /** Median ms per step. */
+  msPerStep?: number;
+  /** Fastest step (ms): closest to an idle machine's time when other processes compete. */
+  minMs?: number;
+  gflops?: number;
+  imagesPerSecond?: number;
+  /** All timed steps, ms, sorted. */
+  samples?: number[];
+  error?: string;
+  /** Top kernels of one step, ms (with --profile). */
+  profile?: Record<string, number>;
+}
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined =>
+  args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const quick = args.includes('--quick');
+const profile = args.includes('--profile');
+const warmup = quick ? 1 : 3;
+const iterations = quick ? 2 : 10;
+
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+
+function median(sorted: number[]): number {
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Times `workload`: warm-up steps, then `iterations` timed steps, each ending with a read-back. */
+function measure(workload: Workload, rng: Rng): Result {
+  const session = workload.build(rng);
+  const runStep = (): void => {
+    const out = session.step();
+    out.dataSync();
+    out.dispose();
+  };
+  try {
+    for (let i = 0; i < warmup; i++) runStep();
+    const samples: number[] = [];
+    const reps = workload.flops ? iterations * 3 : iterations; // matMul: a few ms each
+    for (let i = 0; i < reps; i++) {
+      const start = performance.now();
+      runStep();
+      samples.push(performance.now() - start);
+    }
+    samples.sort((a, b) => a - b);
+    const ms = median(samples);
+    const result: Result = {
+      msPerStep: round(ms, 3),
+      minMs: round(samples[0], 3),
+      samples: samples.map((s) => round(s, 2)),
+    };
+    if (workload.flops) result.gflops = round(workload.flops / (ms * 1e6), 1);
+    return result;
+  } finally {
+    session.dispose();
+  }
+}
+
+/**
+ * Kernel times (ms) of one step, summed by kernel name and input shapes,
+ * largest first (top 15). sculpt's kernels built from other ops count their
+ * inner kernels too (e.g. Conv2DBackpropInput includes the Conv2Ds it runs).
+ */
+async function profileStep(workload: Workload, rng: Rng): Promise<Record<string, number>> {
+  const session = workload.build(rng);
+  try {
+    session.step().dispose(); // warm
+    const info = await tf.profile(() => {
+      const out = session.step();
+      out.dataSync();
+      return out;
+    });
+    const byKernel = new Map<string, number>();
+    let total = 0;
+    for (const k of info.kernels) {
+      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
+      byKernel.set(key, (byKernel.get(key) ?? 0) + ms);
+      total += ms;
+    }
+    const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+    return Object.fromEntries([
+      ['(all kernels, nested counted twice)', round(total, 1)],
+      ...top.map(([n, ms]) => [n, round(ms, 1)]),
+    ]);
+  } finally {
+    session.dispose();
+  }
+}
+
+async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
+  if (mode === 'sculpt' || mode === 'sculpt-1t') {
+    const info = await initBackend('wasm', mode === 'sculpt' ? { threads: 'auto' } : {});
+    return { backend: info.name, threads: info.threads, simd: info.simd };
+  }
+  if (mode === 'tfjs+fill') {
+    // Only the kernels wasm lacks: tfjs's own speed everywhere else. (A benchmark-only
+    // deep import: registerWasmKernelsSubset is not part of @sculpt/core's public API.)
+    const { registerWasmKernelsSubset } = await import(
+      '../../../packages/core/src/backend/wasm-kernels/index.js'
+    );
+    registerWasmKernelsSubset({ only: ['Conv2DBackpropFilter', 'UnsortedSegmentSum'] });
+  }
+  await tf.setBackend('wasm');
+  const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { getThreadsCount(): number };
+  return { backend: tf.getBackend(), threads: wasm.getThreadsCount() };
+}
+
+const errorText = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
+
+async function child(mode: Mode): Promise<void> {
+  const backend = await startBackend(mode);
+  const only = flag('only')?.split(',');
+  const results: Record<string, Result> = {};
+  for (const workload of WORKLOADS) {
+    if (only && !only.includes(workload.name)) continue;
+    try {
+      results[workload.name] = measure(workload, new Rng(0));
+      if (profile && mode.startsWith('sculpt'))
+        results[workload.name].profile = await profileStep(workload, new Rng(0));
+    } catch (e) {
+      results[workload.name] = { error: errorText(e) };
+    }
+  }
+  const sampling = mode === 'sculpt' || (mode === 'sculpt-1t' && !quick);
+  if (sampling && (!only || only.includes('sampling'))) {
+    try {
+      results.sampling = await samplingImagesPerSecond({ quick });
+    } catch (e) {
+      results.sampling = { error: errorText(e) };
+    }
+  }
+  process.stdout.write(`${JSON.stringify({ mode, ...backend, results })}\n`);
+}
+
+function main(): void {
+  const script = fileURLToPath(import.meta.url);
+  // --quick (CI) skips tfjs+fill: it only has to show that the benchmark runs, in ~2 minutes.
+  const modes =
+    (flag('modes')?.split(',') as Mode[] | undefined) ??
+    MODES.filter((m) => !(quick && m === 'tfjs+fill'));
+  const passOn = args.filter(
+    (a) => a === '--quick' || a === '--profile' || a.startsWith('--only='),
+  );
+  const byMode: Record<string, unknown> = {};
+  for (const mode of modes) {
+    try {
+      const out = execFileSync(
+        process.execPath,
+        [...process.execArgv, script, '--child', mode, ...passOn],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+          maxBuffer: 1 << 26,
+        },
+      );
+      const line = out.trim().split('\n').at(-1) ?? '{}';
+      byMode[mode] = JSON.parse(line);
+    } catch (e) {
+      byMode[mode] = { error: errorText(e) };
+    }
+  }
+  const report = {
+    tool: 'sculpt',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    loadAverage: os.loadavg().map((l) => round(l, 2)),
+    quick,
+    warmup,
+    iterations,
+    modes: byMode,
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+const childIndex = args.indexOf('--child');
+if (childIndex >= 0) await child(args[childIndex + 1] as Mode);
+else main();

@@ -1,0 +1,40 @@
+/**
+ * 6. Sampling throughput: images/s of 20-step DPM++ 2M with @sculpt/diffusion's
+ * `mnist` preset (28×28, class-conditional U-Net with attention at 7×7),
+ * freshly initialised weights (speed does not depend on training), 16 images
+ * per call.
+ */
+import { DiffusionModel, sampleModel } from '@sculpt/diffusion';
+import type { Result } from './run.js';
+
+/** Median images/s over a few sampling calls (one warm-up call first). */
+export async function samplingImagesPerSecond(options: { quick: boolean }): Promise<Result> {
+  const numSamples = 16;
+  const model = DiffusionModel.create('mnist', { seed: 0 });
+  try {
+    const once = async (): Promise<number> => {
+      const start = performance.now();
+      const images = await sampleModel(model, {
+        numSamples,
+        steps: 20,
+        sampler: 'dpmpp-2m',
+        seed: 0,
+      });
+      images.dataSync();
+      images.dispose();
+      return performance.now() - start;
+    };
+    await once();
+    const times: number[] = [];
+    for (let i = 0; i < (options.quick ? 1 : 3); i++) times.push(await once());
+    times.sort((a, b) => a - b);
+    const ms = times[Math.floor(times.length / 2)];
+    return {
+      msPerStep: Number((ms / 20).toFixed(2)),
+      imagesPerSecond: Number(((numSamples * 1000) / ms).toFixed(2)),
+      samples: times.map((t) => Number(t.toFixed(1))),
+    };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,288 @@
+"""The same workloads as src/workloads.ts, in PyTorch (NCHW), for comparison.
+
+    /usr/bin/python3 torch_bench.py [--quick] [--threads=2] [--only=gpt,vae]
+
+Prints one JSON object in the shape of `pnpm bench`'s per-mode results:
+ms per step (median of 10 after 3 warm-up steps; --quick: 2 after 1) and
+GFLOP/s for the matMul. Each step ends with `loss.item()`, as the tfjs side
+reads its loss back. Keep the architectures in step with src/workloads.ts.
+"""
+import json
+import math
+import os
+import sys
+import time
+
+def _threads_from_argv():
+    for a in sys.argv[1:]:
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return "2"
+
+
+# Debian's torch does its dense matMuls (Linear, matmul) through the system BLAS:
+# OpenBLAS (libopenblas0-pthread, which libtorch1.13 recommends) has its own
+# thread pool, sized here like torch's. Without it (reference libblas3 only)
+# matMul runs at ~1-3 GFLOP/s; the report says which BLAS was loaded.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_argv())
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+ARGS = sys.argv[1:]
+QUICK = "--quick" in ARGS
+
+
+def flag(name, default=None):
+    for a in ARGS:
+        if a.startswith(f"--{name}="):
+            return a.split("=", 1)[1]
+    return default
+
+
+THREADS = int(flag("threads", "2"))
+ONLY = flag("only")
+ONLY = ONLY.split(",") if ONLY else None
+WARMUP = 1 if QUICK else 3
+ITERATIONS = 2 if QUICK else 10
+
+
+def measure(step, flops=None):
+    for _ in range(WARMUP):
+        step()
+    reps = ITERATIONS * 3 if flops else ITERATIONS
+    samples = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        step()
+        samples.append((time.perf_counter() - start) * 1e3)
+    samples.sort()
+    mid = len(samples) // 2
+    ms = samples[mid] if len(samples) % 2 else (samples[mid - 1] + samples[mid]) / 2
+    result = {
+        "msPerStep": round(ms, 3),
+        "minMs": round(samples[0], 3),
+        "samples": [round(s, 2) for s in samples],
+    }
+    if flops:
+        result["gflops"] = round(flops / (ms * 1e6), 1)
+    return result
+
+
+# 1. matMul 512
+def mat_mul_512():
+    a, b = torch.randn(512, 512), torch.randn(512, 512)
+
+    def step():
+        torch.matmul(a, b)
+
+    return measure(step, 2 * 512**3)
+
+
+# 2. DCGAN, batch 64: one D step and one G step, non-saturating loss, Adam(2e-4, 0.5).
+def dcgan():
+    batch = 64
+    G = nn.Sequential(
+        nn.Linear(100, 7 * 7 * 128, bias=False),
+        nn.BatchNorm1d(7 * 7 * 128),
+        nn.ReLU(),
+        nn.Unflatten(1, (128, 7, 7)),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1),
+        nn.Tanh(),
+    )
+    D = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, 2, 1),
+        nn.LeakyReLU(0.2),
+        nn.Flatten(),
+        nn.Linear(7 * 7 * 128, 1),
+    )
+    opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
+    real = torch.rand(batch, 1, 28, 28) * 2 - 1
+
+    def step():
+        z = torch.randn(batch, 100)
+        with torch.no_grad():
+            fake = G(z)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g = F.softplus(-D(G(z))).mean()
+        loss_g.backward()
+        opt_g.step()
+        return (loss_d + loss_g).item()
+
+    return measure(step)
+
+
+# 3. MLP VAE, batch 128, Bernoulli likelihood, Adam(1e-3).
+def vae():
+    batch = 128
+    enc, mean, log_var = nn.Linear(784, 512), nn.Linear(512, 20), nn.Linear(512, 20)
+    dec, out = nn.Linear(20, 512), nn.Linear(512, 784)
+    params = [p for m in (enc, mean, log_var, dec, out) for p in m.parameters()]
+    opt = torch.optim.Adam(params, 1e-3)
+    x = (torch.rand(batch, 784) > 0.5).float()
+
+    def step():
+        eps = torch.randn(batch, 20)
+        opt.zero_grad(set_to_none=True)
+        h = F.relu(enc(x))
+        mu, lv = mean(h), log_var(h)
+        z = mu + torch.exp(0.5 * lv) * eps
+        logits = out(F.relu(dec(z)))
+        nll = (F.softplus(logits) - x * logits).sum()
+        kl = 0.5 * (mu.square() + lv.exp() - lv - 1).sum()
+        loss = (nll + kl) / batch
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return measure(step)
+
+
+# 4. char GPT, batch 12, context 64, vocab 65, 4 layers, 4 heads, width 128, AdamW.
+class Block(nn.Module):
+    def __init__(self, width, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv, self.proj = nn.Linear(width, 3 * width), nn.Linear(width, width)
+        self.fc, self.fc2 = nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
+
+    def forward(self, x, mask):
+        B, T, C = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        att = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(C // self.heads)) + mask
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
+        x = x + self.proj(y)
+        return x + self.fc2(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
+
+def gpt():
+    batch, context, vocab, layers, heads, width = 12, 64, 65, 4, 4, 128
+    wte, wpe = nn.Embedding(vocab, width), nn.Embedding(context, width)
+    blocks = nn.ModuleList(Block(width, heads) for _ in range(layers))
+    lnf, head = nn.LayerNorm(width), nn.Linear(width, vocab, bias=False)
+    modules = nn.ModuleList([wte, wpe, blocks, lnf, head])
+    decayed = [p for p in modules.parameters() if p.dim() >= 2]
+    others = [p for p in modules.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decayed, "weight_decay": 0.1}, {"params": others, "weight_decay": 0.0}],
+        lr=3e-4,
+        betas=(0.9, 0.95),
+        eps=1e-8,
+    )
+    tokens = torch.randint(0, vocab, (batch, context + 1))
+    x, y = tokens[:, :-1], tokens[:, 1:]
+    mask = torch.triu(torch.full((context, context), -1e9), diagonal=1)
+    pos = torch.arange(context)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        h = wte(x) + wpe(pos)
+        for block in blocks:
+            h = block(h, mask)
+        logits = head(lnf(h))
+        loss = F.cross_entropy(logits.view(-1, vocab), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return measure(step)
+
+
+# 5. small U-Net, batch 64, 28×28×1, GroupNorm(8), SiLU, MSE, Adam(1e-3).
+class ResBlock(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.n1, self.c1 = nn.GroupNorm(8, cin), nn.Conv2d(cin, cout, 3, 1, 1)
+        self.n2, self.c2 = nn.GroupNorm(8, cout), nn.Conv2d(cout, cout, 3, 1, 1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x):
+        h = self.c1(F.silu(self.n1(x)))
+        h = self.c2(F.silu(self.n2(h)))
+        return self.skip(x) + h
+
+
+class UNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inp, self.r1 = nn.Conv2d(1, 32, 3, 1, 1), ResBlock(32, 32)
+        self.down = nn.Conv2d(32, 64, 3, 2, 1)
+        self.r2, self.r3 = ResBlock(64, 64), ResBlock(64, 64)
+        self.up = nn.ConvTranspose2d(64, 32, 4, 2, 1)
+        self.r4, self.out = ResBlock(64, 32), nn.Conv2d(32, 1, 3, 1, 1)
+
+    def forward(self, x):
+        r1 = self.r1(self.inp(x))
+        low = self.r3(self.r2(self.down(r1)))
+        return self.out(self.r4(torch.cat([self.up(low), r1], 1)))
+
+
+def unet():
+    net = UNet()
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    x, target = torch.randn(64, 1, 28, 28), torch.randn(64, 1, 28, 28)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.mse_loss(net(x), target)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return measure(step)
+
+
+WORKLOADS = {"matMul512": mat_mul_512, "dcgan": dcgan, "vae": vae, "gpt": gpt, "unet": unet}
+
+
+def blas_library():
+    """The BLAS shared library this process loaded (from /proc/self/maps)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = {line.split()[-1] for line in maps if "blas" in line.lower()}
+        return sorted(libs)
+    except OSError:
+        return []
+
+
+def main():
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    results = {}
+    for name, run in WORKLOADS.items():
+        if ONLY and name not in ONLY:
+            continue
+        try:
+            results[name] = run()
+        except Exception as e:  # report, do not stop the other workloads
+            results[name] = {"error": str(e).splitlines()[0][:200]}
+    report = {
+        "tool": "torch",
+        "mode": "torch",
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
+        "blas": blas_library(),
+        "quick": QUICK,
+        "warmup": WARMUP,
+        "iterations": ITERATIONS,
+        "loadAverage": [round(x, 2) for x in os.getloadavg()],
+        "results": results,
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
