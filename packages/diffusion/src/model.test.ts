@@ -49,7 +49,7 @@ describe('config', () => {
       c.preconditioning,
       c.schedule.kind,
       c.schedule.numTrainTimesteps,
-    ]).toEqual(['epsilon', 'discrete', 'linear', 1000]);
+    ]).toEqual(['v', 'discrete', 'linear', 1000]);
   });
 
   it('the mnist preset maps [B, 28, 28, 1] to [B, 28, 28, 1] through its 2×2 patch stem', () => {

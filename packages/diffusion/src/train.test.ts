@@ -42,7 +42,7 @@ function evalLoss(trainer: DiffusionTrainer, batch: ReturnType<typeof fixture>):
 
 describe('DiffusionTrainer', () => {
   it('the tiny preset overfits four images in seconds (loss < 0.35 × initial)', async () => {
-    const model = DiffusionModel.create('tiny', { seed: 1 });
+    const model = DiffusionModel.create({ preset: 'tiny', prediction: 'epsilon' }, { seed: 1 });
     const trainer = new DiffusionTrainer(model, {
       learningRate: 4e-3,
       ema: false,
