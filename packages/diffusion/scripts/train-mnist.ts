@@ -22,7 +22,7 @@ import {
   mnistBatches,
 } from './mnist-common.js';
 
-const minutes = Number(argValue('minutes', '18'));
+const minutes = Number(argValue('minutes', '19'));
 const batchSize = Number(argValue('batch', '64'));
 const guidanceScale = Number(argValue('guidance', '3'));
 const perClass = Number(argValue('eval-per-class', '50'));
