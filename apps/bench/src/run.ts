@@ -1,6 +1,9 @@
 /**
- * sculpt's train-step benchmark on the wasm backend, in four configurations:
+ * sculpt's train-step benchmark on the wasm backend, in six configurations:
  *
+ *   native     initBackend('wasm') + registerNativeKernels() from @sculpt/native:
+ *              matMuls and convolutions in OpenBLAS on every core, the rest on wasm
+ *   native-1t  the same with OpenBLAS on one thread
  *   sculpt     initBackend('wasm', { threads: 'auto' }): sculpt's kernels, both cores
  *   sculpt-1t  initBackend('wasm'): sculpt's kernels, one thread (what threads add)
  *   tfjs       tf.setBackend('wasm') as shipped (conv and embedding training throw)
@@ -22,10 +25,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients in Node
 import { initBackend, Rng } from '@sculpt/core';
+import { registerNativeKernels } from '@sculpt/native';
 import { samplingImagesPerSecond } from './sampling.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 
-export const MODES = ['sculpt', 'sculpt-1t', 'tfjs', 'tfjs+fill'] as const;
+export const MODES = ['native', 'native-1t', 'sculpt', 'sculpt-1t', 'tfjs', 'tfjs+fill'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** One workload's result in one configuration. */
@@ -122,6 +126,11 @@ async function profileStep(workload: Workload, rng: Rng): Promise<Record<string,
 }
 
 async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
+  if (mode === 'native' || mode === 'native-1t') {
+    const info = await initBackend('wasm');
+    const native = registerNativeKernels({ threads: mode === 'native' ? os.cpus().length : 1 });
+    return { backend: info.name, threads: native.threads, blas: native.core, simd: info.simd };
+  }
   if (mode === 'sculpt' || mode === 'sculpt-1t') {
     const info = await initBackend('wasm', mode === 'sculpt' ? { threads: 'auto' } : {});
     return { backend: info.name, threads: info.threads, simd: info.simd };
@@ -150,13 +159,13 @@ async function child(mode: Mode): Promise<void> {
     if (only && !only.includes(workload.name)) continue;
     try {
       results[workload.name] = measure(workload, new Rng(0));
-      if (profile && mode.startsWith('sculpt'))
+      if (profile && !mode.startsWith('tfjs'))
         results[workload.name].profile = await profileStep(workload, new Rng(0));
     } catch (e) {
       results[workload.name] = { error: errorText(e) };
     }
   }
-  const sampling = mode === 'sculpt' || (mode === 'sculpt-1t' && !quick);
+  const sampling = mode === 'sculpt' || mode === 'native' || (!quick && !mode.startsWith('tfjs'));
   if (sampling && (!only || only.includes('sampling'))) {
     try {
       results.sampling = await samplingImagesPerSecond({ quick });

@@ -49,4 +49,29 @@ describe('wasm math kernels', () => {
     });
     x.dispose();
   });
+
+  it('identity and same-dtype cast share memory, survive the input, and leak nothing', () => {
+    const before = tf.memory();
+    const x = tf.tensor1d([1, -2, 3]);
+    const copy = tf.clone(x);
+    const same = tf.cast(x, 'float32');
+    const ints = tf.cast(x, 'int32');
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, -2, 3]);
+    expect(Array.from(same.dataSync())).toEqual([1, -2, 3]);
+    expect(ints.dtype).toBe('int32');
+    expect(Array.from(ints.dataSync())).toEqual([1, -2, 3]);
+    tf.dispose([copy, same, ints]);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+  });
+
+  it('a variable assigned from a clone keeps its value when the source is disposed', () => {
+    const v = tf.variable(tf.zeros([2]));
+    const src = tf.tensor1d([4, 5]);
+    v.assign(tf.clone(src));
+    src.dispose();
+    expect(Array.from(v.dataSync())).toEqual([4, 5]);
+    v.dispose();
+  });
 });

@@ -5,7 +5,10 @@
  * - `Tanh` as 2·σ(2x) − 1 (wasm's Sigmoid is ~10× faster than its Tanh);
  *   absolute error ~1e-7, as float32 allows;
  * - `Pow` with a scalar exponent 2 or 3 as products (GELU's x³, squared
- *   norms), ~6× faster than `pow` per element; other exponents unchanged.
+ *   norms), ~6× faster than `pow` per element; other exponents unchanged;
+ * - `Identity`, and `Cast` to the dtype a tensor already has, share the
+ *   input's memory (a reference count, as tfjs's cpu backend does) instead of
+ *   copying it: gradients and optimizers call them hundreds of times a step.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFn } from './wasm-layout.js';
@@ -53,6 +56,27 @@ function makePow(original: KernelFn): tf.KernelFunc {
   };
 }
 
+/** Identity without a copy: the output shares the input's data (reference-counted). */
+function makeIdentity(original: KernelFn): tf.KernelFunc {
+  return (params) => {
+    const x = params.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(params);
+    (params.backend as tf.KernelBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
+/** Cast to the same dtype is Identity; every other cast is the shipped kernel. */
+function makeCast(original: KernelFn): tf.KernelFunc {
+  return (params) => {
+    const x = params.inputs.x as tf.TensorInfo;
+    const { dtype } = params.attrs as unknown as tf.CastAttrs;
+    if (x.dtype !== dtype || dtype === 'string') return original(params);
+    (params.backend as tf.KernelBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype };
+  };
+}
+
 function replace(kernelName: string, wrap: (original: KernelFn) => tf.KernelFunc): void {
   const config = tf.getKernel(kernelName, BACKEND);
   if (config === undefined || (config as unknown as Record<symbol, unknown>)[SCULPT_MATH_KERNEL])
@@ -69,8 +93,8 @@ function replace(kernelName: string, wrap: (original: KernelFn) => tf.KernelFunc
 }
 
 /**
- * Replaces the wasm backend's `Tanh` and `Pow` (scalar exponent 2 or 3) with
- * faster formulations (see the top of this file). Idempotent; a no-op
+ * Replaces the wasm backend's `Tanh`, `Pow` (scalar exponent 2 or 3),
+ * `Identity` and same-dtype `Cast` with faster formulations (see the top of this file). Idempotent; a no-op
  * without tfjs-backend-wasm.
  *
  * @returns nothing; the effect is on tfjs's kernel registry for `'wasm'`.
@@ -82,4 +106,6 @@ function replace(kernelName: string, wrap: (original: KernelFn) => tf.KernelFunc
 export function registerWasmMathKernels(): void {
   replace('Tanh', makeTanh);
   replace('Pow', makePow);
+  replace('Identity', makeIdentity);
+  replace('Cast', makeCast);
 }

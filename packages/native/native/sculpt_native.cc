@@ -1,0 +1,756 @@
+// sculpt's native CPU kernels: matMul and 2D convolutions (forward, input and
+// filter gradients) over OpenBLAS's sgemm, working in place on tensors that
+// live in tfjs's wasm heap (a Float32Array over the WebAssembly memory).
+//
+// Every entry point takes the heap and float offsets into it, checks that each
+// operand lies inside the heap, and writes only the output range. Convolutions
+// are NHWC with HWIO filters (tfjs's layout): im2col of a chunk of output rows
+// into a scratch buffer, one sgemm, and col2im for the input gradient.
+#include <napi.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Heap {
+  float* data;
+  size_t length;
+};
+
+Heap GetHeap(const Napi::CallbackInfo& info, size_t index) {
+  Napi::Env env = info.Env();
+  if (!info[index].IsTypedArray() ||
+      info[index].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(env, "sculpt native: expected the wasm heap as a Float32Array");
+  }
+  Napi::Float32Array heap = info[index].As<Napi::Float32Array>();
+  return {heap.Data(), heap.ElementLength()};
+}
+
+int64_t Int(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), "sculpt native: argument " + std::to_string(index) +
+                                               " must be a number");
+  }
+  return info[index].As<Napi::Number>().Int64Value();
+}
+
+double Num(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), "sculpt native: argument " + std::to_string(index) +
+                                               " must be a number");
+  }
+  return info[index].As<Napi::Number>().DoubleValue();
+}
+
+// Checks that [offset, offset + count) lies in the heap and returns its start.
+float* Range(Napi::Env env, const Heap& heap, int64_t offset, int64_t count, const char* what) {
+  if (offset < 0 || count < 0 || static_cast<uint64_t>(offset + count) > heap.length) {
+    throw Napi::RangeError::New(
+        env, std::string("sculpt native: ") + what + " [" + std::to_string(offset) + ", " +
+                 std::to_string(offset + count) + ") lies outside the heap of " +
+                 std::to_string(heap.length) + " floats");
+  }
+  return heap.data + offset;
+}
+
+// ------------------------------------------------------------------ threads
+
+// A fixed pool for the memory-bound loops (elementwise ops, copies): the
+// calling thread takes part 0 and the workers the rest. Workers spin briefly
+// for the next task (ops come back to back) before sleeping on a condition.
+class Pool {
+ public:
+  explicit Pool(int threads) { Resize(threads); }
+  ~Pool() { Stop(); }
+
+  int Size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void Resize(int threads) {
+    Stop();
+    stop_ = false;
+    const uint64_t now = generation_.load();  // new workers wait for the next task, not the last
+    for (int i = 1; i < threads; i++) workers_.emplace_back([this, i, now] { Work(i, now); });
+  }
+
+  // Runs fn(part, parts) for part < parts, parts = Size(), and waits for all.
+  void Run(const std::function<void(int, int)>& fn) {
+    const int parts = Size();
+    if (parts == 1) return fn(0, 1);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = &fn;
+      pending_.store(parts - 1);
+      generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    fn(0, parts);
+    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  }
+
+ private:
+  void Work(int part, uint64_t seen) {
+    for (;;) {
+      const std::function<void(int, int)>* task = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+        if (stop_.load()) return;
+        seen = generation_.load();
+        task = task_;
+      }
+      (*task)(part, static_cast<int>(workers_.size()) + 1);
+      pending_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  const std::function<void(int, int)>* task_ = nullptr;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+};
+
+Pool& ThePool() {
+  static Pool pool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  return pool;
+}
+
+// Splits [0, n) into the pool's parts (inline when n is small).
+void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  Pool& pool = ThePool();
+  if (n < grain || pool.Size() == 1) return fn(0, n);
+  pool.Run([&](int part, int parts) {
+    const int64_t lo = n * part / parts, hi = n * (part + 1) / parts;
+    if (lo < hi) fn(lo, hi);
+  });
+}
+
+// Scratch space per thread, reused across calls.
+float* Scratch(size_t floats) {
+  thread_local std::vector<float> scratch;
+  if (scratch.size() < floats) scratch.resize(floats);
+  return scratch.data();
+}
+
+// Single-threaded sgemm (OpenBLAS runs on one thread; the pool splits the work).
+inline void Sgemm1(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+              k, 1.f, a, lda, b, ldb, beta, c, ldc);
+}
+
+// C = op(A)·op(B) + beta·C split over the pool along the longer of M and N.
+void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  const double flops = 2.0 * m * n * k;
+  Pool& pool = ThePool();
+  if (flops < 4e6 || pool.Size() == 1) return Sgemm1(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  if (m >= n) {
+    pool.Run([&](int part, int parts) {
+      const int64_t r0 = m * part / parts, r1 = m * (part + 1) / parts;
+      if (r0 == r1) return;
+      Sgemm1(ta, tb, r1 - r0, n, k, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc,
+             ldc);
+    });
+  } else {
+    pool.Run([&](int part, int parts) {
+      const int64_t c0 = n * part / parts, c1 = n * (part + 1) / parts;
+      if (c0 == c1) return;
+      Sgemm1(ta, tb, m, c1 - c0, k, a, lda, tb ? b + c0 * ldb : b + c0, ldb, beta, c + c0, ldc);
+    });
+  }
+}
+
+// ---------------------------------------------------------------- activations
+
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kLeakyRelu = 4, kPrelu = 5, kSigmoid = 6 };
+
+// out[r, c] = act(out[r, c] + bias[c or 0]) for r < rows, c < cols.
+void Epilogue(float* out, int64_t rows, int64_t cols, const float* bias, int64_t biasLen,
+              int act, float alpha, const float* prelu, int64_t preluLen) {
+  for (int64_t r = 0; r < rows; r++) {
+    float* row = out + r * cols;
+    if (bias != nullptr) {
+      if (biasLen == 1) {
+        const float b = bias[0];
+        for (int64_t c = 0; c < cols; c++) row[c] += b;
+      } else {
+        for (int64_t c = 0; c < cols; c++) row[c] += bias[c];
+      }
+    }
+    switch (act) {
+      case kLinear:
+        break;
+      case kRelu:
+        for (int64_t c = 0; c < cols; c++) row[c] = row[c] > 0.f ? row[c] : 0.f;
+        break;
+      case kRelu6:
+        for (int64_t c = 0; c < cols; c++) row[c] = std::min(6.f, std::max(0.f, row[c]));
+        break;
+      case kElu:
+        for (int64_t c = 0; c < cols; c++) row[c] = row[c] > 0.f ? row[c] : std::expm1(row[c]);
+        break;
+      case kLeakyRelu:
+        for (int64_t c = 0; c < cols; c++) row[c] = row[c] > 0.f ? row[c] : alpha * row[c];
+        break;
+      case kPrelu:
+        for (int64_t c = 0; c < cols; c++) {
+          const float a = preluLen == 1 ? prelu[0] : prelu[c];
+          row[c] = row[c] > 0.f ? row[c] : a * row[c];
+        }
+        break;
+      case kSigmoid:
+        for (int64_t c = 0; c < cols; c++) row[c] = 1.f / (1.f + std::exp(-row[c]));
+        break;
+    }
+  }
+}
+
+// epilogue(heap, outOff, rows, cols, biasOff|-1, biasLen, act, alpha, preluOff|-1, preluLen)
+Napi::Value EpilogueJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t rows = Int(info, 2), cols = Int(info, 3);
+  float* out = Range(env, heap, Int(info, 1), rows * cols, "output");
+  const int64_t biasOff = Int(info, 4), biasLen = Int(info, 5);
+  const float* bias = biasOff < 0 ? nullptr : Range(env, heap, biasOff, biasLen, "bias");
+  const int act = static_cast<int>(Int(info, 6));
+  const float alpha = static_cast<float>(Num(info, 7));
+  const int64_t preluOff = Int(info, 8), preluLen = Int(info, 9);
+  const float* prelu = preluOff < 0 ? nullptr : Range(env, heap, preluOff, preluLen, "prelu weights");
+  if (act == kPrelu && prelu == nullptr) {
+    throw Napi::TypeError::New(env, "sculpt native: prelu activation needs its weights");
+  }
+  Epilogue(out, rows, cols, bias, biasLen, act, alpha, prelu, preluLen);
+  return env.Undefined();
+}
+
+// ---------------------------------------------------------------------- gemm
+
+// gemm(heap, transA, transB, m, n, k, aOff, bOff, cOff, beta, batch, strideA, strideB, strideC)
+// C[i] = op(A[i]) · op(B[i]) + beta · C[i], row-major, op(A) m×k, op(B) k×n.
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const bool ta = info[1].ToBoolean(), tb = info[2].ToBoolean();
+  const int64_t m = Int(info, 3), n = Int(info, 4), k = Int(info, 5);
+  const int64_t aOff = Int(info, 6), bOff = Int(info, 7), cOff = Int(info, 8);
+  const float beta = static_cast<float>(Num(info, 9));
+  const int64_t batch = Int(info, 10);
+  const int64_t sa = Int(info, 11), sb = Int(info, 12), sc = Int(info, 13);
+  const float* a = Range(env, heap, aOff, sa * (batch - 1) + m * k, "a");
+  const float* b = Range(env, heap, bOff, sb * (batch - 1) + k * n, "b");
+  float* c = Range(env, heap, cOff, sc * (batch - 1) + m * n, "output");
+  Pool& pool = ThePool();
+  if (batch >= pool.Size() && pool.Size() > 1 && 2.0 * m * n * k * batch >= 4e6) {
+    // Many products (attention heads): whole products per thread.
+    pool.Run([&](int part, int parts) {
+      for (int64_t i = batch * part / parts; i < batch * (part + 1) / parts; i++) {
+        Sgemm1(ta, tb, m, n, k, a + i * sa, ta ? m : k, b + i * sb, tb ? k : n, beta, c + i * sc, n);
+      }
+    });
+  } else {
+    for (int64_t i = 0; i < batch; i++) {
+      Sgemm(ta, tb, m, n, k, a + i * sa, ta ? m : k, b + i * sb, tb ? k : n, beta, c + i * sc, n);
+    }
+  }
+  return env.Undefined();
+}
+
+// ---------------------------------------------------------------- convolution
+
+struct Conv {
+  int64_t n, h, w, c;         // input NHWC
+  int64_t kh, kw, co;         // filter HWIO: [kh, kw, c, co]
+  int64_t sh, sw, dh, dw;     // strides, dilations
+  int64_t pt, pl;             // padding top, left
+  int64_t oh, ow;             // output spatial size
+  int64_t Rows() const { return n * oh * ow; }
+  int64_t Patch() const { return kh * kw * c; }
+  bool Pointwise() const {
+    return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == h && ow == w;
+  }
+};
+
+Conv GetConv(const Napi::CallbackInfo& info, size_t index) {
+  Napi::Env env = info.Env();
+  if (!info[index].IsTypedArray() ||
+      info[index].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[index].As<Napi::Int32Array>().ElementLength() != 15) {
+    throw Napi::TypeError::New(env, "sculpt native: expected conv dims as an Int32Array(15)");
+  }
+  const int32_t* d = info[index].As<Napi::Int32Array>().Data();
+  Conv v{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
+  if (v.n <= 0 || v.h <= 0 || v.w <= 0 || v.c <= 0 || v.kh <= 0 || v.kw <= 0 || v.co <= 0 ||
+      v.sh <= 0 || v.sw <= 0 || v.dh <= 0 || v.dw <= 0 || v.oh <= 0 || v.ow <= 0) {
+    throw Napi::RangeError::New(env, "sculpt native: conv dims must be positive");
+  }
+  return v;
+}
+
+// Rows per chunk so that one chunk of patches stays within ~4 MB.
+int64_t ChunkRows(const Conv& v) {
+  const int64_t budget = int64_t{1} << 20;  // floats (4 MB: measured best of 256 KB … 16 MB)
+  return std::max<int64_t>(1, std::min(v.Rows(), budget / v.Patch()));
+}
+
+// cols[r - r0, (i·kw + j)·c + ch] = x[n, oh·sh − pt + i·dh, ow·sw − pl + j·dw, ch] (0 outside).
+void Im2col(const Conv& v, const float* x, int64_t r0, int64_t r1, float* cols) {
+  const int64_t patch = v.Patch();
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t b = r / (v.oh * v.ow), rem = r % (v.oh * v.ow);
+    const int64_t y = rem / v.ow, z = rem % v.ow;
+    float* dst = cols + (r - r0) * patch;
+    for (int64_t i = 0; i < v.kh; i++) {
+      const int64_t iy = y * v.sh - v.pt + i * v.dh;
+      for (int64_t j = 0; j < v.kw; j++, dst += v.c) {
+        const int64_t ix = z * v.sw - v.pl + j * v.dw;
+        if (iy < 0 || iy >= v.h || ix < 0 || ix >= v.w) {
+          std::memset(dst, 0, sizeof(float) * v.c);
+        } else {
+          std::memcpy(dst, x + ((b * v.h + iy) * v.w + ix) * v.c, sizeof(float) * v.c);
+        }
+      }
+    }
+  }
+}
+
+// dx[n, iy, ix, ch] += cols[...]: the adjoint of Im2col.
+void Col2im(const Conv& v, const float* cols, int64_t r0, int64_t r1, float* dx) {
+  const int64_t patch = v.Patch();
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t b = r / (v.oh * v.ow), rem = r % (v.oh * v.ow);
+    const int64_t y = rem / v.ow, z = rem % v.ow;
+    const float* src = cols + (r - r0) * patch;
+    for (int64_t i = 0; i < v.kh; i++) {
+      const int64_t iy = y * v.sh - v.pt + i * v.dh;
+      for (int64_t j = 0; j < v.kw; j++, src += v.c) {
+        const int64_t ix = z * v.sw - v.pl + j * v.dw;
+        if (iy < 0 || iy >= v.h || ix < 0 || ix >= v.w) continue;
+        float* dst = dx + ((b * v.h + iy) * v.w + ix) * v.c;
+        for (int64_t ch = 0; ch < v.c; ch++) dst[ch] += src[ch];
+      }
+    }
+  }
+}
+
+// conv2d(heap, xOff, wOff, yOff, dims): y = conv(x, w). Output rows are split over the pool;
+// each thread packs its own chunks of patches and multiplies them.
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const Conv v = GetConv(info, 4);
+  const float* x = Range(env, heap, Int(info, 1), v.n * v.h * v.w * v.c, "x");
+  const float* w = Range(env, heap, Int(info, 2), v.Patch() * v.co, "filter");
+  float* y = Range(env, heap, Int(info, 3), v.Rows() * v.co, "output");
+  if (v.Pointwise()) {
+    Sgemm(false, false, v.Rows(), v.co, v.c, x, v.c, w, v.co, 0.f, y, v.co);
+    return env.Undefined();
+  }
+  const int64_t chunk = ChunkRows(v);
+  ParallelFor(v.Rows(), 64, [&](int64_t lo, int64_t hi) {
+    float* cols = Scratch(std::min(chunk, hi - lo) * v.Patch());
+    for (int64_t r0 = lo; r0 < hi; r0 += chunk) {
+      const int64_t r1 = std::min(hi, r0 + chunk);
+      Im2col(v, x, r0, r1, cols);
+      Sgemm1(false, false, r1 - r0, v.co, v.Patch(), cols, v.Patch(), w, v.co, 0.f,
+             y + r0 * v.co, v.co);
+    }
+  });
+  return env.Undefined();
+}
+
+// conv2dBackpropInput(heap, dyOff, wOff, dxOff, dims): dx = convᵀ(dy, w). Images are split
+// over the pool (patches of one image overlap in dx; of two images, never).
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const Conv v = GetConv(info, 4);
+  const float* dy = Range(env, heap, Int(info, 1), v.Rows() * v.co, "dy");
+  const float* w = Range(env, heap, Int(info, 2), v.Patch() * v.co, "filter");
+  float* dx = Range(env, heap, Int(info, 3), v.n * v.h * v.w * v.c, "output");
+  if (v.Pointwise()) {
+    Sgemm(false, true, v.Rows(), v.c, v.co, dy, v.co, w, v.co, 0.f, dx, v.c);
+    return env.Undefined();
+  }
+  const int64_t image = v.oh * v.ow, pixels = v.h * v.w * v.c;
+  const int64_t chunk = ChunkRows(v);
+  auto images = [&](int64_t b0, int64_t b1) {
+    std::memset(dx + b0 * pixels, 0, sizeof(float) * (b1 - b0) * pixels);
+    const int64_t lo = b0 * image, hi = b1 * image;
+    float* cols = Scratch(std::min(chunk, hi - lo) * v.Patch());
+    for (int64_t r0 = lo; r0 < hi; r0 += chunk) {
+      const int64_t r1 = std::min(hi, r0 + chunk);
+      Sgemm1(false, true, r1 - r0, v.Patch(), v.co, dy + r0 * v.co, v.co, w, v.co, 0.f, cols,
+             v.Patch());
+      Col2im(v, cols, r0, r1, dx);
+    }
+  };
+  if (v.n == 1) {
+    images(0, 1);  // one image: its rows overlap, so one thread (sgemm itself is the bulk)
+  } else {
+    ParallelFor(v.n, 2, images);
+  }
+  return env.Undefined();
+}
+
+// conv2dBackpropFilter(heap, xOff, dyOff, dwOff, dims): dw = Σ patches(x)ᵀ · dy. Each thread
+// sums over its share of the output rows; the partial sums are added at the end.
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const Conv v = GetConv(info, 4);
+  const float* x = Range(env, heap, Int(info, 1), v.n * v.h * v.w * v.c, "x");
+  const float* dy = Range(env, heap, Int(info, 2), v.Rows() * v.co, "dy");
+  float* dw = Range(env, heap, Int(info, 3), v.Patch() * v.co, "output");
+  const int64_t size = v.Patch() * v.co;
+  const int64_t chunk = ChunkRows(v);
+  Pool& pool = ThePool();
+  const int parts = v.Rows() >= 256 ? pool.Size() : 1;
+  std::vector<std::vector<float>> partial(parts - 1, std::vector<float>(size));
+  auto rows = [&](int part, int64_t lo, int64_t hi) {
+    float* acc = part == 0 ? dw : partial[part - 1].data();
+    if (lo == hi) {
+      std::memset(acc, 0, sizeof(float) * size);
+      return;
+    }
+    if (v.Pointwise()) {
+      Sgemm1(true, false, v.c, v.co, hi - lo, x + lo * v.c, v.c, dy + lo * v.co, v.co, 0.f, acc,
+             v.co);
+      return;
+    }
+    float* cols = Scratch(std::min(chunk, hi - lo) * v.Patch());
+    for (int64_t r0 = lo; r0 < hi; r0 += chunk) {
+      const int64_t r1 = std::min(hi, r0 + chunk);
+      Im2col(v, x, r0, r1, cols);
+      Sgemm1(true, false, v.Patch(), v.co, r1 - r0, cols, v.Patch(), dy + r0 * v.co, v.co,
+             r0 == lo ? 0.f : 1.f, acc, v.co);
+    }
+  };
+  if (parts == 1) {
+    rows(0, 0, v.Rows());
+  } else {
+    pool.Run([&](int part, int n) {
+      rows(part, v.Rows() * part / n, v.Rows() * (part + 1) / n);
+    });
+    for (const auto& p : partial) {
+      for (int64_t i = 0; i < size; i++) dw[i] += p[i];
+    }
+  }
+  return env.Undefined();
+}
+
+// ------------------------------------------------------------- elementwise
+
+// Elements below which a memory-bound loop stays on the calling thread: waking a
+// worker costs ~10 µs, about what 256K elements take on one core.
+constexpr int64_t kGrain = int64_t{1} << 18;
+
+enum UnaryOp { kUSqrt = 0, kURsqrt = 1, kUSquare = 2, kUNeg = 3, kUAbs = 4, kURelu = 5 };
+
+template <int Op>
+void UnaryLoop(const float* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    if (Op == kUSqrt) out[i] = std::sqrt(v);
+    if (Op == kURsqrt) out[i] = 1.f / std::sqrt(v);
+    if (Op == kUSquare) out[i] = v * v;
+    if (Op == kUNeg) out[i] = -v;
+    if (Op == kUAbs) out[i] = std::fabs(v);
+    if (Op == kURelu) out[i] = v > 0.f ? v : 0.f;
+  }
+}
+
+// unary(heap, op, xOff, outOff, n)
+Napi::Value UnaryJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int op = static_cast<int>(Int(info, 1));
+  const int64_t n = Int(info, 4);
+  const float* x = Range(env, heap, Int(info, 2), n, "x");
+  float* out = Range(env, heap, Int(info, 3), n, "output");
+  ParallelFor(n, kGrain, [&](int64_t lo, int64_t hi) {
+    switch (op) {
+      case kUSqrt: UnaryLoop<kUSqrt>(x + lo, out + lo, hi - lo); break;
+      case kURsqrt: UnaryLoop<kURsqrt>(x + lo, out + lo, hi - lo); break;
+      case kUSquare: UnaryLoop<kUSquare>(x + lo, out + lo, hi - lo); break;
+      case kUNeg: UnaryLoop<kUNeg>(x + lo, out + lo, hi - lo); break;
+      case kUAbs: UnaryLoop<kUAbs>(x + lo, out + lo, hi - lo); break;
+      case kURelu: UnaryLoop<kURelu>(x + lo, out + lo, hi - lo); break;
+    }
+  });
+  return env.Undefined();
+}
+
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
+
+template <int Op>
+inline float Apply(float a, float b) {
+  if (Op == kAdd) return a + b;
+  if (Op == kSub) return a - b;
+  if (Op == kMul) return a * b;
+  return a / b;
+}
+
+// out[i] = a[i·sa] op b[i·sb] for i < n, with sa, sb ∈ {0, 1} specialised.
+template <int Op>
+void Row(const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float y = b[0];
+    for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i], y);
+  } else if (sa == 0 && sb == 1) {
+    const float x = a[0];
+    for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(x, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i * sa], b[i * sb]);
+  }
+}
+
+constexpr int kMaxRank = 8;
+
+struct Broadcast {
+  int rank = 0;
+  int64_t shape[kMaxRank];
+  int64_t sa[kMaxRank];
+  int64_t sb[kMaxRank];
+};
+
+template <int Op>
+void BinaryRange(const Broadcast& g, const float* a, const float* b, float* out, int64_t r0,
+                 int64_t r1) {
+  // Rows are all dims but the last; r0..r1 are row indices in the output.
+  const int last = g.rank - 1;
+  const int64_t n = g.shape[last];
+  int64_t idx[kMaxRank] = {0};
+  int64_t rem = r0;
+  for (int d = last - 1; d >= 0; d--) {
+    idx[d] = rem % g.shape[d];
+    rem /= g.shape[d];
+  }
+  int64_t oa = 0, ob = 0;
+  for (int d = 0; d < last; d++) {
+    oa += idx[d] * g.sa[d];
+    ob += idx[d] * g.sb[d];
+  }
+  for (int64_t r = r0; r < r1; r++) {
+    Row<Op>(a + oa, g.sa[last], b + ob, g.sb[last], out + r * n, n);
+    for (int d = last - 1; d >= 0; d--) {
+      idx[d]++;
+      oa += g.sa[d];
+      ob += g.sb[d];
+      if (idx[d] < g.shape[d]) break;
+      oa -= g.sa[d] * g.shape[d];
+      ob -= g.sb[d] * g.shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+template <int Op>
+void Binary(const Broadcast& g, const float* a, const float* b, float* out) {
+  const int last = g.rank - 1;
+  if (g.rank == 1) {
+    ParallelFor(g.shape[0], kGrain, [&](int64_t lo, int64_t hi) {
+      Row<Op>(a + lo * g.sa[0], g.sa[0], b + lo * g.sb[0], g.sb[0], out + lo, hi - lo);
+    });
+    return;
+  }
+  int64_t rows = 1;
+  for (int d = 0; d < last; d++) rows *= g.shape[d];
+  const int64_t grain = std::max<int64_t>(1, kGrain / g.shape[last]);
+  ParallelFor(rows, grain, [&](int64_t lo, int64_t hi) { BinaryRange<Op>(g, a, b, out, lo, hi); });
+}
+
+// binary(heap, op, aOff, bOff, outOff, outShape: Int32Array, aStrides: Int32Array, bStrides: Int32Array)
+// Strides count floats; 0 on broadcast dims. Adjacent dims are merged where both operands allow.
+Napi::Value BinaryJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int op = static_cast<int>(Int(info, 1));
+  auto ints = [&](size_t i) {
+    if (!info[i].IsTypedArray() ||
+        info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      throw Napi::TypeError::New(env, "sculpt native: expected an Int32Array");
+    }
+    return info[i].As<Napi::Int32Array>();
+  };
+  Napi::Int32Array shape = ints(5), sa = ints(6), sb = ints(7);
+  const size_t rank = shape.ElementLength();
+  if (rank == 0 || rank > kMaxRank || sa.ElementLength() != rank || sb.ElementLength() != rank) {
+    throw Napi::RangeError::New(env, "sculpt native: binary ops take ranks 1 to 8");
+  }
+  Broadcast g;
+  int64_t total = 1, spanA = 1, spanB = 1;
+  for (size_t d = 0; d < rank; d++) {
+    const int64_t n = shape[d];
+    if (n <= 0) throw Napi::RangeError::New(env, "sculpt native: empty binary op");
+    total *= n;
+    spanA += (n - 1) * sa[d];
+    spanB += (n - 1) * sb[d];
+    // Merge into the previous dim when both operands are contiguous across the two.
+    if (g.rank > 0 && g.sa[g.rank - 1] == sa[d] * n && g.sb[g.rank - 1] == sb[d] * n) {
+      g.shape[g.rank - 1] *= n;
+      g.sa[g.rank - 1] = sa[d];
+      g.sb[g.rank - 1] = sb[d];
+    } else if (n == 1) {
+      continue;
+    } else {
+      g.shape[g.rank] = n;
+      g.sa[g.rank] = sa[d];
+      g.sb[g.rank] = sb[d];
+      g.rank++;
+    }
+  }
+  if (g.rank == 0) {
+    g.rank = 1;
+    g.shape[0] = 1;
+    g.sa[0] = g.sb[0] = 0;
+  }
+  const float* a = Range(env, heap, Int(info, 2), spanA, "a");
+  const float* b = Range(env, heap, Int(info, 3), spanB, "b");
+  float* out = Range(env, heap, Int(info, 4), total, "output");
+  switch (op) {
+    case kAdd: Binary<kAdd>(g, a, b, out); break;
+    case kSub: Binary<kSub>(g, a, b, out); break;
+    case kMul: Binary<kMul>(g, a, b, out); break;
+    case kDiv: Binary<kDiv>(g, a, b, out); break;
+    default: throw Napi::RangeError::New(env, "sculpt native: unknown binary op");
+  }
+  return env.Undefined();
+}
+
+// copyBlocks(heap, srcOff, srcRow, dstOff, dstRow, rows, width):
+// dst[r·dstRow + i] = src[r·srcRow + i] for r < rows, i < width (slices and concats along an axis).
+Napi::Value CopyBlocks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t srcRow = Int(info, 2), dstRow = Int(info, 4), rows = Int(info, 5),
+                width = Int(info, 6);
+  if (rows <= 0 || width <= 0) return env.Undefined();
+  const float* src = Range(env, heap, Int(info, 1), srcRow * (rows - 1) + width, "source");
+  float* dst = Range(env, heap, Int(info, 3), dstRow * (rows - 1) + width, "destination");
+  const int64_t grain = std::max<int64_t>(1, kGrain / width);
+  ParallelFor(rows, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; r++) {
+      std::memcpy(dst + r * dstRow, src + r * srcRow, sizeof(float) * width);
+    }
+  });
+  return env.Undefined();
+}
+
+
+// reduce(heap, xOff, outOff, outer, mid, inner, scale):
+// out[o, i] = scale · Σ_m x[o, m, i] (Sum with scale 1, Mean with 1/mid).
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t outer = Int(info, 3), mid = Int(info, 4), inner = Int(info, 5);
+  const float scale = static_cast<float>(Num(info, 6));
+  if (outer <= 0 || mid <= 0 || inner <= 0) {
+    throw Napi::RangeError::New(env, "sculpt native: reduce dims must be positive");
+  }
+  const float* x = Range(env, heap, Int(info, 1), outer * mid * inner, "x");
+  float* out = Range(env, heap, Int(info, 2), outer * inner, "output");
+  if (inner == 1) {
+    // Row sums: each output is one contiguous run (8 float accumulators).
+    ParallelFor(outer, std::max<int64_t>(1, kGrain / mid), [&](int64_t lo, int64_t hi) {
+      for (int64_t o = lo; o < hi; o++) {
+        const float* row = x + o * mid;
+        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t m = 0;
+        for (; m + 8 <= mid; m += 8) {
+          for (int l = 0; l < 8; l++) acc[l] += row[m + l];
+        }
+        float total = 0;
+        for (; m < mid; m++) total += row[m];
+        for (int l = 0; l < 8; l++) total += acc[l];
+        out[o] = total * scale;
+      }
+    });
+    return env.Undefined();
+  }
+  // Column sums: split the (outer, inner) outputs into column blocks per thread.
+  const int64_t blocks = outer * ((inner + 255) / 256);
+  ParallelFor(blocks, std::max<int64_t>(1, kGrain / (mid * 256)), [&](int64_t lo, int64_t hi) {
+    const int64_t perOuter = (inner + 255) / 256;
+    for (int64_t blk = lo; blk < hi; blk++) {
+      const int64_t o = blk / perOuter, i0 = (blk % perOuter) * 256;
+      const int64_t i1 = std::min(inner, i0 + 256);
+      float* dst = out + o * inner;
+      const float* src = x + o * mid * inner;
+      for (int64_t i = i0; i < i1; i++) dst[i] = 0.f;
+      for (int64_t m = 0; m < mid; m++) {
+        const float* row = src + m * inner;
+        for (int64_t i = i0; i < i1; i++) dst[i] += row[i];
+      }
+      for (int64_t i = i0; i < i1; i++) dst[i] *= scale;
+    }
+  });
+  return env.Undefined();
+}
+
+// --------------------------------------------------------------- settings
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  const int64_t n = Int(info, 0);
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "sculpt native: threads must be ≥ 1");
+  ThePool().Resize(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("threads", ThePool().Size());
+  out.Set("core", std::string(openblas_get_corename()));
+  out.Set("config", std::string(openblas_get_config()));
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // OpenBLAS computes on the calling thread; the pool above splits the work, so
+  // there is one set of worker threads and none spins while another computes.
+  openblas_set_num_threads(1);
+  exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("epilogue", Napi::Function::New(env, EpilogueJs, "epilogue"));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d, "conv2d"));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput, "conv2dBackpropInput"));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter, "conv2dBackpropFilter"));
+  exports.Set("binary", Napi::Function::New(env, BinaryJs, "binary"));
+  exports.Set("unary", Napi::Function::New(env, UnaryJs, "unary"));
+  exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
+  exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(sculpt_native, Init)

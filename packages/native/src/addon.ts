@@ -1,0 +1,107 @@
+/**
+ * Loads the compiled addon (`build/Release/sculpt_native.node`), once.
+
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The functions the C++ addon exports (see `native/sculpt_native.cc`). Offsets count floats. */
+export interface NativeAddon {
+  gemm(
+    heap: Float32Array,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    aOff: number,
+    bOff: number,
+    cOff: number,
+    beta: number,
+    batch: number,
+    strideA: number,
+    strideB: number,
+    strideC: number,
+  ): void;
+  epilogue(
+    heap: Float32Array,
+    outOff: number,
+    rows: number,
+    cols: number,
+    biasOff: number,
+    biasLen: number,
+    activation: number,
+    alpha: number,
+    preluOff: number,
+    preluLen: number,
+  ): void;
+  conv2d(heap: Float32Array, xOff: number, wOff: number, yOff: number, dims: Int32Array): void;
+  conv2dBackpropInput(
+    heap: Float32Array,
+    dyOff: number,
+    wOff: number,
+    dxOff: number,
+    dims: Int32Array,
+  ): void;
+  conv2dBackpropFilter(
+    heap: Float32Array,
+    xOff: number,
+    dyOff: number,
+    dwOff: number,
+    dims: Int32Array,
+  ): void;
+  binary(
+    heap: Float32Array,
+    op: number,
+    aOff: number,
+    bOff: number,
+    outOff: number,
+    outShape: Int32Array,
+    aStrides: Int32Array,
+    bStrides: Int32Array,
+  ): void;
+  copyBlocks(
+    heap: Float32Array,
+    srcOff: number,
+    srcRow: number,
+    dstOff: number,
+    dstRow: number,
+    rows: number,
+    width: number,
+  ): void;
+  unary(heap: Float32Array, op: number, xOff: number, outOff: number, n: number): void;
+  reduce(
+    heap: Float32Array,
+    xOff: number,
+    outOff: number,
+    outer: number,
+    mid: number,
+    inner: number,
+    scale: number,
+  ): void;
+  setThreads(n: number): void;
+  info(): { threads: number; core: string; config: string };
+}
+
+/** Where the compiled addon lies: `build/Release` next to `src/` and `dist/`. */
+export const ADDON_PATH = fileURLToPath(
+  new URL('../build/Release/sculpt_native.node', import.meta.url),
+);
+
+let loaded: { addon: NativeAddon } | { error: string } | undefined;
+
+/** The addon, or why it could not be loaded. */
+export function loadAddon(): { addon: NativeAddon } | { error: string } {
+  if (loaded) return loaded;
+  if (!existsSync(ADDON_PATH)) {
+    loaded = { error: `the addon was never built (no ${ADDON_PATH})` };
+    return loaded;
+  }
+  try {
+    loaded = { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon };
+  } catch (err) {
+    loaded = { error: `the addon did not load: ${(err as Error).message}` };
+  }
+  return loaded;
+}

@@ -1,0 +1,252 @@
+/**
+ * @sculpt/native — native CPU kernels for Node: matMul and convolutions
+ * through OpenBLAS on every core, under tfjs's wasm backend.
+ *
+ * tfjs's wasm backend keeps every tensor in WebAssembly memory and runs its
+ * kernels on one core with 128-bit SIMD. This package registers kernels for
+ * that backend that work in place in the same memory through a Node addon:
+ * matMuls and 2D convolutions with their gradients go to OpenBLAS's sgemm on
+ * every core, large broadcasting arithmetic and split/concat copies to the
+ * addon's own threads. Everything else (reductions, unary ops, optimizers'
+ * bookkeeping) stays on wasm, so models, checkpoints and numbers are the same
+ * (to float rounding); training steps get several times faster.
+ *
+ * ```ts
+ * import { initBackend } from '@sculpt/core';
+ * import { registerNativeKernels } from '@sculpt/native';
+ *
+ * await initBackend('wasm');
+ * const info = registerNativeKernels(); // { threads: 2, core: 'Haswell', … }
+ * ```
+ * @packageDocumentation
+ */
+import { SculptError } from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
+import {
+  BACKEND,
+  makeBinary,
+  makeConcat,
+  makeConv2D,
+  makeConv2DBackpropFilter,
+  makeConv2DBackpropInput,
+  makeMatMul,
+  makeReduce,
+  makeSplitV,
+  makeUnary,
+} from './kernels.js';
+
+/** The tfjs kernels {@link registerNativeKernels} replaces for backend `'wasm'`. */
+export const NATIVE_KERNEL_NAMES = [
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Conv2D',
+  'FusedConv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  'Add',
+  'Sub',
+  'Multiply',
+  'RealDiv',
+  'Sqrt',
+  'Rsqrt',
+  'Square',
+  'Neg',
+  'Abs',
+  'Relu',
+  'Sum',
+  'Mean',
+  'SplitV',
+  'Concat',
+] as const;
+
+/** What {@link registerNativeKernels} set up. */
+export interface NativeInfo {
+  /** Threads the addon splits work over (OpenBLAS itself runs single-threaded inside each). */
+  threads: number;
+  /** The OpenBLAS kernel family in use, e.g. `'SkylakeX'` (AVX-512) or `'Haswell'` (AVX2). */
+  core: string;
+  /** OpenBLAS's build description. */
+  config: string;
+  /** The tfjs kernel names now served natively on `'wasm'`. */
+  kernels: string[];
+}
+
+/** Options of {@link registerNativeKernels}. */
+export interface RegisterNativeKernelsOptions {
+  /** Threads to split matMuls, convolutions and elementwise work over. Default: every core. */
+  threads?: number;
+}
+
+/** Marks the configs core's `registerWasmKernels` / `registerWasmBatchMatMul` leave alone. */
+const CORE_MARKS = [Symbol.for('sculpt.wasmKernel'), Symbol.for('sculpt.wasmBatchMatMul')];
+/** Holds, on a native config, the config it replaced. */
+const REPLACED = Symbol.for('sculpt.nativeReplaced');
+
+type Marked = tf.KernelConfig & { [REPLACED]?: tf.KernelConfig | null };
+
+/**
+ * Whether the native addon is built and loads here.
+ *
+ * @returns `{ available: true }`, or `{ available: false, reason }` saying why not.
+ * @example
+ * ```ts
+ * const status = nativeStatus();
+ * if (status.available) registerNativeKernels();
+ * else console.warn(status.reason);
+ * ```
+ */
+export function nativeStatus(): { available: true } | { available: false; reason: string } {
+  const loaded = loadAddon();
+  return 'addon' in loaded ? { available: true } : { available: false, reason: loaded.error };
+}
+
+function addonOrThrow(where: string): NativeAddon {
+  const loaded = loadAddon();
+  if ('addon' in loaded) return loaded.addon;
+  throw new SculptError(
+    where,
+    'expected the compiled native addon',
+    loaded.error,
+    'install g++, make, python3 and OpenBLAS headers (Debian/Ubuntu: `apt-get install g++ make python3 libopenblas-dev`), then run `node scripts/build-native.mjs` in @sculpt/native; or stay on wasm without registerNativeKernels()',
+  );
+}
+
+function isNative(config: tf.KernelConfig | undefined): config is Marked {
+  return config !== undefined && REPLACED in config;
+}
+
+/**
+ * Registers native kernels for backend `'wasm'`: `BatchMatMul`, `_FusedMatMul`,
+ * `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` run
+ * through OpenBLAS on every core, and `Add`, `Sub`, `Multiply`, `RealDiv`
+ * (with broadcasting), `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`,
+ * `Sum`, `Mean`, `SplitV` and `Concat` on the addon's threads, in place
+ * in the wasm memory. Cases they do
+ * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
+ * before, so call it after `initBackend('wasm')` to keep sculpt's wasm kernels
+ * as that fallback. Idempotent; {@link unregisterNativeKernels} undoes it.
+ *
+ * @param options - `threads`: sgemm threads (default: every core).
+ * @returns the threads, the OpenBLAS kernel family and the kernels registered.
+ * @throws SculptError when the addon is not built or `@tensorflow/tfjs-backend-wasm` is not loaded.
+ * @example
+ * ```ts
+ * await initBackend('wasm');
+ * registerNativeKernels({ threads: 2 });
+ * ```
+ */
+export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}): NativeInfo {
+  const where = 'registerNativeKernels';
+  const addon = addonOrThrow(where);
+  if (tf.getKernel('BatchMatMul', BACKEND) === undefined) {
+    throw new SculptError(
+      where,
+      "expected tfjs's wasm backend to be loaded",
+      "got no 'wasm' kernels in tfjs's registry",
+      "call `await initBackend('wasm')` from @sculpt/core (or import '@tensorflow/tfjs-backend-wasm') first",
+    );
+  }
+  if (options.threads !== undefined) {
+    if (!Number.isInteger(options.threads) || options.threads < 1) {
+      throw new SculptError(
+        where,
+        'expected threads to be a positive integer',
+        `got ${String(options.threads)}`,
+        'pass e.g. { threads: 2 }, or leave it out to use every core',
+      );
+    }
+    addon.setThreads(options.threads);
+  }
+  const makers: Record<
+    (typeof NATIVE_KERNEL_NAMES)[number],
+    (fallback: tf.KernelFunc | undefined) => tf.KernelFunc
+  > = {
+    BatchMatMul: (f) => makeMatMul(addon, required(f, 'BatchMatMul'), false),
+    _FusedMatMul: (f) => makeMatMul(addon, required(f, '_FusedMatMul'), true),
+    Conv2D: (f) => makeConv2D(addon, required(f, 'Conv2D'), false),
+    FusedConv2D: (f) => makeConv2D(addon, required(f, 'FusedConv2D'), true),
+    Conv2DBackpropInput: (f) => makeConv2DBackpropInput(addon, required(f, 'Conv2DBackpropInput')),
+    Conv2DBackpropFilter: (f) => makeConv2DBackpropFilter(addon, f),
+    Add: (f) => makeBinary(addon, required(f, 'Add'), 'Add'),
+    Sub: (f) => makeBinary(addon, required(f, 'Sub'), 'Sub'),
+    Multiply: (f) => makeBinary(addon, required(f, 'Multiply'), 'Multiply'),
+    RealDiv: (f) => makeBinary(addon, required(f, 'RealDiv'), 'RealDiv'),
+    Sqrt: (f) => makeUnary(addon, required(f, 'Sqrt'), 'Sqrt'),
+    Rsqrt: (f) => makeUnary(addon, required(f, 'Rsqrt'), 'Rsqrt'),
+    Square: (f) => makeUnary(addon, required(f, 'Square'), 'Square'),
+    Neg: (f) => makeUnary(addon, required(f, 'Neg'), 'Neg'),
+    Abs: (f) => makeUnary(addon, required(f, 'Abs'), 'Abs'),
+    Relu: (f) => makeUnary(addon, required(f, 'Relu'), 'Relu'),
+    Sum: (f) => makeReduce(addon, required(f, 'Sum'), false),
+    Mean: (f) => makeReduce(addon, required(f, 'Mean'), true),
+    SplitV: (f) => makeSplitV(addon, required(f, 'SplitV')),
+    Concat: (f) => makeConcat(addon, required(f, 'Concat')),
+  };
+  for (const name of NATIVE_KERNEL_NAMES) {
+    const previous = tf.getKernel(name, BACKEND);
+    if (isNative(previous)) continue;
+    const config: Marked = {
+      kernelName: name,
+      backendName: BACKEND,
+      kernelFunc: makers[name](previous?.kernelFunc),
+      setupFunc: previous?.setupFunc,
+      disposeFunc: previous?.disposeFunc,
+      [REPLACED]: previous ?? null,
+    };
+    for (const mark of CORE_MARKS) (config as unknown as Record<symbol, boolean>)[mark] = true;
+    if (previous) tf.unregisterKernel(name, BACKEND);
+    tf.registerKernel(config);
+  }
+  return { ...addon.info(), kernels: [...NATIVE_KERNEL_NAMES] };
+}
+
+function required(fallback: tf.KernelFunc | undefined, name: string): tf.KernelFunc {
+  return (
+    fallback ??
+    (() => {
+      throw new Error(`${name} (native): this case needs the wasm kernel, which is not registered`);
+    })
+  );
+}
+
+/**
+ * Puts back the kernels {@link registerNativeKernels} replaced. Idempotent.
+ *
+ * @example
+ * ```ts
+ * registerNativeKernels();
+ * // … train …
+ * unregisterNativeKernels(); // back to wasm alone
+ * ```
+ */
+export function unregisterNativeKernels(): void {
+  for (const name of NATIVE_KERNEL_NAMES) {
+    const current = tf.getKernel(name, BACKEND);
+    if (!isNative(current)) continue;
+    tf.unregisterKernel(name, BACKEND);
+    const previous = current[REPLACED];
+    if (previous) tf.registerKernel(previous);
+  }
+}
+
+/**
+ * Sets the number of threads OpenBLAS runs sgemm on.
+ *
+ * @param threads - a positive integer.
+ * @throws SculptError when the addon is not built.
+ */
+export function setNativeThreads(threads: number): void {
+  const addon = addonOrThrow('setNativeThreads');
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new SculptError(
+      'setNativeThreads',
+      'expected a positive integer',
+      `got ${String(threads)}`,
+      'pass e.g. 2',
+    );
+  }
+  addon.setThreads(threads);
+}
+
+export { ADDON_PATH };

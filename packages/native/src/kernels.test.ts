@@ -1,0 +1,384 @@
+import { initBackend, SculptError } from '@sculpt/core';
+import { expectNoLeak } from '@sculpt/core/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients'; // the Node build of tfjs-core registers none
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  NATIVE_KERNEL_NAMES,
+  nativeStatus,
+  registerNativeKernels,
+  setNativeThreads,
+  unregisterNativeKernels,
+} from './index.js';
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+type Inputs = Record<string, number[]>;
+
+/** Runs `fn` on `backend` with tensors made from the same deterministic values. */
+async function run(
+  backend: string,
+  shapes: Inputs,
+  fn: (t: Record<string, tf.Tensor>) => tf.Tensor | tf.Tensor[],
+): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const ts: Record<string, tf.Tensor> = {};
+    let seed = 1;
+    for (const [name, shape] of Object.entries(shapes)) {
+      ts[name] = tf.tensor(
+        values(
+          shape.reduce((a, b) => a * b, 1),
+          seed++,
+        ),
+        shape,
+      );
+    }
+    const out = fn(ts);
+    return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+/** Native-on-wasm against tfjs's cpu backend (the reference), elementwise. */
+async function expectMatchesCpu(
+  shapes: Inputs,
+  fn: (t: Record<string, tf.Tensor>) => tf.Tensor | tf.Tensor[],
+  tol = 1e-4,
+): Promise<void> {
+  const want = await run('cpu', shapes, fn);
+  const got = await run('wasm', shapes, fn);
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    expect(got[i].length).toBe(want[i].length);
+    let worst = 0;
+    for (let j = 0; j < want[i].length; j++) {
+      worst = Math.max(worst, Math.abs(got[i][j] - want[i][j]) / (1 + Math.abs(want[i][j])));
+    }
+    expect(worst).toBeLessThan(tol);
+  }
+}
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  registerNativeKernels();
+});
+afterAll(() => unregisterNativeKernels());
+
+describe('the addon', () => {
+  it('is built and loads', () => {
+    expect(nativeStatus()).toEqual({ available: true });
+  });
+
+  it('serves every kernel it lists on wasm', () => {
+    for (const name of NATIVE_KERNEL_NAMES) {
+      const config = tf.getKernel(name, 'wasm') as unknown as Record<symbol, unknown>;
+      expect(config[Symbol.for('sculpt.nativeReplaced')], name).toBeDefined();
+    }
+  });
+
+  it('rejects a bad thread count with the fix', () => {
+    expect(() => registerNativeKernels({ threads: 0 })).toThrow(SculptError);
+    expect(() => setNativeThreads(1.5)).toThrow(/positive integer/);
+  });
+});
+
+describe('matMul', () => {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    it(`matches cpu with transposeA=${ta}, transposeB=${tb}`, async () => {
+      const a = ta ? [37, 23] : [23, 37];
+      const b = tb ? [19, 37] : [37, 19];
+      await expectMatchesCpu({ a, b }, ({ a, b }) => tf.matMul(a, b, ta, tb));
+    });
+  }
+
+  it('matches cpu for batched, broadcast and rank-4 products', async () => {
+    await expectMatchesCpu({ a: [4, 9, 7], b: [4, 7, 5] }, ({ a, b }) => tf.matMul(a, b));
+    await expectMatchesCpu({ a: [4, 9, 7], b: [7, 5] }, ({ a, b }) => tf.matMul(a, b));
+    await expectMatchesCpu({ a: [4, 7, 9], b: [7, 5] }, ({ a, b }) => tf.matMul(a, b, true));
+    await expectMatchesCpu({ a: [9, 7], b: [3, 7, 5] }, ({ a, b }) => tf.matMul(a, b));
+    await expectMatchesCpu({ a: [2, 3, 6, 8], b: [2, 3, 6, 8] }, ({ a, b }) =>
+      tf.matMul(a, b, false, true),
+    );
+  });
+
+  for (const activation of ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const) {
+    it(`fuses bias and ${activation}`, async () => {
+      await expectMatchesCpu({ a: [3, 11, 13], b: [13, 17], bias: [17] }, ({ a, b, bias }) =>
+        tf.fused.matMul({ a, b, bias, activation, leakyreluAlpha: 0.1 }),
+      );
+    });
+  }
+
+  it('fuses a scalar bias and prelu weights', async () => {
+    await expectMatchesCpu({ a: [11, 13], b: [17, 13], bias: [1], w: [17] }, ({ a, b, bias, w }) =>
+      tf.fused.matMul({
+        a,
+        b,
+        transposeB: true,
+        bias,
+        activation: 'prelu',
+        preluActivationWeights: w,
+      }),
+    );
+  });
+
+  it('gives the gradients cpu gives', async () => {
+    for (const [a, b] of [
+      [
+        [6, 7],
+        [7, 4],
+      ],
+      [
+        [5, 6, 7],
+        [5, 7, 4],
+      ],
+    ]) {
+      await expectMatchesCpu({ a, b }, ({ a, b }) =>
+        tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y))))([a, b]),
+      );
+    }
+  });
+});
+
+describe('conv2d', () => {
+  const cases: {
+    name: string;
+    x: number[];
+    f: number[];
+    strides: number | [number, number];
+    pad:
+      | 'same'
+      | 'valid'
+      | [[number, number], [number, number], [number, number], [number, number]];
+    dilations?: number;
+  }[] = [
+    { name: '3×3 same', x: [2, 9, 9, 3], f: [3, 3, 3, 5], strides: 1, pad: 'same' },
+    { name: '4×4 stride 2 same', x: [2, 14, 14, 4], f: [4, 4, 4, 6], strides: 2, pad: 'same' },
+    {
+      name: '5×3 valid strides 2,1',
+      x: [1, 11, 10, 2],
+      f: [5, 3, 2, 3],
+      strides: [2, 1],
+      pad: 'valid',
+    },
+    {
+      name: '3×3 dilation 2',
+      x: [2, 12, 12, 3],
+      f: [3, 3, 3, 4],
+      strides: 1,
+      pad: 'same',
+      dilations: 2,
+    },
+    { name: '1×1 pointwise', x: [3, 5, 5, 8], f: [1, 1, 8, 6], strides: 1, pad: 'valid' },
+    {
+      name: 'explicit padding',
+      x: [1, 7, 8, 2],
+      f: [3, 2, 2, 3],
+      strides: 2,
+      pad: [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: forward matches cpu`, async () => {
+      await expectMatchesCpu({ x: c.x, f: c.f }, ({ x, f }) =>
+        tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.strides, c.pad, 'NHWC', c.dilations ?? 1),
+      );
+    });
+    if (c.dilations === undefined) {
+      it(`${c.name}: input and filter gradients match cpu`, async () => {
+        await expectMatchesCpu({ x: c.x, f: c.f }, ({ x, f }) =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad))),
+          )([x, f]),
+        );
+      });
+    }
+  }
+
+  it('fuses bias and relu', async () => {
+    await expectMatchesCpu({ x: [2, 8, 8, 3], f: [3, 3, 3, 4], bias: [4] }, ({ x, f, bias }) =>
+      tf.fused.conv2d({
+        x: x as tf.Tensor4D,
+        filter: f as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias,
+        activation: 'relu',
+      }),
+    );
+  });
+
+  it('conv2dTranspose (4×4, stride 2) matches cpu', async () => {
+    await expectMatchesCpu({ x: [2, 7, 7, 6], f: [4, 4, 3, 6] }, ({ x, f }) =>
+      tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, [2, 14, 14, 3], 2, 'same'),
+    );
+  });
+
+  it('gives the same numbers on one thread and on two', async () => {
+    const shapes = { x: [8, 16, 16, 16], f: [3, 3, 16, 32] };
+    const conv = ({ x, f }: Record<string, tf.Tensor>) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))),
+      )([x, f]);
+    setNativeThreads(1);
+    const one = await run('wasm', shapes, conv);
+    setNativeThreads(2);
+    const two = await run('wasm', shapes, conv);
+    for (let i = 0; i < one.length; i++) {
+      for (let j = 0; j < one[i].length; j += 97) {
+        expect(two[i][j]).toBeCloseTo(one[i][j], 2);
+      }
+    }
+  });
+
+  it('survives resizing its thread pool between calls', async () => {
+    const shapes = { x: [4, 12, 12, 8], f: [3, 3, 8, 8] };
+    const conv = ({ x, f }: Record<string, tf.Tensor>) =>
+      tf.add(
+        tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'),
+        tf.sum(tf.ones([4, 128, 1024])),
+      );
+    const want = await run('wasm', shapes, conv);
+    for (const threads of [1, 3, 2, 2, 1, 2]) {
+      setNativeThreads(threads);
+      const got = await run('wasm', shapes, conv);
+      expect(got[0][7]).toBeCloseTo(want[0][7], 3);
+    }
+  });
+
+  it('leaks no tensor through a forward and backward pass', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
+    const f = tf.randomNormal([3, 3, 3, 4]) as tf.Tensor4D;
+    await expectNoLeak(() =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(
+          tf.matMul(
+            tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')),
+            tf.ones([4, 2]),
+          ),
+        ),
+      )([x, f]),
+    );
+    tf.dispose([x, f]);
+  });
+});
+
+describe('unregisterNativeKernels', () => {
+  it('puts back the kernels it replaced, and registering again works', () => {
+    unregisterNativeKernels();
+    const back = tf.getKernel('Conv2D', 'wasm') as unknown as Record<symbol, unknown>;
+    expect(back[Symbol.for('sculpt.nativeReplaced')]).toBeUndefined();
+    registerNativeKernels();
+    const again = tf.getKernel('Conv2D', 'wasm') as unknown as Record<symbol, unknown>;
+    expect(again[Symbol.for('sculpt.nativeReplaced')]).toBeDefined();
+  });
+});
+
+describe('elementwise and copies', () => {
+  const shapes: [number[], number[]][] = [
+    [
+      [64, 9, 9, 8, 4],
+      [64, 1, 1, 8, 1],
+    ],
+    [
+      [64, 1, 1, 8, 1],
+      [64, 9, 9, 8, 4],
+    ],
+    [[33, 70, 5], [5]],
+    [
+      [7, 1, 300],
+      [1, 20, 300],
+    ],
+    [[9000], []],
+    [
+      [150, 60],
+      [150, 60],
+    ],
+  ];
+  const ops = {
+    add: tf.add,
+    sub: tf.sub,
+    mul: tf.mul,
+    div: (a: tf.Tensor, b: tf.Tensor) => tf.div(a, tf.add(tf.abs(b), 0.5)),
+  };
+  for (const [name, op] of Object.entries(ops)) {
+    it(`${name} with broadcasting matches cpu`, async () => {
+      for (const [a, b] of shapes) {
+        await expectMatchesCpu({ a, b }, ({ a, b }) => op(a, b));
+      }
+    });
+  }
+
+  it('broadcast gradients (reductions of dy) match cpu', async () => {
+    await expectMatchesCpu({ a: [64, 9, 9, 8, 4], b: [64, 1, 1, 8, 1] }, ({ a, b }) =>
+      tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.mul(tf.sub(x, y), y))))([a, b]),
+    );
+  });
+
+  it('concat and split along every axis match cpu, with their gradients', async () => {
+    for (const axis of [0, 1, 2, 3]) {
+      const shapeA = [8, 12, 10, 6];
+      const shapeB = [...shapeA];
+      shapeB[axis] = 3;
+      await expectMatchesCpu({ a: shapeA, b: shapeB }, ({ a, b }) => {
+        const c = tf.concat([a, b], axis);
+        return [c, ...tf.split(c, [2, shapeA[axis] + 1], axis)];
+      });
+      await expectMatchesCpu({ a: shapeA, b: shapeB }, ({ a, b }) =>
+        tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.concat([x, y], axis))))([
+          a,
+          b,
+        ]),
+      );
+    }
+  });
+
+  it('sqrt, rsqrt, square, neg, abs and relu match cpu', async () => {
+    await expectMatchesCpu({ x: [70, 300] }, ({ x }) => {
+      const pos = tf.add(tf.abs(x), 0.1);
+      return [tf.sqrt(pos), tf.rsqrt(pos), tf.square(x), tf.neg(x), tf.abs(x), tf.relu(x)];
+    });
+  });
+
+  it('sum and mean over leading, trailing, inner and all axes match cpu', async () => {
+    const shape = [6, 20, 30, 7];
+    for (const axis of [0, 3, [1, 2], [0, 1], [2, 3], [0, 1, 2, 3], [1, 3]]) {
+      for (const keepDims of [false, true]) {
+        await expectMatchesCpu({ x: shape }, ({ x }) => [
+          tf.sum(x, axis, keepDims),
+          tf.mean(x, axis, keepDims),
+        ]);
+      }
+    }
+  });
+
+  it('int32 arithmetic still goes to wasm', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.range(0, 5000, 1, 'int32');
+    const y = tf.add(x, x);
+    expect(y.dtype).toBe('int32');
+    expect(y.dataSync()[4999]).toBe(9998);
+    tf.dispose([x, y]);
+  });
+});
