@@ -516,22 +516,6 @@ inline float Apply(float a, float b) {
   return a / b;
 }
 
-// out[i] = a[i·sa] op b[i·sb] for i < n, with sa, sb ∈ {0, 1} specialised.
-template <int Op>
-void Row(const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n) {
-  if (sa == 1 && sb == 1) {
-    for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i], b[i]);
-  } else if (sa == 1 && sb == 0) {
-    const float y = b[0];
-    for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i], y);
-  } else if (sa == 0 && sb == 1) {
-    const float x = a[0];
-    for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(x, b[i]);
-  } else {
-    for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i * sa], b[i * sb]);
-  }
-}
-
 constexpr int kMaxRank = 8;
 
 struct Broadcast {
@@ -541,26 +525,44 @@ struct Broadcast {
   int64_t sb[kMaxRank];
 };
 
-template <int Op>
-void BinaryRange(const Broadcast& g, const float* a, const float* b, float* out, int64_t r0,
-                 int64_t r1) {
-  // Rows are all dims but the last; r0..r1 are row indices in the output.
+// The innermost loop with each operand's stride fixed at compile time:
+// K = 0 (broadcast), 1 (contiguous) or 2 (any, read from s).
+template <int Op, int KA, int KB>
+inline void RowT(const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float x = KA == 0 ? a[0] : KA == 1 ? a[i] : a[i * sa];
+    const float y = KB == 0 ? b[0] : KB == 1 ? b[i] : b[i * sb];
+    out[i] = Apply<Op>(x, y);
+  }
+}
+
+// Output rows r0..r1 over the dims before `inner` (the last one, or the last two when the last
+// is short): each row is RowT over the last dim, repeated over dim last−1 in the two-dim case.
+template <int Op, int KA, int KB>
+void BinaryRows(const Broadcast& g, int outerDims, const float* a, const float* b, float* out,
+                int64_t r0, int64_t r1) {
   const int last = g.rank - 1;
   const int64_t n = g.shape[last];
+  const bool block = outerDims == last - 1;
+  const int64_t m = block ? g.shape[last - 1] : 1;
+  const int64_t sa1 = block ? g.sa[last - 1] : 0, sb1 = block ? g.sb[last - 1] : 0;
   int64_t idx[kMaxRank] = {0};
   int64_t rem = r0;
-  for (int d = last - 1; d >= 0; d--) {
+  for (int d = outerDims - 1; d >= 0; d--) {
     idx[d] = rem % g.shape[d];
     rem /= g.shape[d];
   }
   int64_t oa = 0, ob = 0;
-  for (int d = 0; d < last; d++) {
+  for (int d = 0; d < outerDims; d++) {
     oa += idx[d] * g.sa[d];
     ob += idx[d] * g.sb[d];
   }
   for (int64_t r = r0; r < r1; r++) {
-    Row<Op>(a + oa, g.sa[last], b + ob, g.sb[last], out + r * n, n);
-    for (int d = last - 1; d >= 0; d--) {
+    float* o = out + r * m * n;
+    for (int64_t j = 0; j < m; j++) {
+      RowT<Op, KA, KB>(a + oa + j * sa1, g.sa[last], b + ob + j * sb1, g.sb[last], o + j * n, n);
+    }
+    for (int d = outerDims - 1; d >= 0; d--) {
       idx[d]++;
       oa += g.sa[d];
       ob += g.sb[d];
@@ -572,19 +574,43 @@ void BinaryRange(const Broadcast& g, const float* a, const float* b, float* out,
   }
 }
 
-template <int Op>
-void Binary(const Broadcast& g, const float* a, const float* b, float* out) {
+template <int Op, int KA, int KB>
+void BinaryKind(const Broadcast& g, const float* a, const float* b, float* out) {
   const int last = g.rank - 1;
+  // A short last dim (GroupNorm's [.., groups, 4] against [.., groups, 1]) is looped together
+  // with the dim before it, so per-row bookkeeping is paid once per block.
+  const int outerDims = (g.rank >= 2 && g.shape[last] < 64) ? last - 1 : last;
+  int64_t rows = 1;
+  for (int d = 0; d < outerDims; d++) rows *= g.shape[d];
+  int64_t perRow = 1;
+  for (int d = outerDims; d < g.rank; d++) perRow *= g.shape[d];
   if (g.rank == 1) {
     ParallelFor(g.shape[0], kGrain, [&](int64_t lo, int64_t hi) {
-      Row<Op>(a + lo * g.sa[0], g.sa[0], b + lo * g.sb[0], g.sb[0], out + lo, hi - lo);
+      RowT<Op, KA, KB>(a + lo * g.sa[0], g.sa[0], b + lo * g.sb[0], g.sb[0], out + lo, hi - lo);
     });
     return;
   }
-  int64_t rows = 1;
-  for (int d = 0; d < last; d++) rows *= g.shape[d];
-  const int64_t grain = std::max<int64_t>(1, kGrain / g.shape[last]);
-  ParallelFor(rows, grain, [&](int64_t lo, int64_t hi) { BinaryRange<Op>(g, a, b, out, lo, hi); });
+  ParallelFor(rows, std::max<int64_t>(1, kGrain / perRow), [&](int64_t lo, int64_t hi) {
+    BinaryRows<Op, KA, KB>(g, outerDims, a, b, out, lo, hi);
+  });
+}
+
+template <int Op>
+void Binary(const Broadcast& g, const float* a, const float* b, float* out) {
+  const int64_t sa = g.sa[g.rank - 1], sb = g.sb[g.rank - 1];
+  const int ka = sa == 0 ? 0 : sa == 1 ? 1 : 2;
+  const int kb = sb == 0 ? 0 : sb == 1 ? 1 : 2;
+  switch (ka * 3 + kb) {
+    case 0: return BinaryKind<Op, 0, 0>(g, a, b, out);
+    case 1: return BinaryKind<Op, 0, 1>(g, a, b, out);
+    case 2: return BinaryKind<Op, 0, 2>(g, a, b, out);
+    case 3: return BinaryKind<Op, 1, 0>(g, a, b, out);
+    case 4: return BinaryKind<Op, 1, 1>(g, a, b, out);
+    case 5: return BinaryKind<Op, 1, 2>(g, a, b, out);
+    case 6: return BinaryKind<Op, 2, 0>(g, a, b, out);
+    case 7: return BinaryKind<Op, 2, 1>(g, a, b, out);
+    default: return BinaryKind<Op, 2, 2>(g, a, b, out);
+  }
 }
 
 // binary(heap, op, aOff, bOff, outOff, outShape: Int32Array, aStrides: Int32Array, bStrides: Int32Array)

@@ -373,6 +373,23 @@ describe('elementwise and copies', () => {
     }
   });
 
+  it('leaks no tensor and no wasm memory through multi-pass reductions and broadcasts', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([16, 14, 14, 8, 4]);
+    const y = tf.randomNormal([16, 1, 1, 8, 1]);
+    const bytes = tf.memory().numBytes;
+    await expectNoLeak(() =>
+      tf.tidy(() => [
+        tf.sum(x, [1, 2, 4], true),
+        tf.mean(x, [0, 2, 4]),
+        tf.mul(tf.sub(x, y), y),
+        ...tf.split(tf.concat([x, x], 3), 2, 3),
+      ]),
+    );
+    expect(tf.memory().numBytes).toBe(bytes);
+    tf.dispose([x, y]);
+  });
+
   it('int32 arithmetic still goes to wasm', async () => {
     await tf.setBackend('wasm');
     const x = tf.range(0, 5000, 1, 'int32');

@@ -3,8 +3,8 @@
  * `BatchMatMul`, `_FusedMatMul`, `Conv2D`, `FusedConv2D`,
  * `Conv2DBackpropInput` and `Conv2DBackpropFilter` (OpenBLAS sgemm), and the
  * memory-bound `Add`, `Sub`, `Multiply`, `RealDiv` (any broadcast), `Sqrt`,
- * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `Sum`
- * and `Mean` (over one contiguous run of axes), `SplitV` and `Concat` (block copies), split across the addon's threads.
+ * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `Sum`, `Mean`, `SplitV` and
+ * `Concat` (block copies), split across the addon's threads.
  *
  * The tensors stay where the wasm backend keeps them, in the WebAssembly
  * memory: a kernel allocates its output there (`makeOutput`), views the whole
@@ -472,7 +472,12 @@ export function makeConcat(addon: NativeAddon, fallback: tf.KernelFunc): tf.Kern
   };
 }
 
-/** `Sum` and `Mean` over a contiguous run of axes (all axes, leading, trailing or inner) on float32. */
+/**
+ * `Sum` and `Mean` on float32 over any axes: each maximal run of adjacent
+ * reduced axes is one pass of the addon's reduction (GroupNorm's moments over
+ * `[1, 2, 4]` are two passes), last run first so the earlier axes keep their
+ * place.
+ */
 export function makeReduce(
   addon: NativeAddon,
   fallback: tf.KernelFunc,
@@ -483,28 +488,36 @@ export function makeReduce(
     const { axis, keepDims } = params.attrs as unknown as tf.SumAttrs;
     if (x.dtype !== 'float32' || size(x.shape) < ELEMENTWISE_MIN) return fallback(params);
     const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
-    if (axes.length === 0 || axes.some((a, i) => i > 0 && a !== axes[i - 1] + 1))
-      return fallback(params);
-    const first = axes[0];
-    const last = axes[axes.length - 1];
-    const outer = size(x.shape.slice(0, first));
-    const mid = size(x.shape.slice(first, last + 1));
-    const inner = size(x.shape.slice(last + 1));
-    const outShape = keepDims
-      ? x.shape.map((n, d) => (d >= first && d <= last ? 1 : n))
-      : x.shape.filter((_, d) => d < first || d > last);
-    const backend = params.backend as unknown as WasmBackendInternals;
-    const out = backend.makeOutput(outShape, 'float32');
-    addon.reduce(
-      heapOf(backend),
-      offsetOf(backend, x),
-      offsetOf(backend, out),
-      outer,
-      mid,
-      inner,
-      mean ? 1 / mid : 1,
-    );
-    return out;
+    if (axes.length === 0) return fallback(params);
+    const runs: [number, number][] = [];
+    for (const a of axes) {
+      const run = runs.at(-1);
+      if (run && run[1] === a - 1) run[1] = a;
+      else runs.push([a, a]);
+    }
+    const backend = params.backend as unknown as WasmBackendInternals & tf.KernelBackend;
+    let current = x;
+    let shape = [...x.shape];
+    for (let i = runs.length - 1; i >= 0; i--) {
+      const [first, last] = runs[i];
+      const mid = size(shape.slice(first, last + 1));
+      const next = shape.map((n, d) => (d >= first && d <= last ? 1 : n));
+      const out = backend.makeOutput(next, 'float32');
+      addon.reduce(
+        heapOf(backend),
+        offsetOf(backend, current),
+        offsetOf(backend, out),
+        size(shape.slice(0, first)),
+        mid,
+        size(shape.slice(last + 1)),
+        mean ? 1 / mid : 1,
+      );
+      if (current !== x) backend.disposeData(current.dataId);
+      current = out;
+      shape = next;
+    }
+    const outShape = keepDims ? shape : x.shape.filter((_, d) => !axes.includes(d));
+    return { dataId: current.dataId, shape: outShape, dtype: 'float32' };
   };
 }
 
