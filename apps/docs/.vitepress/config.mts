@@ -65,6 +65,7 @@ export default defineConfig({
             { text: '@sculpt/diffusion', link: '/guide/diffusion' },
             { text: '@sculpt/datasets', link: '/guide/datasets' },
             { text: '@sculpt/metrics', link: '/guide/metrics' },
+            { text: '@sculpt/native', link: '/guide/native' },
             { text: '@sculpt/cli', link: '/guide/cli' },
           ],
         },

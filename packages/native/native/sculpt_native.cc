@@ -67,9 +67,11 @@ float* Range(Napi::Env env, const Heap& heap, int64_t offset, int64_t count, con
 
 // ------------------------------------------------------------------ threads
 
-// A fixed pool for the memory-bound loops (elementwise ops, copies): the
-// calling thread takes part 0 and the workers the rest. Workers spin briefly
-// for the next task (ops come back to back) before sleeping on a condition.
+// A fixed pool of worker threads. Work is cut into chunks that the calling
+// thread and the workers claim one at a time, so a worker that wakes late (the
+// other core busy with another process) costs its share of the chunks, not a
+// stall: the caller simply takes more. Workers sleep on a condition between
+// tasks; a late worker that finds every chunk claimed goes back to sleep.
 class Pool {
  public:
   explicit Pool(int threads) { Resize(threads); }
@@ -80,38 +82,57 @@ class Pool {
   void Resize(int threads) {
     Stop();
     stop_ = false;
-    const uint64_t now = generation_.load();  // new workers wait for the next task, not the last
-    for (int i = 1; i < threads; i++) workers_.emplace_back([this, i, now] { Work(i, now); });
+    const uint64_t now = generation_;  // new workers wait for the next task, not the last
+    for (int i = 1; i < threads; i++) workers_.emplace_back([this, now] { Work(now); });
   }
 
-  // Runs fn(part, parts) for part < parts, parts = Size(), and waits for all.
-  void Run(const std::function<void(int, int)>& fn) {
-    const int parts = Size();
-    if (parts == 1) return fn(0, 1);
+  // Runs fn(c) once for each c < chunks, on whichever thread claims it; returns when all are done.
+  void Run(int64_t chunks, const std::function<void(int64_t)>& fn) {
+    if (Size() == 1 || chunks <= 1) {
+      for (int64_t c = 0; c < chunks; c++) fn(c);
+      return;
+    }
+    auto task = std::make_shared<Task>();
+    task->fn = &fn;
+    task->chunks = chunks;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      task_ = &fn;
-      pending_.store(parts - 1);
-      generation_.fetch_add(1);
+      task_ = task;
+      generation_++;
     }
     wake_.notify_all();
-    fn(0, parts);
-    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    Drain(*task);
+    while (task->done.load(std::memory_order_acquire) < chunks) std::this_thread::yield();
   }
 
  private:
-  void Work(int part, uint64_t seen) {
+  struct Task {
+    const std::function<void(int64_t)>* fn = nullptr;  // valid while chunks remain unclaimed
+    int64_t chunks = 0;
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> done{0};
+  };
+
+  static void Drain(Task& task) {
     for (;;) {
-      const std::function<void(int, int)>* task = nullptr;
+      const int64_t c = task.next.fetch_add(1, std::memory_order_relaxed);
+      if (c >= task.chunks) return;
+      (*task.fn)(c);
+      task.done.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  void Work(uint64_t seen) {
+    for (;;) {
+      std::shared_ptr<Task> task;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
-        if (stop_.load()) return;
-        seen = generation_.load();
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
         task = task_;
       }
-      (*task)(part, static_cast<int>(workers_.size()) + 1);
-      pending_.fetch_sub(1, std::memory_order_release);
+      Drain(*task);
     }
   }
 
@@ -128,10 +149,9 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  const std::function<void(int, int)>* task_ = nullptr;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  std::atomic<bool> stop_{false};
+  std::shared_ptr<Task> task_;
+  uint64_t generation_ = 0;  // guarded by mutex_
+  bool stop_ = false;        // guarded by mutex_
 };
 
 Pool& ThePool() {
@@ -139,14 +159,16 @@ Pool& ThePool() {
   return pool;
 }
 
-// Splits [0, n) into the pool's parts (inline when n is small).
+// Chunks per thread: enough that a late worker costs little, few enough that
+// each chunk stays large.
+constexpr int kChunksPerThread = 4;
+
+// Runs fn(lo, hi) over [0, n) in chunks of at least `grain` (inline when n is small).
 void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   Pool& pool = ThePool();
-  if (n < grain || pool.Size() == 1) return fn(0, n);
-  pool.Run([&](int part, int parts) {
-    const int64_t lo = n * part / parts, hi = n * (part + 1) / parts;
-    if (lo < hi) fn(lo, hi);
-  });
+  if (pool.Size() == 1 || n < 2 * grain) return fn(0, n);
+  const int64_t chunks = std::min<int64_t>(n / grain, kChunksPerThread * pool.Size());
+  pool.Run(chunks, [&](int64_t c) { fn(n * c / chunks, n * (c + 1) / chunks); });
 }
 
 // Scratch space per thread, reused across calls.
@@ -167,19 +189,16 @@ inline void Sgemm1(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const floa
 void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   const double flops = 2.0 * m * n * k;
-  Pool& pool = ThePool();
-  if (flops < 4e6 || pool.Size() == 1) return Sgemm1(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  if (flops < 4e6) return Sgemm1(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  // Two chunks per thread: each chunk re-packs the other operand, so fewer and larger.
+  const int64_t parts = 2 * ThePool().Size();
   if (m >= n) {
-    pool.Run([&](int part, int parts) {
-      const int64_t r0 = m * part / parts, r1 = m * (part + 1) / parts;
-      if (r0 == r1) return;
+    ParallelFor(m, std::max<int64_t>(32, m / parts), [&](int64_t r0, int64_t r1) {
       Sgemm1(ta, tb, r1 - r0, n, k, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc,
              ldc);
     });
   } else {
-    pool.Run([&](int part, int parts) {
-      const int64_t c0 = n * part / parts, c1 = n * (part + 1) / parts;
-      if (c0 == c1) return;
+    ParallelFor(n, std::max<int64_t>(32, n / parts), [&](int64_t c0, int64_t c1) {
       Sgemm1(ta, tb, m, c1 - c0, k, a, lda, tb ? b + c0 * ldb : b + c0, ldb, beta, c + c0, ldc);
     });
   }
@@ -265,11 +284,11 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const float* a = Range(env, heap, aOff, sa * (batch - 1) + m * k, "a");
   const float* b = Range(env, heap, bOff, sb * (batch - 1) + k * n, "b");
   float* c = Range(env, heap, cOff, sc * (batch - 1) + m * n, "output");
-  Pool& pool = ThePool();
-  if (batch >= pool.Size() && pool.Size() > 1 && 2.0 * m * n * k * batch >= 4e6) {
-    // Many products (attention heads): whole products per thread.
-    pool.Run([&](int part, int parts) {
-      for (int64_t i = batch * part / parts; i < batch * (part + 1) / parts; i++) {
+  if (batch >= 2 * ThePool().Size() && 2.0 * m * n * k * batch >= 4e6) {
+    // Many products (attention heads): whole products per chunk.
+    const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(1e6 / (2.0 * m * n * k)));
+    ParallelFor(batch, grain, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; i++) {
         Sgemm1(ta, tb, m, n, k, a + i * sa, ta ? m : k, b + i * sb, tb ? k : n, beta, c + i * sc, n);
       }
     });
@@ -418,8 +437,8 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// conv2dBackpropFilter(heap, xOff, dyOff, dwOff, dims): dw = Σ patches(x)ᵀ · dy. Each thread
-// sums over its share of the output rows; the partial sums are added at the end.
+// conv2dBackpropFilter(heap, xOff, dyOff, dwOff, dims): dw = Σ patches(x)ᵀ · dy. Each
+// chunk sums over its share of the output rows; the partial sums are added at the end.
 Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Heap heap = GetHeap(info, 0);
@@ -429,10 +448,9 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   float* dw = Range(env, heap, Int(info, 3), v.Patch() * v.co, "output");
   const int64_t size = v.Patch() * v.co;
   const int64_t chunk = ChunkRows(v);
-  Pool& pool = ThePool();
-  const int parts = v.Rows() >= 256 ? pool.Size() : 1;
+  const int64_t parts = v.Rows() >= 256 ? std::min<int64_t>(v.Rows() / 128, 2 * ThePool().Size()) : 1;
   std::vector<std::vector<float>> partial(parts - 1, std::vector<float>(size));
-  auto rows = [&](int part, int64_t lo, int64_t hi) {
+  auto rows = [&](int64_t part, int64_t lo, int64_t hi) {
     float* acc = part == 0 ? dw : partial[part - 1].data();
     if (lo == hi) {
       std::memset(acc, 0, sizeof(float) * size);
@@ -454,8 +472,8 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   if (parts == 1) {
     rows(0, 0, v.Rows());
   } else {
-    pool.Run([&](int part, int n) {
-      rows(part, v.Rows() * part / n, v.Rows() * (part + 1) / n);
+    ThePool().Run(parts, [&](int64_t part) {
+      rows(part, v.Rows() * part / parts, v.Rows() * (part + 1) / parts);
     });
     for (const auto& p : partial) {
       for (int64_t i = 0; i < size; i++) dw[i] += p[i];
