@@ -759,6 +759,31 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+
+// gather(heap, xOff, indicesOff, outOff, outer, dim, inner, count): out[o, j, :] =
+// x[o, indices[j], :] for int32 indices (in the same heap). Returns the position of the first
+// index outside [0, dim) and writes nothing then, or −1.
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t outer = Int(info, 4), dim = Int(info, 5), inner = Int(info, 6),
+                count = Int(info, 7);
+  const float* x = Range(env, heap, Int(info, 1), outer * dim * inner, "x");
+  const int32_t* indices =
+      reinterpret_cast<const int32_t*>(Range(env, heap, Int(info, 2), count, "indices"));
+  float* out = Range(env, heap, Int(info, 3), outer * count * inner, "output");
+  for (int64_t j = 0; j < count; j++) {
+    if (indices[j] < 0 || indices[j] >= dim) return Napi::Number::New(env, static_cast<double>(j));
+  }
+  ParallelFor(outer * count, std::max<int64_t>(1, kGrain / inner), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; r++) {
+      const int64_t o = r / count, j = r % count;
+      std::memcpy(out + r * inner, x + (o * dim + indices[j]) * inner, sizeof(float) * inner);
+    }
+  });
+  return Napi::Number::New(env, -1);
+}
+
 // --------------------------------------------------------------- settings
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -789,6 +814,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, BinaryJs, "binary"));
   exports.Set("unary", Napi::Function::New(env, UnaryJs, "unary"));
   exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
+  exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

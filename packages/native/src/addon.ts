@@ -80,6 +80,16 @@ export interface NativeAddon {
     inner: number,
     scale: number,
   ): void;
+  gather(
+    heap: Float32Array,
+    xOff: number,
+    indicesOff: number,
+    outOff: number,
+    outer: number,
+    dim: number,
+    inner: number,
+    count: number,
+  ): number;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string };
 }

@@ -30,10 +30,12 @@ import {
   makeConv2D,
   makeConv2DBackpropFilter,
   makeConv2DBackpropInput,
+  makeGatherV2,
   makeMatMul,
   makeReduce,
   makeSplitV,
   makeUnary,
+  makeUnpack,
 } from './kernels.js';
 
 /** The tfjs kernels {@link registerNativeKernels} replaces for backend `'wasm'`. */
@@ -58,6 +60,8 @@ export const NATIVE_KERNEL_NAMES = [
   'Mean',
   'SplitV',
   'Concat',
+  'Unpack',
+  'GatherV2',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -121,7 +125,7 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` run
  * through OpenBLAS on every core, and `Add`, `Sub`, `Multiply`, `RealDiv`
  * (with broadcasting), `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`,
- * `Sum`, `Mean`, `SplitV` and `Concat` on the addon's threads, in place
+ * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack` and `GatherV2` on the addon's threads, in place
  * in the wasm memory. Cases they do
  * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
  * before, so call it after `initBackend('wasm')` to keep sculpt's wasm kernels
@@ -182,6 +186,8 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     Mean: (f) => makeReduce(addon, required(f, 'Mean'), true),
     SplitV: (f) => makeSplitV(addon, required(f, 'SplitV')),
     Concat: (f) => makeConcat(addon, required(f, 'Concat')),
+    Unpack: (f) => makeUnpack(addon, required(f, 'Unpack')),
+    GatherV2: (f) => makeGatherV2(addon, required(f, 'GatherV2')),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);

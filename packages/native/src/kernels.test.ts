@@ -390,6 +390,35 @@ describe('elementwise and copies', () => {
     tf.dispose([x, y]);
   });
 
+  it('unstack and gather (with their gradients) match cpu; a bad index raises the tfjs error', async () => {
+    await expectMatchesCpu({ x: [12, 3, 64, 32] }, ({ x }) => tf.unstack(x, 1));
+    await expectMatchesCpu({ x: [6, 40, 30] }, ({ x }) => tf.unstack(x, 2));
+    const ids = tf.tensor1d([3, 0, 64, 3, 7], 'int32');
+    await expectMatchesCpu({ x: [65, 128] }, ({ x }) => [
+      tf.gather(x, ids),
+      tf.gather(
+        x,
+        tf.tensor2d(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [2, 2],
+          'int32',
+        ),
+        1,
+      ),
+      ...tf.grads((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, ids))))([x]),
+    ]);
+    await tf.setBackend('wasm');
+    const table = tf.ones([65, 128]);
+    const bad = tf.tensor1d([1, 65], 'int32');
+    const before = tf.memory().numBytes;
+    expect(() => tf.gather(table, bad)).toThrow(/not in \[0, 64\]/);
+    expect(tf.memory().numBytes).toBe(before);
+    tf.dispose([ids, table, bad]);
+  });
+
   it('int32 arithmetic still goes to wasm', async () => {
     await tf.setBackend('wasm');
     const x = tf.range(0, 5000, 1, 'int32');

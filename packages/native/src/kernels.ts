@@ -3,8 +3,8 @@
  * `BatchMatMul`, `_FusedMatMul`, `Conv2D`, `FusedConv2D`,
  * `Conv2DBackpropInput` and `Conv2DBackpropFilter` (OpenBLAS sgemm), and the
  * memory-bound `Add`, `Sub`, `Multiply`, `RealDiv` (any broadcast), `Sqrt`,
- * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `Sum`, `Mean`, `SplitV` and
- * `Concat` (block copies), split across the addon's threads.
+ * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `Sum`, `Mean`, and the copies
+ * `SplitV`, `Concat`, `Unpack` and `GatherV2`, split across the addon's threads.
  *
  * The tensors stay where the wasm backend keeps them, in the WebAssembly
  * memory: a kernel allocates its output there (`makeOutput`), views the whole
@@ -537,6 +537,68 @@ export function makeUnary(
     const backend = params.backend as unknown as WasmBackendInternals;
     const out = backend.makeOutput([...x.shape], 'float32');
     addon.unary(heapOf(backend), op, offsetOf(backend, x), offsetOf(backend, out), n);
+    return out;
+  };
+}
+
+/** `Unpack` (`tf.unstack`) on float32: one block copy per output. */
+export function makeUnpack(addon: NativeAddon, fallback: tf.KernelFunc): tf.KernelFunc {
+  return (params) => {
+    const x = params.inputs.value as tf.TensorInfo;
+    const { axis } = params.attrs as unknown as tf.UnpackAttrs;
+    if (x.dtype !== 'float32' || size(x.shape) < ELEMENTWISE_MIN) return fallback(params);
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+    const outer = size(x.shape.slice(0, ax));
+    const inner = size(x.shape.slice(ax + 1));
+    const outShape = x.shape.filter((_, d) => d !== ax);
+    const backend = params.backend as unknown as WasmBackendInternals;
+    const xOff = offsetOf(backend, x);
+    return Array.from({ length: x.shape[ax] }, (_, i) => {
+      const out = backend.makeOutput(outShape, 'float32');
+      addon.copyBlocks(
+        heapOf(backend),
+        xOff + i * inner,
+        x.shape[ax] * inner,
+        offsetOf(backend, out),
+        inner,
+        outer,
+        inner,
+      );
+      return out;
+    });
+  };
+}
+
+/** `GatherV2` (`tf.gather`, embeddings) on float32 with int32 indices and no batch dims. */
+export function makeGatherV2(addon: NativeAddon, fallback: tf.KernelFunc): tf.KernelFunc {
+  return (params) => {
+    const x = params.inputs.x as tf.TensorInfo;
+    const indices = params.inputs.indices as tf.TensorInfo;
+    const { axis, batchDims = 0 } = params.attrs as unknown as tf.GatherV2Attrs;
+    const count = size(indices.shape);
+    if (x.dtype !== 'float32' || indices.dtype !== 'int32' || batchDims !== 0 || count === 0)
+      return fallback(params);
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+    const outer = size(x.shape.slice(0, ax));
+    const inner = size(x.shape.slice(ax + 1));
+    if (outer * count * inner < ELEMENTWISE_MIN) return fallback(params);
+    const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
+    const backend = params.backend as unknown as WasmBackendInternals & tf.KernelBackend;
+    const out = backend.makeOutput(outShape, 'float32');
+    const bad = addon.gather(
+      heapOf(backend),
+      offsetOf(backend, x),
+      offsetOf(backend, indices),
+      offsetOf(backend, out),
+      outer,
+      x.shape[ax],
+      inner,
+      count,
+    );
+    if (bad >= 0) {
+      backend.disposeData(out.dataId);
+      return fallback(params); // raises tfjs's own out-of-range error
+    }
     return out;
   };
 }
