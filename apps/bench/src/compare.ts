@@ -2,7 +2,7 @@
  * Runs PyTorch's and sculpt's benchmarks back to back on this machine and
  * prints one Markdown table of the results and their ratios.
  *
- *   pnpm --filter @sculpt/bench compare [--quick] [--only=gpt,vae] [--json=out.json]
+ *   pnpm --filter @sculpt/bench compare [--quick] [--rounds=3] [--only=gpt,vae] [--json=out.json]
  *   pnpm --filter @sculpt/bench compare --from=sculpt.json,torch.json   # join saved outputs
  *
  * PyTorch runs through /usr/bin/python3 (Debian's python3-torch) with 2
@@ -62,10 +62,10 @@ function runTorch(threads: number): TorchReport {
   }
 }
 
-function runSculpt(): SculptReport {
+function runSculpt(extra: string[] = []): SculptReport {
   const out = execFileSync(
     process.execPath,
-    [...process.execArgv, join(here, 'run.ts'), ...passOn],
+    [...process.execArgv, join(here, 'run.ts'), ...passOn, ...extra],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -146,7 +146,7 @@ function table({ sculpt, torch, torch1 }: Reports): string {
   const load = (l?: number[]) => (l ? l.join(' / ') : '?');
   lines.push(
     '',
-    `ms per train step (matMul: per product): medians of ${args.includes('--quick') ? '2 (quick)' : '10'} steps after warm-up. ` +
+    `ms per train step (matMul: per product): medians of ${args.includes('--quick') ? '2 (quick)' : '10'} steps after warm-up${Number(flag('rounds') ?? 1) > 1 ? `, then the median of ${flag('rounds')} rounds` : ''}. ` +
       `sculpt ÷ PyTorch < 1.5: within the issue's goal; other ratios > 1: sculpt is faster. Machine: ${os.cpus().length}× ${os.cpus()[0]?.model ?? 'CPU'}; ` +
       `load averages (1/5/15 min) after PyTorch 2 thr ${load(torch.loadAverage)}, 1 thr ${load(torch1.loadAverage)}, ` +
       `sculpt ${load(sculpt.loadAverage)} (a shared machine: other processes compete for both cores).`,
@@ -154,6 +154,72 @@ function table({ sculpt, torch, torch1 }: Reports): string {
   const blas = torch.blas?.find((b) => b.includes('libopenblas')) ?? torch.blas?.[0];
   if (torch.blas) lines.push(`PyTorch BLAS: ${blas ?? 'none found'}.`);
   return lines.join('\n');
+}
+
+/** The result whose median is the median of the rounds' (the lower one for an even count). */
+function medianResult(results: (Result | undefined)[]): Result | undefined {
+  const ok = results.filter((r): r is Result => r?.msPerStep !== undefined && !r.error);
+  if (ok.length === 0) return results.find((r) => r !== undefined);
+  const sorted = [...ok].sort((a, b) => (a.msPerStep as number) - (b.msPerStep as number));
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+  return { ...mid, rounds: ok.map((r) => r.msPerStep as number) };
+}
+
+function mergeModes<T extends ModeReport>(reports: T[]): T {
+  const names = [...new Set(reports.flatMap((r) => Object.keys(r.results ?? {})))];
+  const results: Record<string, Result> = {};
+  for (const name of names) {
+    const merged = medianResult(reports.map((r) => r.results?.[name]));
+    if (merged) results[name] = merged;
+  }
+  return { ...reports[0], results };
+}
+
+/**
+ * Rounds of PyTorch (2 and 1 threads) then sculpt, one after the other, so a
+ * machine whose speed drifts slows both sides alike; each cell is the median
+ * of the rounds' medians. Round 1 runs every sculpt configuration, later
+ * rounds only the native ones (the others are 3–30× slower and not close).
+ */
+function runRounds(rounds: number): Reports & { perRound: Reports[] } {
+  const perRound: Reports[] = [];
+  for (let r = 0; r < rounds; r++) {
+    if (rounds > 1) process.stderr.write(`[bench:compare] round ${r + 1} of ${rounds}\n`);
+    const torch = runTorch(2);
+    const torch1 = runTorch(1);
+    const sculpt = runSculpt(r === 0 ? [] : ['--modes=native,native-1t']);
+    perRound.push({ torch, torch1, sculpt });
+  }
+  const modes = [...new Set(perRound.flatMap((p) => Object.keys(p.sculpt.modes)))];
+  const sculpt: SculptReport = {
+    loadAverage: perRound.at(-1)?.sculpt.loadAverage,
+    modes: Object.fromEntries(
+      modes.map((m) => [
+        m,
+        mergeModes(perRound.map((p) => p.sculpt.modes[m]).filter((x) => x !== undefined)),
+      ]),
+    ),
+  };
+  return {
+    torch: mergeModes(perRound.map((p) => p.torch)),
+    torch1: mergeModes(perRound.map((p) => p.torch1)),
+    sculpt,
+    perRound,
+  };
+}
+
+/** Per round: best sculpt ÷ best PyTorch for each workload. */
+function roundRatios(perRound: Reports[]): string {
+  const names = Object.keys(perRound[0]?.sculpt.modes.native?.results ?? {});
+  const parts = names.map((name) => {
+    const ratios = perRound.map((p) => {
+      const col = (m: string) => p.sculpt.modes[m]?.results?.[name];
+      const s = best(best(col('native'), col('native-1t')), best(col('sculpt'), col('sculpt-1t')));
+      return ratio(s, best(p.torch.results?.[name], p.torch1.results?.[name]));
+    });
+    return `${name} ${ratios.join(', ')}`;
+  });
+  return `Best sculpt ÷ best PyTorch in each round: ${parts.join('; ')}.`;
 }
 
 function main(): void {
@@ -170,14 +236,14 @@ function main(): void {
       torch1: read<TorchReport>(torch1File, { error: 'no file given' }),
     };
   } else {
-    // PyTorch first (its OpenMP threads suffer most from a busy machine), then sculpt.
-    const torch = runTorch(2);
-    const torch1 = runTorch(1);
-    reports = { torch, torch1, sculpt: runSculpt() };
+    // PyTorch first in each round (its threads suffer most from a busy machine), then sculpt.
+    reports = runRounds(Math.max(1, Number(flag('rounds') ?? 1)));
   }
   const json = flag('json');
   if (json) writeFileSync(json, `${JSON.stringify(reports, null, 2)}\n`);
   process.stdout.write(`${table(reports)}\n`);
+  const perRound = (reports as { perRound?: Reports[] }).perRound;
+  if (perRound && perRound.length > 1) process.stdout.write(`${roundRatios(perRound)}\n`);
 }
 
 main();

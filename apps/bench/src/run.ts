@@ -42,6 +42,8 @@ export interface Result {
   imagesPerSecond?: number;
   /** All timed steps, ms, sorted. */
   samples?: number[];
+  /** bench:compare --rounds: each round's median, ms. */
+  rounds?: number[];
   error?: string;
   /** Top kernels of one step, ms (with --profile). */
   profile?: Record<string, number>;
