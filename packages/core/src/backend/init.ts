@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '../errors.js';
 import { registerCpuKernels } from './cpu-kernels.js';
+import { registerFastGradients } from './gradients.js';
 import { importOptional, isNodeRuntime, messageOf, resolvedDir } from './load.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 import { registerWasmKernels } from './wasm-kernels/index.js';
@@ -373,6 +374,7 @@ export async function initBackend(
         registerWasmMathKernels();
       }
       if (name === 'cpu') registerCpuKernels();
+      registerFastGradients();
       return await describe(name, preference, isNode, adapter, skipped);
     } catch (err) {
       if (preference !== 'auto') throw err;
