@@ -159,6 +159,10 @@ Pool& ThePool() {
   return pool;
 }
 
+// Elements below which a memory-bound loop stays on the calling thread: waking a
+// worker costs ~10 µs, about what 256K elements take on one core.
+constexpr int64_t kGrain = int64_t{1} << 18;
+
 // Chunks per thread: enough that a late worker costs little, few enough that
 // each chunk stays large.
 constexpr int kChunksPerThread = 4;
@@ -264,7 +268,9 @@ Napi::Value EpilogueJs(const Napi::CallbackInfo& info) {
   if (act == kPrelu && prelu == nullptr) {
     throw Napi::TypeError::New(env, "sculpt native: prelu activation needs its weights");
   }
-  Epilogue(out, rows, cols, bias, biasLen, act, alpha, prelu, preluLen);
+  ParallelFor(rows, std::max<int64_t>(1, kGrain / cols), [&](int64_t lo, int64_t hi) {
+    Epilogue(out + lo * cols, hi - lo, cols, bias, biasLen, act, alpha, prelu, preluLen);
+  });
   return env.Undefined();
 }
 
@@ -484,9 +490,6 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
 
 // ------------------------------------------------------------- elementwise
 
-// Elements below which a memory-bound loop stays on the calling thread: waking a
-// worker costs ~10 µs, about what 256K elements take on one core.
-constexpr int64_t kGrain = int64_t{1} << 18;
 
 enum UnaryOp { kUSqrt = 0, kURsqrt = 1, kUSquare = 2, kUNeg = 3, kUAbs = 4, kURelu = 5 };
 

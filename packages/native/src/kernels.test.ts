@@ -124,6 +124,12 @@ describe('matMul', () => {
     });
   }
 
+  it('fuses bias and activation over many rows (split across threads)', async () => {
+    await expectMatchesCpu({ a: [1200, 32], b: [32, 520], bias: [520] }, ({ a, b, bias }) =>
+      tf.fused.matMul({ a, b, bias, activation: 'elu' }),
+    );
+  });
+
   it('fuses a scalar bias and prelu weights', async () => {
     await expectMatchesCpu({ a: [11, 13], b: [17, 13], bias: [1], w: [17] }, ({ a, b, bias, w }) =>
       tf.fused.matMul({
