@@ -40,5 +40,29 @@ export async function startBackend(preference: BackendPreference): Promise<Backe
   await import('@tensorflow/tfjs-layers');
   if (preference === 'auto' || preference === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (preference === 'auto' || preference === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
-  return initBackend(preference);
+  const info = await initBackend(preference);
+  if (info.name === 'wasm') await useNativeKernels();
+  return info;
+}
+
+let nativeThreads: number | undefined;
+
+/**
+ * On wasm, hands matMuls, convolutions and large elementwise ops to
+ * `@sculpt/native`'s addon when it is built (several times faster training),
+ * unless `SCULPT_NATIVE=0`. Without the addon the CLI stays on wasm alone.
+ */
+async function useNativeKernels(): Promise<void> {
+  if (process.env.SCULPT_NATIVE === '0' || nativeThreads !== undefined) return;
+  try {
+    const native = await import('@sculpt/native');
+    if (native.nativeStatus().available) nativeThreads = native.registerNativeKernels().threads;
+  } catch {
+    // The package is optional at run time: wasm alone still trains.
+  }
+}
+
+/** The backend as run files and logs name it: `'wasm+native'` when the addon serves wasm. */
+export function backendLabel(info: BackendInfo): string {
+  return info.name === 'wasm' && nativeThreads !== undefined ? 'wasm+native' : info.name;
 }

@@ -1,7 +1,7 @@
 // `sculpt bench`: training steps/s and sampling time of a family's preset on
 // the chosen backend, printed as JSON (numbers come from here, never from tests).
 import type { BackendPreference, JsonValue } from '@sculpt/core';
-import { startBackend } from '../backend.js';
+import { backendLabel, startBackend } from '../backend.js';
 import { loadData, parseDataSpec } from '../data.js';
 import { checkPreset, getFamily } from '../families/index.js';
 import type { CliIo } from '../io.js';
@@ -66,7 +66,7 @@ export async function benchCommand(
     const result: { [key: string]: JsonValue } = {
       family: family.name,
       preset,
-      backend: backend.name,
+      backend: backendLabel(backend),
       simd: backend.simd ?? null,
       threads: backend.threads ?? null,
       parameters: model.parameterCount,

@@ -11,7 +11,7 @@ import {
   writePng,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { startBackend } from '../backend.js';
+import { backendLabel, startBackend } from '../backend.js';
 import { checkDataPath, type DataSpec, loadData, parseDataSpec } from '../data.js';
 import { EXIT, UsageError } from '../errors.js';
 import { checkPreset, getFamily } from '../families/index.js';
@@ -271,7 +271,7 @@ async function train(
   let model: FamilyModel | undefined;
   try {
     const backend = await startBackend(options.backend);
-    run.backend = backend.name;
+    run.backend = backendLabel(backend);
     const data = await loadData(dataSpec);
     const totalSteps = 'steps' in run.target ? run.target.steps : undefined;
     if (p.stored) {
