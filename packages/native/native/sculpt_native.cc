@@ -491,12 +491,85 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
 // ------------------------------------------------------------- elementwise
 
 
-enum UnaryOp { kUSqrt = 0, kURsqrt = 1, kUSquare = 2, kUNeg = 3, kUAbs = 4, kURelu = 5 };
+enum UnaryOp {
+  kUSqrt = 0,
+  kURsqrt = 1,
+  kUSquare = 2,
+  kUNeg = 3,
+  kUAbs = 4,
+  kURelu = 5,
+  kUSigmoid = 6,
+  kUTanh = 7,
+  kULeakyRelu = 8,
+  kUSoftplus = 9,
+};
+
+// e^x for float32 without a libm call, so loops over it vectorise: x = k·ln2 + r with
+// |r| ≤ ln2/2, e^r from Cephes' expf polynomial (relative error ~2e-7), 2^k from the
+// exponent bits. Inputs are clamped to ±88.376 (e^x stays finite; e^−88.4 → ~0).
+inline float FastExp(float x) {
+  x = std::min(88.3762626647949f, std::max(-88.3762626647949f, x));
+  const float fx = x * 1.44269504088896341f;
+  // Round to nearest without a branch (so the loop vectorises): fx + 128.5 > 0, truncation floors.
+  const int32_t k = static_cast<int32_t>(fx + 128.5f) - 128;
+  const float kf = static_cast<float>(k);
+  const float r = x - kf * 0.693359375f + kf * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  int32_t bits = (k + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// ln x for finite x > 0 without a libm call (Cephes' logf: x = m·2^e with m in
+// [√½, √2), a degree-9 polynomial in m − 1; relative error ~2e-7).
+inline float FastLog(float x) {
+  int32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  int32_t e = ((bits >> 23) & 0xff) - 126;
+  bits = (bits & 0x007fffff) | 0x3f000000;  // m in [0.5, 1)
+  float m;
+  std::memcpy(&m, &bits, sizeof m);
+  const bool small = m < 0.707106781186547524f;
+  e -= small ? 1 : 0;
+  m = small ? m + m - 1.f : m - 1.f;
+  const float z = m * m;
+  float p = 7.0376836292e-2f;
+  p = p * m - 1.1514610310e-1f;
+  p = p * m + 1.1676998740e-1f;
+  p = p * m - 1.2420140846e-1f;
+  p = p * m + 1.4249322787e-1f;
+  p = p * m - 1.6668057665e-1f;
+  p = p * m + 2.0000714765e-1f;
+  p = p * m - 2.4999993993e-1f;
+  p = p * m + 3.3333331174e-1f;
+  const float ef = static_cast<float>(e);
+  float y = m * z * p + ef * -2.12194440e-4f - 0.5f * z;
+  return m + y + ef * 0.693359375f;
+}
+
+// tfjs's softplus: e^x below ln(ε)+2, x above −(ln(ε)+2), ln(1 + e^x) between.
+inline float Softplus(float v) {
+  const float threshold = -13.942385152878742f;  // ln(1.1920929e-7) + 2
+  const float ex = FastExp(v);
+  const float mid = FastLog(1.f + ex);
+  return v < threshold ? ex : v > -threshold ? v : mid;
+}
 
 template <int Op>
-void UnaryLoop(const float* x, float* out, int64_t n) {
+void UnaryLoop(const float* x, float* out, int64_t n, float alpha) {
   for (int64_t i = 0; i < n; i++) {
     const float v = x[i];
+    if (Op == kUSigmoid) out[i] = 1.f / (1.f + FastExp(-v));
+    if (Op == kUTanh) out[i] = 2.f / (1.f + FastExp(-2.f * v)) - 1.f;
+    if (Op == kULeakyRelu) out[i] = v > 0.f ? v : alpha * v;
+    if (Op == kUSoftplus) out[i] = Softplus(v);
     if (Op == kUSqrt) out[i] = std::sqrt(v);
     if (Op == kURsqrt) out[i] = 1.f / std::sqrt(v);
     if (Op == kUSquare) out[i] = v * v;
@@ -506,22 +579,27 @@ void UnaryLoop(const float* x, float* out, int64_t n) {
   }
 }
 
-// unary(heap, op, xOff, outOff, n)
+// unary(heap, op, xOff, outOff, n, alpha)
 Napi::Value UnaryJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Heap heap = GetHeap(info, 0);
   const int op = static_cast<int>(Int(info, 1));
   const int64_t n = Int(info, 4);
+  const float alpha = static_cast<float>(Num(info, 5));
   const float* x = Range(env, heap, Int(info, 2), n, "x");
   float* out = Range(env, heap, Int(info, 3), n, "output");
   ParallelFor(n, kGrain, [&](int64_t lo, int64_t hi) {
     switch (op) {
-      case kUSqrt: UnaryLoop<kUSqrt>(x + lo, out + lo, hi - lo); break;
-      case kURsqrt: UnaryLoop<kURsqrt>(x + lo, out + lo, hi - lo); break;
-      case kUSquare: UnaryLoop<kUSquare>(x + lo, out + lo, hi - lo); break;
-      case kUNeg: UnaryLoop<kUNeg>(x + lo, out + lo, hi - lo); break;
-      case kUAbs: UnaryLoop<kUAbs>(x + lo, out + lo, hi - lo); break;
-      case kURelu: UnaryLoop<kURelu>(x + lo, out + lo, hi - lo); break;
+      case kUSqrt: UnaryLoop<kUSqrt>(x + lo, out + lo, hi - lo, alpha); break;
+      case kURsqrt: UnaryLoop<kURsqrt>(x + lo, out + lo, hi - lo, alpha); break;
+      case kUSquare: UnaryLoop<kUSquare>(x + lo, out + lo, hi - lo, alpha); break;
+      case kUNeg: UnaryLoop<kUNeg>(x + lo, out + lo, hi - lo, alpha); break;
+      case kUAbs: UnaryLoop<kUAbs>(x + lo, out + lo, hi - lo, alpha); break;
+      case kURelu: UnaryLoop<kURelu>(x + lo, out + lo, hi - lo, alpha); break;
+      case kUSigmoid: UnaryLoop<kUSigmoid>(x + lo, out + lo, hi - lo, alpha); break;
+      case kUTanh: UnaryLoop<kUTanh>(x + lo, out + lo, hi - lo, alpha); break;
+      case kULeakyRelu: UnaryLoop<kULeakyRelu>(x + lo, out + lo, hi - lo, alpha); break;
+      case kUSoftplus: UnaryLoop<kUSoftplus>(x + lo, out + lo, hi - lo, alpha); break;
     }
   });
   return env.Undefined();

@@ -70,7 +70,14 @@ export interface NativeAddon {
     rows: number,
     width: number,
   ): void;
-  unary(heap: Float32Array, op: number, xOff: number, outOff: number, n: number): void;
+  unary(
+    heap: Float32Array,
+    op: number,
+    xOff: number,
+    outOff: number,
+    n: number,
+    alpha: number,
+  ): void;
   reduce(
     heap: Float32Array,
     xOff: number,

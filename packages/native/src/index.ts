@@ -56,6 +56,10 @@ export const NATIVE_KERNEL_NAMES = [
   'Neg',
   'Abs',
   'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'Softplus',
   'Sum',
   'Mean',
   'SplitV',
@@ -125,6 +129,7 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` run
  * through OpenBLAS on every core, and `Add`, `Sub`, `Multiply`, `RealDiv`
  * (with broadcasting), `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`,
+ * `LeakyRelu`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack` and `GatherV2` on the addon's threads, in place
  * in the wasm memory. Cases they do
  * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
@@ -182,6 +187,10 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     Neg: (f) => makeUnary(addon, required(f, 'Neg'), 'Neg'),
     Abs: (f) => makeUnary(addon, required(f, 'Abs'), 'Abs'),
     Relu: (f) => makeUnary(addon, required(f, 'Relu'), 'Relu'),
+    LeakyRelu: (f) => makeUnary(addon, required(f, 'LeakyRelu'), 'LeakyRelu'),
+    Sigmoid: (f) => makeUnary(addon, required(f, 'Sigmoid'), 'Sigmoid'),
+    Tanh: (f) => makeUnary(addon, required(f, 'Tanh'), 'Tanh'),
+    Softplus: (f) => makeUnary(addon, required(f, 'Softplus'), 'Softplus'),
     Sum: (f) => makeReduce(addon, required(f, 'Sum'), false),
     Mean: (f) => makeReduce(addon, required(f, 'Mean'), true),
     SplitV: (f) => makeSplitV(addon, required(f, 'SplitV')),

@@ -367,6 +367,28 @@ describe('elementwise and copies', () => {
     });
   });
 
+  it('sigmoid, tanh, softplus (polynomial e^x, ln x) and leakyRelu match cpu, also in the tails', async () => {
+    await expectMatchesCpu(
+      { x: [70, 300] },
+      ({ x }) => {
+        const wide = tf.mul(x, 60); // −60 … 60: both tails and the overflow clamp
+        return [
+          tf.sigmoid(x),
+          tf.sigmoid(wide),
+          tf.tanh(x),
+          tf.tanh(wide),
+          tf.leakyRelu(x, 0.2),
+          tf.softplus(tf.mul(x, 5)),
+          tf.softplus(wide),
+        ];
+      },
+      2e-6,
+    );
+    await expectMatchesCpu({ x: [70, 300] }, ({ x }) =>
+      tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.sigmoid(t), tf.tanh(t))))([x]),
+    );
+  });
+
   it('sum and mean over leading, trailing, inner and all axes match cpu', async () => {
     const shape = [6, 20, 30, 7];
     for (const axis of [0, 3, [1, 2], [0, 1], [2, 3], [0, 1, 2, 3], [1, 3]]) {

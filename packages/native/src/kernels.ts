@@ -3,7 +3,8 @@
  * `BatchMatMul`, `_FusedMatMul`, `Conv2D`, `FusedConv2D`,
  * `Conv2DBackpropInput` and `Conv2DBackpropFilter` (OpenBLAS sgemm), and the
  * memory-bound `Add`, `Sub`, `Multiply`, `RealDiv` (any broadcast), `Sqrt`,
- * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `Sum`, `Mean`, and the copies
+ * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `LeakyRelu`, `Sigmoid`, `Tanh`, `Softplus`,
+ * `Sum`, `Mean`, and the copies
  * `SplitV`, `Concat`, `Unpack` and `GatherV2`, split across the addon's threads.
  *
  * The tensors stay where the wasm backend keeps them, in the WebAssembly
@@ -521,9 +522,23 @@ export function makeReduce(
   };
 }
 
-const UNARY_OPS: Record<string, number> = { Sqrt: 0, Rsqrt: 1, Square: 2, Neg: 3, Abs: 4, Relu: 5 };
+const UNARY_OPS: Record<string, number> = {
+  Sqrt: 0,
+  Rsqrt: 1,
+  Square: 2,
+  Neg: 3,
+  Abs: 4,
+  Relu: 5,
+  Sigmoid: 6,
+  Tanh: 7,
+  LeakyRelu: 8,
+  Softplus: 9,
+};
 
-/** `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu` on float32 (wasm runs some of them one element at a time). */
+/**
+ * `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `LeakyRelu`, and `Sigmoid`,
+ * `Tanh` and `Softplus` through polynomial e^x and ln x (relative error ~2e-7), on float32.
+ */
 export function makeUnary(
   addon: NativeAddon,
   fallback: tf.KernelFunc,
@@ -536,7 +551,8 @@ export function makeUnary(
     if (x.dtype !== 'float32' || n < ELEMENTWISE_MIN) return fallback(params);
     const backend = params.backend as unknown as WasmBackendInternals;
     const out = backend.makeOutput([...x.shape], 'float32');
-    addon.unary(heapOf(backend), op, offsetOf(backend, x), offsetOf(backend, out), n);
+    const alpha = (params.attrs as { alpha?: number } | undefined)?.alpha ?? 0;
+    addon.unary(heapOf(backend), op, offsetOf(backend, x), offsetOf(backend, out), n, alpha);
     return out;
   };
 }
