@@ -1,15 +1,15 @@
 /**
- * @sculpt/native — native CPU kernels for Node: matMul and convolutions
- * through OpenBLAS on every core, under tfjs's wasm backend.
+ * @sculpt/native — native CPU kernels for Node under tfjs's wasm backend:
+ * matMul and convolutions through OpenBLAS, elementwise ops, on every core.
  *
  * tfjs's wasm backend keeps every tensor in WebAssembly memory and runs its
  * kernels on one core with 128-bit SIMD. This package registers kernels for
  * that backend that work in place in the same memory through a Node addon:
- * matMuls and 2D convolutions with their gradients go to OpenBLAS's sgemm on
- * every core, large broadcasting arithmetic and split/concat copies to the
- * addon's own threads. Everything else (reductions, unary ops, optimizers'
- * bookkeeping) stays on wasm, so models, checkpoints and numbers are the same
- * (to float rounding); training steps get several times faster.
+ * matMuls and 2D convolutions with their gradients go to OpenBLAS's sgemm,
+ * large elementwise ops, reductions and copies to the addon's own loops, all
+ * split over every core. Everything else stays on wasm, so models,
+ * checkpoints and numbers are the same (to float rounding); training steps
+ * get several times faster ({@link NATIVE_KERNEL_NAMES} lists the kernels).
  *
  * ```ts
  * import { initBackend } from '@sculpt/core';
