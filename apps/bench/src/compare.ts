@@ -94,6 +94,12 @@ function ratio(numerator: Result | undefined, denominator: Result | undefined): 
   return `${(a / b).toFixed(2)}×`;
 }
 
+/** sculpt's fastest configuration for one workload (native or wasm, 1 or 2 threads). */
+function bestSculpt(sculpt: SculptReport, name: string): Result | undefined {
+  const col = (m: string) => sculpt.modes[m]?.results?.[name];
+  return best(best(col('native'), col('native-1t')), best(col('sculpt'), col('sculpt-1t')));
+}
+
 /** The faster of two results (by median). */
 function best(a: Result | undefined, b: Result | undefined): Result | undefined {
   if (a?.msPerStep === undefined || a.error) return b;
@@ -127,7 +133,6 @@ function table({ sculpt, torch, torch1 }: Reports): string {
     const [s, s1] = [col('sculpt')[name], col('sculpt-1t')[name]];
     const [t, t1] = [torch.results?.[name], torch1.results?.[name]];
     const fill = col('tfjs+fill')[name];
-    const bestSculpt = best(best(n, n1), best(s, s1));
     const cells = [
       cell(t, missing(torch)),
       cell(t1, missing(torch1)),
@@ -137,8 +142,8 @@ function table({ sculpt, torch, torch1 }: Reports): string {
       cell(s1, '—'),
       cell(fill, '—'),
       cell(col('tfjs')[name], '—'),
-      ratio(bestSculpt, best(t, t1)),
-      ratio(fill, bestSculpt),
+      ratio(bestSculpt(sculpt, name), best(t, t1)),
+      ratio(fill, bestSculpt(sculpt, name)),
       ratio(n1, n),
     ];
     lines.push(`| ${name} | ${cells.join(' | ')} |`);
@@ -213,9 +218,10 @@ function roundRatios(perRound: Reports[]): string {
   const names = Object.keys(perRound[0]?.sculpt.modes.native?.results ?? {});
   const parts = names.map((name) => {
     const ratios = perRound.map((p) => {
-      const col = (m: string) => p.sculpt.modes[m]?.results?.[name];
-      const s = best(best(col('native'), col('native-1t')), best(col('sculpt'), col('sculpt-1t')));
-      return ratio(s, best(p.torch.results?.[name], p.torch1.results?.[name]));
+      return ratio(
+        bestSculpt(p.sculpt, name),
+        best(p.torch.results?.[name], p.torch1.results?.[name]),
+      );
     });
     return `${name} ${ratios.join(', ')}`;
   });

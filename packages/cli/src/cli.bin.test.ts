@@ -177,7 +177,7 @@ describe('sculpt (built binary)', () => {
   });
 
   it('samples a grid: seeded, shaped by --labels and --n', () => {
-    const r = sculpt(
+    const grid6 = [
       'sample',
       'a',
       '--sampler',
@@ -188,44 +188,15 @@ describe('sculpt (built binary)', () => {
       '0,1,2',
       '--n',
       '6',
-      '--out',
-      'grid.png',
-    );
+    ];
+    const r = sculpt(...grid6, '--out', 'grid.png');
     expect(r.status, r.stderr).toBe(0);
     const grid = decodePng(readFileSync(join(root, 'grid.png')));
     // 6 images of 8×8 in 3 columns, 2 px padding: [2·10 + 2, 3·10 + 2, 1].
     expect(grid.shape).toEqual([22, 32, 1]);
     grid.dispose();
-    sculpt(
-      'sample',
-      'a',
-      '--sampler',
-      'euler',
-      '--steps',
-      '4',
-      '--labels',
-      '0,1,2',
-      '--n',
-      '6',
-      '--out',
-      'again.png',
-    );
-    sculpt(
-      'sample',
-      'a',
-      '--sampler',
-      'euler',
-      '--steps',
-      '4',
-      '--labels',
-      '0,1,2',
-      '--n',
-      '6',
-      '--out',
-      'seed1.png',
-      '--seed',
-      '1',
-    );
+    sculpt(...grid6, '--out', 'again.png');
+    sculpt(...grid6, '--out', 'seed1.png', '--seed', '1');
     const bytes = (f: string) => readFileSync(join(root, f));
     expect(bytes('again.png').equals(bytes('grid.png'))).toBe(true);
     expect(bytes('seed1.png').equals(bytes('grid.png'))).toBe(false);

@@ -56,6 +56,28 @@ interface Prepared {
   dispose: () => void;
 }
 
+/** `out` clipped to [-1, 1]; `out` is disposed. */
+function clipToRange(out: tf.Tensor): tf.Tensor4D {
+  const clipped = tf.clipByValue(out, -1, 1) as tf.Tensor4D;
+  out.dispose();
+  return clipped;
+}
+
+/** The arguments img2img and inpainting share: the prepared sampler, σs, guidance and callbacks. */
+function editArgs(p: Prepared, options: GuidedSamplingOptions & { image: tf.Tensor4D }) {
+  return {
+    sampler: p.sampler.sample,
+    denoiser: p.denoiser,
+    image: options.image,
+    sigmas: p.sigmas,
+    rng: p.rng,
+    cond: p.cond,
+    onStep: options.onStep,
+    signal: options.signal,
+    samplerOptions: options.samplerOptions,
+  };
+}
+
 function resolveSampler(where: string, sampler: string | DiffusionSampler): DiffusionSampler {
   if (typeof sampler !== 'string') return sampler;
   try {
@@ -145,9 +167,7 @@ export async function sampleModel(
       signal: options.signal,
     };
     const out = await p.sampler.sampleAsync(p.denoiser, xT, p.sigmas, run);
-    const clipped = tf.clipByValue(out, -1, 1) as tf.Tensor4D;
-    out.dispose();
-    return clipped;
+    return clipToRange(out);
   } finally {
     xT.dispose();
     p.dispose();
@@ -176,21 +196,8 @@ export function img2imgModel(model: DiffusionModel, options: Img2ImgModelOptions
   model.checkImages(where, options.image);
   const p = prepare(where, model, options.image.shape[0], options);
   try {
-    const out = img2img({
-      sampler: p.sampler.sample,
-      denoiser: p.denoiser,
-      image: options.image,
-      sigmas: p.sigmas,
-      strength: options.strength ?? 0.6,
-      rng: p.rng,
-      cond: p.cond,
-      onStep: options.onStep,
-      signal: options.signal,
-      samplerOptions: options.samplerOptions,
-    });
-    const clipped = tf.clipByValue(out, -1, 1) as tf.Tensor4D;
-    out.dispose();
-    return clipped;
+    const out = img2img({ ...editArgs(p, options), strength: options.strength ?? 0.6 });
+    return clipToRange(out);
   } finally {
     p.dispose();
   }
@@ -221,21 +228,11 @@ export function inpaintModel(model: DiffusionModel, options: InpaintModelOptions
   const p = prepare(where, model, options.image.shape[0], options);
   try {
     const out = inpaint({
-      sampler: p.sampler.sample,
-      denoiser: p.denoiser,
-      image: options.image,
+      ...editArgs(p, options),
       mask: options.mask,
-      sigmas: p.sigmas,
-      rng: p.rng,
-      cond: p.cond,
-      onStep: options.onStep,
-      signal: options.signal,
       resampleCount: options.resampleCount ?? 1,
-      samplerOptions: options.samplerOptions,
     });
-    const clipped = tf.clipByValue(out, -1, 1) as tf.Tensor4D;
-    out.dispose();
-    return clipped;
+    return clipToRange(out);
   } finally {
     p.dispose();
   }

@@ -44,7 +44,7 @@ function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
   return data.memoryOffset / 4;
 }
 
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const { sizeFromShape: size, arraysEqual } = tf.util;
 const isFloat = (...ts: (tf.TensorInfo | undefined)[]) =>
   ts.every((t) => t === undefined || t.dtype === 'float32');
 
@@ -109,7 +109,9 @@ function applyEpilogue(
   );
 }
 
-function fusedEpilogue(params: KernelParams): Epilogue {
+/** The fused bias and activation of a `_Fused*` kernel call; none for the plain kernels. */
+function epilogueOf(params: KernelParams, fused: boolean): Epilogue {
+  if (!fused) return { activation: 'linear', alpha: 0 };
   const attrs = (params.attrs ?? {}) as { activation?: string; leakyreluAlpha?: number };
   return {
     bias: params.inputs.bias as tf.TensorInfo | undefined,
@@ -118,9 +120,6 @@ function fusedEpilogue(params: KernelParams): Epilogue {
     alpha: attrs.leakyreluAlpha ?? 0.2,
   };
 }
-
-const arraysEqual = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** `BatchMatMul` and `_FusedMatMul` through sgemm. */
 export function makeMatMul(
@@ -148,7 +147,7 @@ export function makeMatMul(
     const batchB = size(outerB);
     const broadcastable = arraysEqual(outerA, outerB) || batchA === 1 || batchB === 1;
     if (k !== kb || !broadcastable || m * n * k === 0) return fallback(params); // tfjs raises
-    const e = fused ? fusedEpilogue(params) : { activation: 'linear', alpha: 0 };
+    const e = epilogueOf(params, fused);
     if (!epilogueSupported(e, n)) return fallback(params);
 
     const backend = params.backend as unknown as WasmBackendInternals;
@@ -251,7 +250,7 @@ export function makeConv2D(
     if (!isFloat(x, filter) || (attrs.dataFormat ?? 'NHWC') !== 'NHWC' || size(x.shape) === 0)
       return fallback(params);
     const info = convInfoOf(x.shape, filter.shape, attrs, attrs.dilations ?? 1);
-    const e = fused ? fusedEpilogue(params) : { activation: 'linear', alpha: 0 };
+    const e = epilogueOf(params, fused);
     if (!epilogueSupported(e, info.outChannels) || size(info.outShape) === 0)
       return fallback(params);
     const backend = params.backend as unknown as WasmBackendInternals;

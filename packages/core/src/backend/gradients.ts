@@ -13,9 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 const SCULPT_GRADIENT = Symbol.for('sculpt.gradient');
 
-/** `dy` scaled, reshaped to `x`'s rank (1 on the reduced axes) and broadcast to `x`'s shape. */
-function broadcastBack(dy: tf.Tensor, x: tf.Tensor, axis: number | number[], scale: number) {
-  const axes = tf.util.parseAxisParam(axis, x.shape);
+/** `dy` scaled, reshaped to `x`'s rank (1 on the reduced `axes`) and broadcast to `x`'s shape. */
+function broadcastBack(dy: tf.Tensor, x: tf.Tensor, axes: number[], scale: number) {
   const expanded = x.shape.map((n, d) => (axes.includes(d) ? 1 : n));
   const small = scale === 1 ? dy : tf.div(dy, scale);
   // onesLike is a backend kernel (a fill); tf.broadcastTo would be Tile, which tfjs's wasm
@@ -35,10 +34,8 @@ function register(kernelName: 'Sum' | 'Mean'): void {
       const [x] = saved;
       const { axis } = attrs as unknown as tf.SumAttrs;
       const axes = tf.util.parseAxisParam(axis, x.shape);
-      const count = axes.reduce((n, a) => n * x.shape[a], 1);
-      return {
-        x: () => broadcastBack(dy as tf.Tensor, x, axis, kernelName === 'Mean' ? count : 1),
-      };
+      const scale = kernelName === 'Mean' ? axes.reduce((n, a) => n * x.shape[a], 1) : 1;
+      return { x: () => broadcastBack(dy as tf.Tensor, x, axes, scale) };
     },
     [SCULPT_GRADIENT]: true,
   } as tf.GradConfig);

@@ -17,6 +17,7 @@
  * innermost with the fast transpose, then reduce.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { asTensor, computeAsKernel } from './wasm-kernels/as-kernel.js';
 
 const BACKEND = 'wasm';
 const SCULPT_LAYOUT_KERNEL = Symbol.for('sculpt.wasmLayoutKernel');
@@ -254,23 +255,16 @@ function pooledReduce(
   const rows = product(plan.middle.map((a) => x.shape[a]));
   const before = product(x.shape.slice(0, plan.middle[0]));
   const after = product(inner.shape) / (before * rows);
-  const out = tf.tidy(() => {
-    backend.incRef(inner.dataId);
-    const view = tf.engine().makeTensorFromTensorInfo({
-      dataId: inner.dataId,
-      shape: [before, rows, 1, after],
-      dtype: inner.dtype,
-    }) as tf.Tensor4D;
+  const view = { dataId: inner.dataId, shape: [before, rows, 1, after], dtype: inner.dtype };
+  const info = computeAsKernel(backend, () => {
+    const v = asTensor(view, backend) as tf.Tensor4D;
     const pooled =
       kernel === 'Max'
-        ? tf.maxPool(view, [rows, 1], 1, 'valid')
-        : tf.avgPool(view, [rows, 1], 1, 'valid');
+        ? tf.maxPool(v, [rows, 1], 1, 'valid')
+        : tf.avgPool(v, [rows, 1], 1, 'valid');
     return tf.reshape(kernel === 'Sum' ? tf.mul(pooled, rows) : pooled, shape);
   });
   if (inner !== x) backend.disposeData(inner.dataId);
-  backend.incRef(out.dataId);
-  const info = { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
-  out.dispose();
   return info;
 }
 
@@ -292,15 +286,10 @@ function makeTile(original: KernelFn): tf.KernelFunc {
       return original(params);
     const backend = params.backend as tf.KernelBackend;
     const outShape = x.shape.map((n, axis) => n * reps[axis]);
-    const out = tf.tidy(() => {
-      backend.incRef(x.dataId);
-      const row = tf.engine().makeTensorFromTensorInfo({ ...x, shape: [1, product(x.shape)] });
+    return computeAsKernel(backend, () => {
+      const row = asTensor({ ...x, shape: [1, product(x.shape)] }, backend);
       return tf.reshape(tf.matMul(tf.ones([rows, 1]), row), outShape);
     });
-    backend.incRef(out.dataId);
-    const info = { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
-    out.dispose();
-    return info;
   };
 }
 

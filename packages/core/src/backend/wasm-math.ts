@@ -11,25 +11,19 @@
  *   copying it: gradients and optimizers call them hundreds of times a step.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { asTensor, computeAsKernel } from './wasm-kernels/as-kernel.js';
 import type { KernelFn } from './wasm-layout.js';
 
 const BACKEND = 'wasm';
 const SCULPT_MATH_KERNEL = Symbol.for('sculpt.wasmMathKernel');
 
-/** Runs `compute` on a view of `x` inside a kernel; returns a kernel output owning one reference. */
+/** Runs `compute` on `x` inside a kernel; returns a kernel output owning one reference. */
 function asKernelOutput(
   backend: tf.KernelBackend,
   x: tf.TensorInfo,
   compute: (x: tf.Tensor) => tf.Tensor,
 ): tf.TensorInfo {
-  const out = tf.tidy(() => {
-    backend.incRef(x.dataId);
-    return compute(tf.engine().makeTensorFromTensorInfo(x));
-  });
-  backend.incRef(out.dataId);
-  const info = { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
-  out.dispose();
-  return info;
+  return computeAsKernel(backend, () => compute(asTensor(x, backend)));
 }
 
 function makeTanh(original: KernelFn): tf.KernelFunc {
@@ -56,13 +50,17 @@ function makePow(original: KernelFn): tf.KernelFunc {
   };
 }
 
-/** Identity without a copy: the output shares the input's data (reference-counted). */
+/** A kernel output sharing `x`'s data (reference-counted, as tfjs's cpu backend does). */
+function share(params: Parameters<tf.KernelFunc>[0], x: tf.TensorInfo): tf.TensorInfo {
+  (params.backend as tf.KernelBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** Identity without a copy. */
 function makeIdentity(original: KernelFn): tf.KernelFunc {
   return (params) => {
     const x = params.inputs.x as tf.TensorInfo;
-    if (x.dtype === 'string') return original(params);
-    (params.backend as tf.KernelBackend).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    return x.dtype === 'string' ? original(params) : share(params, x);
   };
 }
 
@@ -71,9 +69,7 @@ function makeCast(original: KernelFn): tf.KernelFunc {
   return (params) => {
     const x = params.inputs.x as tf.TensorInfo;
     const { dtype } = params.attrs as unknown as tf.CastAttrs;
-    if (x.dtype !== dtype || dtype === 'string') return original(params);
-    (params.backend as tf.KernelBackend).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype };
+    return x.dtype !== dtype || dtype === 'string' ? original(params) : share(params, x);
   };
 }
 
