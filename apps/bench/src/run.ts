@@ -13,7 +13,8 @@
  * Each configuration runs in its own process (kernels and threads are global).
  * Prints one JSON object: ms per step (median of 10 after 3 warm-up steps,
  * and the fastest step; `--quick`: 2 after 1, without tfjs+fill), GFLOP/s
- * where it applies, and with `--profile` the kernels that take the time in
+ * where it applies, memory (live tensor MB, peak RSS, tensors leaked), and
+ * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
  *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae]
@@ -44,6 +45,12 @@ export interface Result {
   samples?: number[];
   /** bench:compare --rounds: each round's median, ms. */
   rounds?: number[];
+  /** MB held by live tensors after the timed steps (parameters, optimizer state, data). */
+  tensorMB?: number;
+  /** The process's peak resident memory so far, MB (workloads run in order in one process). */
+  peakRssMB?: number;
+  /** Tensors still alive after the workload was disposed (0: every step is leak-free). */
+  leakedTensors?: number;
   error?: string;
   /** Top kernels of one step, ms (with --profile). */
   profile?: Record<string, number>;
@@ -66,12 +73,14 @@ function median(sorted: number[]): number {
 
 /** Times `workload`: warm-up steps, then `iterations` timed steps, each ending with a read-back. */
 function measure(workload: Workload, rng: Rng): Result {
+  const tensorsBefore = tf.memory().numTensors;
   const session = workload.build(rng);
   const runStep = (): void => {
     const out = session.step();
     out.dataSync();
     out.dispose();
   };
+  let result: Result;
   try {
     for (let i = 0; i < warmup; i++) runStep();
     const samples: number[] = [];
@@ -83,16 +92,19 @@ function measure(workload: Workload, rng: Rng): Result {
     }
     samples.sort((a, b) => a - b);
     const ms = median(samples);
-    const result: Result = {
+    result = {
       msPerStep: round(ms, 3),
       minMs: round(samples[0], 3),
       samples: samples.map((s) => round(s, 2)),
     };
     if (workload.flops) result.gflops = round(workload.flops / (ms * 1e6), 1);
-    return result;
+    result.tensorMB = round(tf.memory().numBytes / 2 ** 20, 1);
+    result.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   } finally {
     session.dispose();
   }
+  result.leakedTensors = tf.memory().numTensors - tensorsBefore;
+  return result;
 }
 
 /**
