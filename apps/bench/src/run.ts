@@ -25,7 +25,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients in Node
-import { initBackend, Rng } from '@sculpt/core';
+import { initBackend, registerWasmKernelsSubset } from '@sculpt/backend';
+import { Rng } from '@sculpt/core';
 import { registerNativeKernels } from '@sculpt/native';
 import { samplingImagesPerSecond } from './sampling.js';
 import { WORKLOADS, type Workload } from './workloads.js';
@@ -150,11 +151,7 @@ async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
     return { backend: info.name, threads: info.threads, simd: info.simd };
   }
   if (mode === 'tfjs+fill') {
-    // Only the kernels wasm lacks: tfjs's own speed everywhere else. (A benchmark-only
-    // deep import: registerWasmKernelsSubset is not part of @sculpt/core's public API.)
-    const { registerWasmKernelsSubset } = await import(
-      '../../../packages/core/src/backend/wasm-kernels/index.js'
-    );
+    // Only the kernels wasm lacks: tfjs's own speed everywhere else.
     registerWasmKernelsSubset({ only: ['Conv2DBackpropFilter', 'UnsortedSegmentSum'] });
   }
   await tf.setBackend('wasm');

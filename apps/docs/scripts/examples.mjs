@@ -109,7 +109,7 @@ writeFileSync(
   join(work, '_prelude.ts'),
   [
     '// Runs before every example: start a backend the way an app would.',
-    "import { type BackendPreference, initBackend } from '@sculpt/core';",
+    "import { type BackendPreference, initBackend } from '@sculpt/backend';",
     "await initBackend((process.env.SCULPT_EXAMPLES_BACKEND ?? 'auto') as BackendPreference);",
     'export {};',
     '',

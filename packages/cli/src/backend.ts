@@ -4,7 +4,7 @@ import {
   type BackendName,
   type BackendPreference,
   initBackend,
-} from '@sculpt/core';
+} from '@sculpt/backend';
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from 'commander';
 

@@ -16,7 +16,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
-import { decodePng, encodePng, initBackend, loadCheckpoint, Rng } from '@sculpt/core';
+import { initBackend } from '@sculpt/backend';
+import { decodePng, encodePng, loadCheckpoint, Rng } from '@sculpt/core';
 import { SHAPE_CLASSES, shapeImages } from '@sculpt/datasets';
 import { listSamplers } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';

@@ -1,19 +1,10 @@
 /**
- * @sculpt/core — the shared vocabulary of sculpt: backends that can train,
- * seeded randomness, distributions, noise schedules, the training loop,
- * checkpoints and images.
+ * @sculpt/core — the shared vocabulary of sculpt: contracts, errors, seeded
+ * randomness, distributions, noise schedules, the training loop, checkpoints
+ * and images. Backends live in `@sculpt/backend`.
  * @packageDocumentation
  */
 
-export type {
-  BackendInfo,
-  BackendName,
-  BackendPreference,
-  InitBackendOptions,
-  SkippedBackend,
-} from './backend/index.js';
-// --- backend ---
-export { initBackend, NODE_WEBGPU_APT_PACKAGES } from './backend/index.js';
 // --- contracts ---
 export type {
   Autoencoder,

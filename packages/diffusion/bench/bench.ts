@@ -8,7 +8,8 @@
 // Numbers are wall time; on a shared machine they are noisy (load is printed).
 
 import { loadavg } from 'node:os';
-import { initBackend, Rng } from '@sculpt/core';
+import { initBackend } from '@sculpt/backend';
+import { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { DiffusionModel, DiffusionTrainer } from '../src/index.js';
 

@@ -3,7 +3,7 @@
 // FD and KID against the 1,000 held-out digits. Prints JSON lines.
 //
 //   pnpm --filter @sculpt/diffusion exec tsx scripts/eval-mnist.ts -- --guidance 1,3,5 --per-class 50
-import { initBackend } from '@sculpt/core';
+import { initBackend } from '@sculpt/backend';
 import { DiffusionModel } from '../src/index.js';
 import { argValue, evaluate, loadMnist, loadMnistClassifier } from './mnist-common.js';
 

@@ -8,7 +8,7 @@
 // assets/sampler-table.{json,md}.
 
 import { writeFile } from 'node:fs/promises';
-import { initBackend } from '@sculpt/core';
+import { initBackend } from '@sculpt/backend';
 import { listSamplers } from '@sculpt/samplers';
 import { DiffusionModel } from '../src/index.js';
 import { argValue, evaluate, loadMnist, loadMnistClassifier } from './mnist-common.js';

@@ -10,7 +10,8 @@
 // assets/mnist-results.json.
 
 import { mkdir, writeFile } from 'node:fs/promises';
-import { imageGrid, initBackend, writePng } from '@sculpt/core';
+import { initBackend } from '@sculpt/backend';
+import { imageGrid, writePng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { DiffusionModel, DiffusionTrainer } from '../src/index.js';
 import {

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, Rng, SculptError } from '@sculpt/core';
+import { initBackend } from '@sculpt/backend';
+import { Rng, SculptError } from '@sculpt/core';
 import { expectNoLeak } from '@sculpt/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -12,7 +12,7 @@
  * get several times faster ({@link NATIVE_KERNEL_NAMES} lists the kernels).
  *
  * ```ts
- * import { initBackend } from '@sculpt/core';
+ * import { initBackend } from '@sculpt/backend';
  * import { registerNativeKernels } from '@sculpt/native';
  *
  * await initBackend('wasm');
@@ -20,6 +20,7 @@
  * ```
  * @packageDocumentation
  */
+import { claimWasmKernel } from '@sculpt/backend';
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
@@ -86,8 +87,6 @@ export interface RegisterNativeKernelsOptions {
   threads?: number;
 }
 
-/** Marks the configs core's `registerWasmKernels` / `registerWasmBatchMatMul` leave alone. */
-const CORE_MARKS = [Symbol.for('sculpt.wasmKernel'), Symbol.for('sculpt.wasmBatchMatMul')];
 /** Holds, on a native config, the config it replaced. */
 const REPLACED = Symbol.for('sculpt.nativeReplaced');
 
@@ -153,7 +152,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
       where,
       "expected tfjs's wasm backend to be loaded",
       "got no 'wasm' kernels in tfjs's registry",
-      "call `await initBackend('wasm')` from @sculpt/core (or import '@tensorflow/tfjs-backend-wasm') first",
+      "call `await initBackend('wasm')` from @sculpt/backend (or import '@tensorflow/tfjs-backend-wasm') first",
     );
   }
   if (options.threads !== undefined) {
@@ -209,9 +208,9 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
       disposeFunc: previous?.disposeFunc,
       [REPLACED]: previous ?? null,
     };
-    for (const mark of CORE_MARKS) (config as unknown as Record<symbol, boolean>)[mark] = true;
     if (previous) tf.unregisterKernel(name, BACKEND);
-    tf.registerKernel(config);
+    // Claimed: a later initBackend('wasm') leaves the native kernel in place.
+    tf.registerKernel(claimWasmKernel(config));
   }
   return { ...addon.info(), kernels: [...NATIVE_KERNEL_NAMES] };
 }

@@ -1,4 +1,5 @@
-import { initBackend, SculptError } from '@sculpt/core';
+import { initBackend } from '@sculpt/backend';
+import { SculptError } from '@sculpt/core';
 import { expectNoLeak } from '@sculpt/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';

@@ -1,6 +1,7 @@
 // `sculpt bench`: training steps/s and sampling time of a family's preset on
 // the chosen backend, printed as JSON (numbers come from here, never from tests).
-import type { BackendPreference, JsonValue } from '@sculpt/core';
+import type { BackendPreference } from '@sculpt/backend';
+import type { JsonValue } from '@sculpt/core';
 import { backendLabel, startBackend } from '../backend.js';
 import { loadData, parseDataSpec } from '../data.js';
 import { checkPreset, getFamily } from '../families/index.js';

@@ -3,7 +3,8 @@
 // writes a sample grid (one column per digit), the loss plot and the metrics.
 import { rm, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { type BackendPreference, imageGrid, type JsonValue, writePng } from '@sculpt/core';
+import { type BackendPreference } from '@sculpt/backend';
+import { imageGrid, type JsonValue, writePng } from '@sculpt/core';
 import { EXIT, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { formatDuration } from '../progress.js';

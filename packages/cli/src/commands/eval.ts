@@ -2,7 +2,8 @@
 // MNIST classifier shipped in @sculpt/metrics against the held-out split.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type BackendPreference, type JsonValue, Rng } from '@sculpt/core';
+import { type BackendPreference } from '@sculpt/backend';
+import { type JsonValue, Rng } from '@sculpt/core';
 import { type ImageSet, imageSetTensors, loadMnist, subsetImages } from '@sculpt/datasets';
 import {
   classAccuracy,

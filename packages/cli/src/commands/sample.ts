@@ -2,7 +2,8 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type BackendPreference, imageGrid, writePng } from '@sculpt/core';
+import { type BackendPreference } from '@sculpt/backend';
+import { imageGrid, writePng } from '@sculpt/core';
 import { getSampler } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { startBackend } from '../backend.js';

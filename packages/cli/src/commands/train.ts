@@ -2,14 +2,8 @@
 // loss plot, sample grids and checkpoints; Ctrl-C saves and `--resume`
 // continues bit-for-bit (core's Trainer state holds the Rng and the step).
 import { join } from 'node:path';
-import {
-  AbortError,
-  type BackendPreference,
-  imageGrid,
-  type StepResult,
-  saveCheckpoint,
-  writePng,
-} from '@sculpt/core';
+import { type BackendPreference } from '@sculpt/backend';
+import { AbortError, imageGrid, type StepResult, saveCheckpoint, writePng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendLabel, startBackend } from '../backend.js';
 import { checkDataPath, type DataSpec, loadData, parseDataSpec } from '../data.js';

@@ -2,7 +2,7 @@
 // starts (core's `initBackend('auto')`). The backends are imported here, so
 // Vite bundles them as separate chunks; the wasm files are copied into
 // public/tfjs-wasm/ by scripts/prepare.mjs. `?backend=webgl` forces one.
-import { type BackendInfo, type BackendPreference, initBackend } from '@sculpt/core';
+import { type BackendInfo, type BackendPreference, initBackend } from '@sculpt/backend';
 import { withBase } from 'vitepress';
 
 let started: Promise<BackendInfo> | undefined;

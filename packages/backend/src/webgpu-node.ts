@@ -7,7 +7,7 @@
 // factory neither passes `featureLevel` nor lets us see why it failed, so the
 // backend instance is built here and handed to `initBackend`.
 import type * as tf from '@tensorflow/tfjs-core';
-import { BackendError } from '../errors.js';
+import { BackendError } from '@sculpt/core';
 import { importOptional, messageOf } from './load.js';
 
 /**

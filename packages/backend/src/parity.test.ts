@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-layers also registers tfjs-core's gradients: the Node build of tfjs-core ships none.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../random/rng.js';
+import { Rng } from '@sculpt/core';
 import {
   requireBackend,
   runOn,

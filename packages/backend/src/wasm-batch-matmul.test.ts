@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../random/rng.js';
+import { Rng } from '@sculpt/core';
 import { initBackend } from './init.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 

@@ -18,9 +18,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { fastTranspose, type KernelFn, shippedTranspose } from './wasm-layout.js';
+import { hasMark, WASM_BATCH_MATMUL_MARK } from './kernel-marks.js';
 
 const BACKEND = 'wasm';
-const SCULPT_BATCH_MATMUL = Symbol.for('sculpt.wasmBatchMatMul');
+const SCULPT_BATCH_MATMUL = WASM_BATCH_MATMUL_MARK;
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
 interface WasmBackendInternals {
@@ -173,7 +174,7 @@ function makeBatchMatMul(original: KernelFn): tf.KernelFunc {
  */
 export function registerWasmBatchMatMul(): void {
   const config = tf.getKernel('BatchMatMul', BACKEND);
-  if (config === undefined || (config as unknown as Record<symbol, unknown>)[SCULPT_BATCH_MATMUL])
+  if (config === undefined || hasMark(config, SCULPT_BATCH_MATMUL))
     return;
   tf.unregisterKernel('BatchMatMul', BACKEND);
   tf.registerKernel({

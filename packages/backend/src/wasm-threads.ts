@@ -27,7 +27,7 @@
  * the backend and must not keep Node from exiting.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError } from '../errors.js';
+import { BackendError } from '@sculpt/core';
 import { importOptional, messageOf } from './load.js';
 
 /** The identifiers tfjs 4.22's Node bundle leaves free in the factory text, and what defines them. */

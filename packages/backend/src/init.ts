@@ -2,7 +2,7 @@
 // calls `tf.setBackend`: libraries work on whatever backend is active; apps
 // (and the CLI) choose it here.
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError } from '../errors.js';
+import { BackendError } from '@sculpt/core';
 import { registerCpuKernels } from './cpu-kernels.js';
 import { registerFastGradients } from './gradients.js';
 import { importOptional, isNodeRuntime, messageOf, resolvedDir } from './load.js';

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
+import { hasMark, WASM_KERNEL_MARK } from '../kernel-marks.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-backprop.js';
 import { makeTransposeFirstMatMul } from './matmul.js';
@@ -21,15 +22,13 @@ import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
 const BACKEND = 'wasm';
 
-/** Marks configs registered by sculpt, so a second registration is a no-op. */
-const SCULPT_KERNEL = Symbol.for('sculpt.wasmKernel');
 
 interface SculptKernelConfig extends tf.KernelConfig {
-  [SCULPT_KERNEL]: true;
+  [WASM_KERNEL_MARK]: true;
 }
 
 function isSculptKernel(config: tf.KernelConfig | undefined): boolean {
-  return config !== undefined && (config as Partial<SculptKernelConfig>)[SCULPT_KERNEL] === true;
+  return hasMark(config, WASM_KERNEL_MARK);
 }
 
 /** Registers a kernel the wasm backend lacks, unless some kernel is already there. */
@@ -44,7 +43,7 @@ function fillMissing(
     kernelName,
     backendName: BACKEND,
     kernelFunc,
-    [SCULPT_KERNEL]: true,
+    [WASM_KERNEL_MARK]: true,
   };
   tf.registerKernel(config);
 }
@@ -69,7 +68,7 @@ function replace(
     kernelFunc: wrap(original.kernelFunc),
     setupFunc: original.setupFunc,
     disposeFunc: original.disposeFunc,
-    [SCULPT_KERNEL]: true,
+    [WASM_KERNEL_MARK]: true,
   };
   tf.unregisterKernel(kernelName, BACKEND);
   tf.registerKernel(config);
@@ -141,7 +140,7 @@ export function registerWasmKernelsSubset(options: RegisterWasmKernelsOptions = 
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
  * import '@tensorflow/tfjs-backend-wasm';
- * import { registerWasmKernels } from '@sculpt/core';
+ * import { registerWasmKernels } from '@sculpt/backend';
  *
  * registerWasmKernels();
  * await tf.setBackend('wasm');

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BackendError } from '../errors.js';
+import { BackendError } from '@sculpt/core';
 import { type BackendInfo, initBackend } from './init.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

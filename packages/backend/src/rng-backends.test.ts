@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../random/rng.js';
+import { Rng } from '@sculpt/core';
 import {
   requireBackend,
   runOn,

@@ -20,7 +20,7 @@
  * [1, fh, fw, (c·N + n)·M + m]; summing over n leaves dW.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { SculptError } from '../../errors.js';
+import { SculptError } from '@sculpt/core';
 import { asTensor, computeAsKernel, kernelArgs } from './as-kernel.js';
 import { geometryOf, type PhasePlan, subPixelBackprop } from './sub-pixel.js';
 

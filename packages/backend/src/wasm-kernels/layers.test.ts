@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../random/rng.js';
-import { expectNoLeak } from '../../testing/index.js';
+import { Rng } from '@sculpt/core';
+import { expectNoLeak } from '@sculpt/core/testing';
 import { registerWasmKernels } from './index.js';
 
 beforeAll(async () => {

@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers'; // also registers tfjs-core's gradients in Node
-import { registerWasmKernelsSubset } from '../src/backend/wasm-kernels/index.js';
-import { Rng } from '../src/random/rng.js';
+import { Rng } from '@sculpt/core';
+import { registerWasmKernelsSubset } from '../src/wasm-kernels/index.js';
 
 type Mode = 'sculpt' | 'fillOnly' | 'plain';
 const MODES: readonly Mode[] = ['sculpt', 'fillOnly', 'plain'];
