@@ -16,8 +16,8 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import * as tfl from '@tensorflow/tfjs-layers'; // also registers tfjs-core's gradients in Node
 import { Rng } from '@sculpt/core';
+import * as tfl from '@tensorflow/tfjs-layers'; // also registers tfjs-core's gradients in Node
 import { registerWasmKernelsSubset } from '../src/wasm-kernels/index.js';
 
 type Mode = 'sculpt' | 'fillOnly' | 'plain';

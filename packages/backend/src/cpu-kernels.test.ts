@@ -1,9 +1,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients (the Node build of tfjs-core ships none)
-import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@sculpt/core';
 import { expectNoLeak } from '@sculpt/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerCpuKernels } from './cpu-kernels.js';
 import { initBackend } from './init.js';
 

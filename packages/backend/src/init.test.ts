@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
+import { BackendError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { BackendError } from '@sculpt/core';
 import { skipWebGpu } from './backends.test-util.js';
 import { initBackend } from './init.js';
 import { resolvedDir } from './load.js';

@@ -1,8 +1,9 @@
 // Choosing and starting a tfjs backend. This is the only place in sculpt that
 // calls `tf.setBackend`: libraries work on whatever backend is active; apps
 // (and the CLI) choose it here.
-import * as tf from '@tensorflow/tfjs-core';
+
 import { BackendError } from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { registerCpuKernels } from './cpu-kernels.js';
 import { registerFastGradients } from './gradients.js';
 import { importOptional, isNodeRuntime, messageOf, resolvedDir } from './load.js';

@@ -13,11 +13,11 @@
 // machine without Mesa's EGL; see NODE_WEBGPU_APT_PACKAGES).
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-layers also registers tfjs-core's gradients: the Node build of tfjs-core ships none.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '@sculpt/core';
 import {
   requireBackend,
   runOn,

@@ -3,9 +3,9 @@
 // the device with a comparison / argMax, which must not change the outcome.
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '@sculpt/core';
 import {
   requireBackend,
   runOn,

@@ -1,8 +1,8 @@
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-wasm';
+import { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '@sculpt/core';
 import { initBackend } from './init.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 

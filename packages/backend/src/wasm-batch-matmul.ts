@@ -17,8 +17,8 @@
  * product is one `[1, batch·M, K] × [1, K, N]` GEMM instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fastTranspose, type KernelFn, shippedTranspose } from './wasm-layout.js';
 import { hasMark, WASM_BATCH_MATMUL_MARK } from './kernel-marks.js';
+import { fastTranspose, type KernelFn, shippedTranspose } from './wasm-layout.js';
 
 const BACKEND = 'wasm';
 const SCULPT_BATCH_MATMUL = WASM_BATCH_MATMUL_MARK;
@@ -174,8 +174,7 @@ function makeBatchMatMul(original: KernelFn): tf.KernelFunc {
  */
 export function registerWasmBatchMatMul(): void {
   const config = tf.getKernel('BatchMatMul', BACKEND);
-  if (config === undefined || hasMark(config, SCULPT_BATCH_MATMUL))
-    return;
+  if (config === undefined || hasMark(config, SCULPT_BATCH_MATMUL)) return;
   tf.unregisterKernel('BatchMatMul', BACKEND);
   tf.registerKernel({
     kernelName: 'BatchMatMul',

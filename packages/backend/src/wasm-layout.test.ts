@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-wasm';
+import { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '@sculpt/core';
 import { initBackend } from './init.js';
 import { axisMoves, registerWasmLayoutKernels, simplifyPermutation } from './wasm-layout.js';
 

@@ -2,9 +2,9 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { BackendError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BackendError } from '@sculpt/core';
 import { type BackendInfo, initBackend } from './init.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

@@ -26,8 +26,9 @@
  * Pool workers are `unref`'d once started: XNNPACK's threads live as long as
  * the backend and must not keep Node from exiting.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { BackendError } from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { importOptional, messageOf } from './load.js';
 
 /** The identifiers tfjs 4.22's Node bundle leaves free in the factory text, and what defines them. */

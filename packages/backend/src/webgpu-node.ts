@@ -6,8 +6,9 @@
 // core WebGPU). Dawn's Vulkan path on lavapipe is rejected. tfjs's own
 // factory neither passes `featureLevel` nor lets us see why it failed, so the
 // backend instance is built here and handed to `initBackend`.
-import type * as tf from '@tensorflow/tfjs-core';
+
 import { BackendError } from '@sculpt/core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { importOptional, messageOf } from './load.js';
 
 /**

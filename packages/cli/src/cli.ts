@@ -1,10 +1,12 @@
 // The `sculpt` command line: commander wires flags to the commands; every
 // failure ends as one line and a status (0 ok, 1 bug, 2 bad input, 130 Ctrl-C).
+import * as tf from '@tensorflow/tfjs-core';
 import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES, parseBackend } from './backend.js';
 import { benchCommand } from './commands/bench.js';
 import { DEMO, demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { generateCommand } from './commands/generate.js';
 import { sampleCommand } from './commands/sample.js';
 import { samplersCommand } from './commands/samplers.js';
 import { trainCommand } from './commands/train.js';
@@ -130,7 +132,9 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
   samplingOptions(
     program
       .command('eval')
-      .description('measure samples (FD, KID, precision/recall, class accuracy) and print JSON')
+      .description(
+        "score a checkpoint with its family's metrics (images: FD, KID, precision/recall, class accuracy; text: nats/char) and print JSON",
+      )
       .argument('<checkpoint>', "a run folder of 'sculpt train' (or its checkpoint/ folder)"),
   )
     .option('--n <count>', 'number of samples to measure', intInRange('--n', 10, 10_000), 500)
@@ -138,6 +142,36 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
     .addOption(backendOption())
     .action(async (checkpoint: string, o) => {
       await evalCommand(checkpoint, o, io);
+      setStatus(EXIT.ok);
+    });
+
+  program
+    .command('generate')
+    .description('stream text from a checkpoint of a text model to stdout')
+    .argument('<checkpoint>', "a run folder of 'sculpt train' (or its checkpoint/ folder)")
+    .option('--prompt <text>', 'the text to continue', '')
+    .option(
+      '--max-tokens <n>',
+      'new tokens to generate',
+      intInRange('--max-tokens', 0, 1_000_000),
+      200,
+    )
+    .option(
+      '--temperature <t>',
+      'softmax temperature (0 = greedy)',
+      numberInRange('--temperature', 0, 100),
+    )
+    .option('--top-k <k>', 'keep the k most likely tokens', intInRange('--top-k', 1, 1_000_000))
+    .option(
+      '--top-p <p>',
+      'nucleus: keep this much probability mass',
+      numberInRange('--top-p', 0, 1, true),
+    )
+    .option('--stop <text...>', 'stop at any of these strings')
+    .option('--seed <n>', 'seed of the token draws', intInRange('--seed', 0, 2 ** 31 - 1))
+    .addOption(backendOption())
+    .action(async (checkpoint: string, o) => {
+      await generateCommand(checkpoint, o, io);
       setStatus(EXIT.ok);
     });
 
@@ -214,6 +248,15 @@ function configureOutput(cmd: Command, io: CliIo): void {
 }
 
 /**
+ * With `SCULPT_REPORT_TENSORS=1`, says how many tfjs tensors are still alive
+ * when a command has finished (0 when nothing leaked): a diagnostic for leak hunts.
+ */
+function reportLiveTensors(io: CliIo): void {
+  if (process.env.SCULPT_REPORT_TENSORS !== '1') return;
+  io.stderr.write(`sculpt: ${tf.memory().numTensors} live tensors\n`);
+}
+
+/**
  * Runs the `sculpt` command line.
  *
  * @param argv - the arguments after the program name, e.g. `['train', 'diffusion', '--steps', '100']`.
@@ -235,6 +278,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       return EXIT.usage;
     }
     await program.parseAsync([...argv], { from: 'user' });
+    reportLiveTensors(io);
     return status;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -1,6 +1,7 @@
 // `--data`: what the user can name, checked before anything is loaded.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { Rng } from '@sculpt/core';
 import {
   type ImageSet,
   loadImageFolder,
@@ -8,19 +9,24 @@ import {
   loadMobyDick,
   loadSotu,
   loadTextFile,
+  SHAPE_CLASSES,
+  shapeImages,
   subsetImages,
 } from '@sculpt/datasets';
 import { UsageError } from './errors.js';
 import type { DataKind, TrainingData } from './family.js';
 
+const SHAPES_COUNT = 300;
+const SHAPES_SEED = 7;
+
 /** A parsed `--data` value. */
 export type DataSpec =
-  | { source: 'mnist' | 'moby-dick' | 'sotu'; kind: DataKind; spec: string }
+  | { source: 'mnist' | 'shapes' | 'moby-dick' | 'sotu'; kind: DataKind; spec: string }
   | { source: 'images'; kind: 'images'; path: string; spec: string }
   | { source: 'text'; kind: 'text'; path: string; spec: string };
 
 /** The `--data` forms, for help texts and errors. */
-export const DATA_FORMS = 'mnist, moby-dick, sotu, images:DIR or text:FILE';
+export const DATA_FORMS = 'mnist, shapes, moby-dick, sotu, images:DIR or text:FILE';
 
 /**
  * Parses a `--data` value (no file access).
@@ -29,7 +35,7 @@ export const DATA_FORMS = 'mnist, moby-dick, sotu, images:DIR or text:FILE';
  */
 export function parseDataSpec(value: string): DataSpec {
   const v = value.trim();
-  if (v === 'mnist') return { source: 'mnist', kind: 'images', spec: v };
+  if (v === 'mnist' || v === 'shapes') return { source: v, kind: 'images', spec: v };
   if (v === 'moby-dick' || v === 'sotu') return { source: v, kind: 'text', spec: v };
   const m = /^(images|text):(.+)$/.exec(v);
   if (m) {
@@ -89,6 +95,12 @@ export async function loadData(spec: DataSpec): Promise<TrainingData> {
         heldOut,
         classNames: Array.from({ length: 10 }, (_, i) => String(i)),
       };
+    }
+    case 'shapes': {
+      // 300 seeded 16×16 drawings of three shapes: a labelled image set that needs no files.
+      const set = shapeImages({ count: SHAPES_COUNT, rng: new Rng(SHAPES_SEED), size: 16 });
+      const { train, heldOut } = splitEveryKth(set, 10);
+      return { kind: 'images', spec: spec.spec, train, heldOut, classNames: [...SHAPE_CLASSES] };
     }
     case 'images': {
       const { set, classNames } = await loadImageFolder(spec.path);

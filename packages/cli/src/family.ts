@@ -51,7 +51,7 @@ export interface CreateModelOptions {
   totalSteps: number | undefined;
 }
 
-/** What a sample request asks of a model. */
+/** What a sample request asks of an image model. */
 export interface SampleRequest {
   /** How many samples. */
   numSamples: number;
@@ -71,25 +71,55 @@ export interface SampleRequest {
   signal?: AbortSignal;
 }
 
-/** A model being trained or sampled: owns its weights and its training state. */
-export interface FamilyModel {
-  /** What it generates. */
-  readonly kind: 'images';
+/** What a generate request asks of a text model. */
+export interface GenerateRequest {
+  /** The text to continue ('' = from the model's start token, where it has one). */
+  prompt: string;
+  /** Tokens to generate at most. */
+  maxNewTokens: number;
+  /** Softmax temperature (0 = greedy). */
+  temperature?: number;
+  /** Keep the k most likely tokens. */
+  topK?: number;
+  /** Nucleus sampling: keep the smallest set with this probability mass. */
+  topP?: number;
+  /** Stop when one of these strings appears (it is not returned). */
+  stop?: readonly string[];
+  /** Seed of the token draws. */
+  seed: number;
+  /** Stops generation between tokens (core's `AbortError`). */
+  signal?: AbortSignal;
+}
+
+/** What `sculpt eval` asks of a model: scores on the held-out part of `data`. */
+export interface EvaluateRequest {
+  /** The data the model was trained on (its held-out split is scored). */
+  data: TrainingData;
+  /** Image families: how many samples to draw and score. Text families: ignored. */
+  numSamples: number;
+  /** Image families: the sampling settings. */
+  sampling: Omit<SampleRequest, 'numSamples' | 'labels' | 'seed'>;
+  /** Seeds sampling and any subset choice. */
+  seed: number;
+  signal?: AbortSignal;
+}
+
+/** A family's scores: plain JSON, keyed by the names in {@link FamilyAdapter.metrics} (plus any context). */
+export type EvalReport = { [key: string]: JsonValue };
+
+/** What every model being trained or sampled has: its weights and its training state. */
+interface FamilyModelBase {
   /** The family's config as plain JSON (written into checkpoints). */
   readonly config: JsonValue;
   /** Examples per training step. */
   readonly batchSize: number;
-  /** Number of classes it is conditioned on (0 = unconditional). */
-  readonly numClasses: number;
-  /** Shape of one sample, `[H, W, C]`. */
-  readonly sampleShape: readonly [number, number, number];
   /** Number of trainable weights. */
   readonly parameterCount: number;
   /** Training steps completed so far (restored on resume). */
   readonly stepCount: number;
   /**
    * Runs `steps` more training steps, calling `onStep` after each (the model
-   * is consistent there: {@link FamilyModel.checkpoint} may be called). An
+   * is consistent there: {@link FamilyModelBase.checkpoint} may be called). An
    * aborted `signal` stops it between steps with core's `AbortError`.
    */
   train(options: {
@@ -97,12 +127,49 @@ export interface FamilyModel {
     signal?: AbortSignal;
     onStep: (result: StepResult) => void | Promise<void>;
   }): Promise<void>;
-  /** Everything needed to resume exactly (weights, optimizer, EMA, Rng, step). The caller owns the tensors. */
+  /**
+   * Everything needed to resume exactly (weights, optimizer, EMA, Rng, step),
+   * in core's one checkpoint layout (`packTrainingCheckpoint`). The caller
+   * disposes the tensors it gets.
+   */
   checkpoint(): Checkpoint;
-  /** Draws samples: `[N, H, W, C]` float32 in [0, 1]; the caller owns it. */
-  sample(request: SampleRequest): Promise<tf.Tensor4D>;
+  /** Scores the model with the family's metrics ({@link FamilyAdapter.metrics}). */
+  evaluate(request: EvaluateRequest): Promise<EvalReport>;
   /** Frees the weights and training state. */
   dispose(): void;
+}
+
+/** A model that generates images. */
+export interface ImageFamilyModel extends FamilyModelBase {
+  readonly kind: 'images';
+  /** Number of classes it is conditioned on (0 = unconditional). */
+  readonly numClasses: number;
+  /** Shape of one sample, `[H, W, C]`. */
+  readonly sampleShape: readonly [number, number, number];
+  /** Draws samples: `[N, H, W, C]` float32 in [0, 1]; the caller owns it. */
+  sample(request: SampleRequest): Promise<tf.Tensor4D>;
+}
+
+/** A model that generates text. */
+export interface TextFamilyModel extends FamilyModelBase {
+  readonly kind: 'text';
+  /** The longest context it attends to, in tokens. */
+  readonly contextLength: number;
+  /** Streams the continuation of `request.prompt`, piece by piece (whole UTF-8 characters). */
+  generate(request: GenerateRequest): AsyncIterable<string>;
+}
+
+/** A model being trained or sampled, of either kind. */
+export type FamilyModel = ImageFamilyModel | TextFamilyModel;
+
+/** The smallest run that exercises a family end to end (the family contract test uses it). */
+export interface SmokeRun {
+  /** A preset from {@link FamilyAdapter.presets} whose steps take milliseconds. */
+  preset: string;
+  /** A built-in `--data` value that needs no files (e.g. `shapes`, `moby-dick`). */
+  data: string;
+  /** Examples per step. */
+  batchSize: number;
 }
 
 /**
@@ -114,8 +181,7 @@ export interface FamilyModel {
  * const family: FamilyAdapter = getFamily('diffusion');
  * const model = await family.create({ preset: 'tiny', data, batchSize: 8, seed: 0, totalSteps: 10 });
  * await model.train({ steps: 10, onStep: (r) => console.log(r.step, r.loss) });
- * const images = await model.sample({ numSamples: 4, seed: 0 }); // [4, H, W, C] in [0, 1]
- * images.dispose();
+ * if (model.kind === 'images') (await model.sample({ numSamples: 4, seed: 0 })).dispose(); // [4, H, W, C] in [0, 1]
  * model.dispose();
  * ```
  */
@@ -132,10 +198,16 @@ export interface FamilyAdapter {
   readonly dataKinds: readonly DataKind[];
   /** The `--data` used when none is given. */
   readonly defaultData: string;
+  /** What its models generate: `sculpt sample` writes image grids, `sculpt generate` streams text. */
+  readonly generates: DataKind;
   /** Whether `sample` takes `--sampler` (diffusion samplers from `@sculpt/samplers`). */
   readonly usesSamplers: boolean;
   /** Defaults of `sculpt sample` for this family. */
   readonly sampleDefaults: { sampler?: string; steps?: number; guidanceScale?: number };
+  /** The names of the numbers `evaluate` reports, e.g. `['fd', 'kid', 'classAccuracy']` or `['natsPerChar']`. */
+  readonly metrics: readonly string[];
+  /** The tiny run of the family contract test. */
+  readonly smoke: SmokeRun;
   /** A fresh model with a seeded initialisation. */
   create(options: CreateModelOptions): Promise<FamilyModel>;
   /**

@@ -55,6 +55,15 @@ export type { EncodePngOptions, ImageGridOptions } from './io/png.js';
 export { decodePng, encodePng, imageGrid, readPng, writePng } from './io/png.js';
 export type { DecodedSafetensors } from './io/safetensors.js';
 export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
+export type {
+  TrainingCheckpointParts,
+  UnpackedTrainingCheckpoint,
+} from './io/training-checkpoint.js';
+export {
+  expectModelWeights,
+  packTrainingCheckpoint,
+  unpackTrainingCheckpoint,
+} from './io/training-checkpoint.js';
 export type { RngState } from './random/index.js';
 // --- random ---
 export { Rng } from './random/index.js';

@@ -75,6 +75,14 @@ describe('config', () => {
   });
 });
 
+describe('ownership', () => {
+  it('create + dispose frees every tensor (seeded weights included)', async () => {
+    await expectNoLeak(() => DiffusionModel.create('tiny', { seed: 1 }).dispose(), {
+      label: 'DiffusionModel.create/dispose',
+    });
+  });
+});
+
 describe('sampling', () => {
   it('returns [N, 8, 8, 1] in [-1, 1], deterministic per seed, leak-free', async () => {
     const opts = { labels: [0, 1, 2], guidanceScale: 2, sampler: 'euler', steps: 4, seed: 5 };

@@ -8,11 +8,14 @@ import {
   checkpointToBytes,
   type Denoiser,
   formatShape,
+  type JsonValue,
   loadCheckpoint,
   type NoiseSchedule,
+  packTrainingCheckpoint,
   Rng,
   SculptError,
   saveCheckpoint,
+  unpackTrainingCheckpoint,
 } from '@sculpt/core';
 import { type DiffusionNetwork, discreteDenoiser, karrasDenoiser } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -48,13 +51,13 @@ function seedWeights(params: Record<string, tf.Variable>, rng: Rng): void {
     if (ZERO_INIT.test(name)) continue;
     const shape = v.shape;
     if (name.endsWith('/embeddings')) {
-      v.assign(tf.tidy(() => tf.mul(rng.normal(shape), 1 / Math.sqrt(shape[1] as number))));
+      tf.tidy(() => v.assign(tf.mul(rng.normal(shape), 1 / Math.sqrt(shape[1] as number))));
     } else if (/kernel$/.test(name)) {
       const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
       const limit = Math.sqrt(
         6 / (receptive * (shape.at(-2) as number) + receptive * (shape.at(-1) as number)),
       );
-      v.assign(tf.tidy(() => tf.sub(tf.mul(rng.uniform(shape), 2 * limit), limit))); // Glorot uniform
+      tf.tidy(() => v.assign(tf.sub(tf.mul(rng.uniform(shape), 2 * limit), limit))); // Glorot uniform
     }
   }
 }
@@ -256,16 +259,12 @@ export class DiffusionModel {
    * @returns tensors that are the model's own variables (do not dispose) + JSON.
    */
   toCheckpoint(): Checkpoint {
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(this.params)) tensors[`model/${k}`] = v;
-    return {
-      tensors,
-      json: {
-        kind: CHECKPOINT_KIND,
-        version: 1,
-        config: this.config as unknown as Checkpoint['json'],
-      },
-    };
+    return packTrainingCheckpoint({
+      kind: CHECKPOINT_KIND,
+      version: 1,
+      config: this.config as unknown as JsonValue,
+      weights: this.params,
+    });
   }
 
   /**
@@ -273,18 +272,10 @@ export class DiffusionModel {
    * @returns a new model; the caller owns it. The checkpoint's tensors are not disposed.
    */
   static fromCheckpoint(where: string, checkpoint: Checkpoint): DiffusionModel {
-    const json = checkpoint.json as { kind?: string; config?: DiffusionConfig } | null;
-    if (!json || json.kind !== CHECKPOINT_KIND || !json.config) {
-      throw new SculptError(
-        where,
-        `expected a '${CHECKPOINT_KIND}' checkpoint`,
-        `got kind ${JSON.stringify(json?.kind)}`,
-        'load a checkpoint written by DiffusionModel.save or DiffusionTrainer.save',
-      );
-    }
-    const model = new DiffusionModel(diffusionConfig(json.config as DiffusionConfigInput));
+    const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
+    const model = new DiffusionModel(diffusionConfig(config as unknown as DiffusionConfigInput));
     for (const [name, v] of Object.entries(model.params)) {
-      const t = checkpoint.tensors[`model/${name}`];
+      const t = weights[name];
       if (!t || t.shape.join(',') !== v.shape.join(',')) {
         model.dispose();
         throw new SculptError(

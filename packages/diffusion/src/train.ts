@@ -10,21 +10,24 @@
 // min(SNR, γ)/(SNR + 1) (v), min(SNR, γ) (x₀), min(SNR, γ)·c_out² (EDM's F).
 import {
   adamW,
+  type Checkpoint,
   type EmaOptions,
   type FitCallbacks,
   type FitData,
   type FitResult,
+  type JsonValue,
   type LrSchedule,
   loadCheckpoint,
+  packTrainingCheckpoint,
   Rng,
   SculptError,
   type StepResult,
   saveCheckpoint,
   Trainer,
-  type TrainState,
+  unpackTrainingCheckpoint,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { DiffusionModel } from './model.js';
+import { CHECKPOINT_KIND, DiffusionModel } from './model.js';
 
 /** A training batch: images `[B, H, W, C]` in [−1, 1] and (class-conditional models) one label per image. */
 export interface DiffusionBatch {
@@ -283,20 +286,26 @@ export class DiffusionTrainer {
    * @example `await trainer.save('checkpoints/run1')`
    */
   async save(dir: string): Promise<void> {
-    const model = this.model.toCheckpoint();
+    await saveCheckpoint(dir, this.checkpoint());
+  }
+
+  /**
+   * Weights, config and trainer state in sculpt's checkpoint layout (what
+   * {@link DiffusionTrainer.save} writes), with `extra` JSON beside them.
+   *
+   * @returns a checkpoint whose `trainer/` tensors are fresh copies the caller
+   *   disposes; the `model/` tensors are the model's own variables (do not dispose).
+   */
+  checkpoint(extra: { [key: string]: JsonValue } = {}): Checkpoint {
     const state = this.trainer.getState();
-    const tensors = { ...model.tensors };
-    for (const [k, v] of Object.entries(state.tensors)) tensors[`trainer/${k}`] = v;
-    try {
-      const json = {
-        ...(model.json as Record<string, unknown>),
-        trainer: state.json,
-        trainOptions: this.options as unknown,
-      } as never;
-      await saveCheckpoint(dir, { tensors, json });
-    } finally {
-      tf.dispose(Object.values(state.tensors));
-    }
+    return packTrainingCheckpoint({
+      kind: CHECKPOINT_KIND,
+      version: 1,
+      config: this.model.getConfig() as unknown as JsonValue,
+      weights: this.model.params,
+      trainer: state,
+      extra: { trainOptions: this.options as unknown as JsonValue, ...extra },
+    });
   }
 
   /**
@@ -312,27 +321,44 @@ export class DiffusionTrainer {
   ): Promise<{ model: DiffusionModel; trainer: DiffusionTrainer }> {
     const ckpt = await loadCheckpoint(dir);
     try {
-      const json = ckpt.json as {
-        trainer?: TrainState['json'];
-        trainOptions?: DiffusionTrainOptions;
-      };
-      if (!json?.trainer)
-        throw new SculptError(
-          'DiffusionTrainer.resume',
-          'expected a trainer checkpoint (weights + trainer state)',
-          'got a model-only checkpoint',
-          'use DiffusionModel.load for weights only',
-        );
-      const model = DiffusionModel.fromCheckpoint('DiffusionTrainer.resume', ckpt);
-      const trainer = new DiffusionTrainer(model, { ...json.trainOptions, ...options });
-      const tensors: Record<string, tf.Tensor> = {};
-      for (const [k, v] of Object.entries(ckpt.tensors))
-        if (k.startsWith('trainer/')) tensors[k.slice(8)] = v;
-      trainer.trainer.setState({ tensors, json: json.trainer });
-      return { model, trainer };
+      return DiffusionTrainer.fromCheckpoint('DiffusionTrainer.resume', ckpt, options);
     } finally {
       tf.dispose(Object.values(ckpt.tensors));
     }
+  }
+
+  /**
+   * A model and trainer from a checkpoint in sculpt's layout (written by
+   * {@link DiffusionTrainer.save} or {@link DiffusionTrainer.checkpoint}).
+   *
+   * @param options - overrides of the stored training options.
+   * @returns a new model and trainer; the caller owns both. The checkpoint's tensors are read, not taken.
+   * @throws SculptError for a model-only checkpoint or one of another kind.
+   */
+  static fromCheckpoint(
+    where: string,
+    checkpoint: Checkpoint,
+    options: DiffusionTrainOptions = {},
+  ): { model: DiffusionModel; trainer: DiffusionTrainer } {
+    const { trainer: state, extra } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
+    if (!state)
+      throw new SculptError(
+        where,
+        'expected a trainer checkpoint (weights + trainer state)',
+        'got a model-only checkpoint',
+        'use DiffusionModel.load for weights only',
+      );
+    const model = DiffusionModel.fromCheckpoint(where, checkpoint);
+    const stored = (extra.trainOptions ?? {}) as DiffusionTrainOptions;
+    const trainer = new DiffusionTrainer(model, { ...stored, ...options });
+    try {
+      trainer.trainer.setState(state);
+    } catch (error) {
+      trainer.dispose();
+      model.dispose();
+      throw error;
+    }
+    return { model, trainer };
   }
 
   /** Frees the optimizer and EMA state (not the model). */

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { SculptError } from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * The arguments tfjs passes to a kernel function, with the backend, the named

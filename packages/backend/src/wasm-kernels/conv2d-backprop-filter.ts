@@ -17,8 +17,9 @@
  * whose output height is exactly f once the bottom is padded (or cropped) to
  * p_b = f − 1 + (Ho − 1)·s + 1 − p − H.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { formatShape, SculptError } from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { asTensor, computeAsKernel, kernelArgs } from './as-kernel.js';
 
 /** The padding that makes the dilated convolution's output exactly `filterSize` long; negative = crop. */

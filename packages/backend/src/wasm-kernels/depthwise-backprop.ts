@@ -19,8 +19,9 @@
  * a stride-1 depthwise convolution of x' by dy' with dilation s gives
  * [1, fh, fw, (c·N + n)·M + m]; summing over n leaves dW.
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { SculptError } from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { asTensor, computeAsKernel, kernelArgs } from './as-kernel.js';
 import { geometryOf, type PhasePlan, subPixelBackprop } from './sub-pixel.js';
 

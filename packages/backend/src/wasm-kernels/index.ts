@@ -11,8 +11,8 @@
  * matMuls) and are registered for backend `'wasm'` only.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { hasMark, WASM_KERNEL_MARK } from '../kernel-marks.js';
+import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-backprop.js';
 import { makeTransposeFirstMatMul } from './matmul.js';
@@ -21,7 +21,6 @@ import { makeOneHot } from './one-hot.js';
 import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
 const BACKEND = 'wasm';
-
 
 interface SculptKernelConfig extends tf.KernelConfig {
   [WASM_KERNEL_MARK]: true;

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@sculpt/core';
 import { checkGradients, expectNoLeak } from '@sculpt/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmKernels, WASM_KERNEL_NAMES } from './index.js';
 
 type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@sculpt/core';
 import { expectNoLeak } from '@sculpt/core/testing';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmKernels } from './index.js';
 
 beforeAll(async () => {

@@ -3,14 +3,16 @@
 // writes a sample grid (one column per digit), the loss plot and the metrics.
 import { rm, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { type BackendPreference } from '@sculpt/backend';
+import type { BackendPreference } from '@sculpt/backend';
 import { imageGrid, type JsonValue, writePng } from '@sculpt/core';
+import { loadMnist } from '@sculpt/datasets';
 import { EXIT, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
+import { scoreImageSamples } from '../metrics/images.js';
 import { formatDuration } from '../progress.js';
 import { hasCheckpoint, runPaths } from '../run-dir.js';
-import { describeRequest, scoreSamples } from './eval.js';
-import { loadRun, sampleRequest } from './sample.js';
+import { describeRun } from './eval.js';
+import { imageModelOf, loadRun, sampleRequest } from './sample.js';
 import { trainCommand } from './train.js';
 
 /** The family and preset the demo trains. */
@@ -100,25 +102,31 @@ export async function demoCommand(options: DemoOptions, io: CliIo): Promise<Demo
   const loaded = await loadRun(paths.dir, options.backend, 'sculpt demo');
   try {
     // One 10×10 grid (ten of each digit) is both the picture and the measured sample.
-    const { columns, ...request } = sampleRequest(loaded, {
+    const model = imageModelOf(loaded.model, 'sculpt demo');
+    const { columns, ...request } = sampleRequest(loaded.family, model, {
       n: options.samples,
       seed: options.seed,
     });
-    const images = await loaded.model.sample(request);
+    const images = await model.sample(request);
     const gridFile = `${paths.dir}/grid.png`;
     let metrics: { [key: string]: JsonValue };
     try {
       const grid = imageGrid(images, { columns });
       await writePng(gridFile, grid);
       grid.dispose();
-      const scores = await scoreSamples({
-        run: loaded.run,
+      const { train, heldOut } = await loadMnist();
+      const scores = await scoreImageSamples({
         images,
         labels: request.labels,
-        numClasses: loaded.model.numClasses,
+        numClasses: model.numClasses,
+        train,
+        heldOut,
         seed: options.seed,
       });
-      metrics = { ...describeRequest(loaded, request), ...scores };
+      metrics = {
+        ...describeRun(loaded, { ...request, sampling: request }),
+        ...scores,
+      };
     } finally {
       images.dispose();
     }

@@ -2,14 +2,20 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type BackendPreference } from '@sculpt/backend';
+import type { BackendPreference } from '@sculpt/backend';
 import { imageGrid, writePng } from '@sculpt/core';
 import { getSampler } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { startBackend } from '../backend.js';
 import { UsageError } from '../errors.js';
 import { getFamily } from '../families/index.js';
-import type { FamilyAdapter, FamilyModel, SampleRequest } from '../family.js';
+import type {
+  FamilyAdapter,
+  FamilyModel,
+  ImageFamilyModel,
+  SampleRequest,
+  TextFamilyModel,
+} from '../family.js';
 import type { CliIo } from '../io.js';
 import { locateCheckpoint, type RunInfo, readRunCheckpoint } from '../run-dir.js';
 
@@ -66,12 +72,45 @@ export async function loadRun(
   }
 }
 
+/** The model as an image model, or a UsageError pointing text models at `sculpt generate`. */
+export function imageModelOf(model: FamilyModel, where: string): ImageFamilyModel {
+  if (model.kind === 'images') return model;
+  throw new UsageError(
+    where,
+    'expected a checkpoint of a model that generates images',
+    'got a text model',
+    'use sculpt generate <checkpoint> --prompt "…" for text models',
+  );
+}
+
+/** The model as a text model, or a UsageError pointing image models at `sculpt sample`. */
+export function textModelOf(model: FamilyModel, where: string): TextFamilyModel {
+  if (model.kind === 'text') return model;
+  throw new UsageError(
+    where,
+    'expected a checkpoint of a model that generates text',
+    'got an image model',
+    'use sculpt sample <checkpoint> for image models',
+  );
+}
+
+/** Refuses `--sampler` for a family that takes none. */
+export function checkSamplerFlag(family: FamilyAdapter, sampler: string | undefined): void {
+  if (sampler === undefined || family.usesSamplers) return;
+  throw new UsageError(
+    '--sampler',
+    `expected no --sampler for ${family.name} (it does not use diffusion samplers)`,
+    `got '${sampler}'`,
+    'drop --sampler',
+  );
+}
+
 /** The request `flags` make for `model`, with labels checked against its classes. */
 export function sampleRequest(
-  loaded: Pick<LoadedRun, 'family' | 'model'>,
+  family: FamilyAdapter,
+  model: ImageFamilyModel,
   flags: SamplingFlags & { labels?: number[] | 'all'; n?: number },
 ): SampleRequest & { columns?: number } {
-  const { family, model } = loaded;
   const k = model.numClasses;
   let labels: number[] | undefined;
   let columns: number | undefined;
@@ -126,7 +165,9 @@ export async function sampleCommand(
   checkSampler(options.sampler);
   const loaded = await loadRun(path, options.backend, 'sculpt sample');
   try {
-    const { columns, ...request } = sampleRequest(loaded, options);
+    const model = imageModelOf(loaded.model, 'sculpt sample');
+    checkSamplerFlag(loaded.family, options.sampler);
+    const { columns, ...request } = sampleRequest(loaded.family, model, options);
     const file = resolve(options.out ?? `${loaded.runDir}/sample.png`);
     if (resolve(dirname(file)) === resolve(loaded.checkpointDir)) {
       throw new UsageError(
@@ -137,7 +178,7 @@ export async function sampleCommand(
       );
     }
     const started = performance.now();
-    const images = await loaded.model.sample(request);
+    const images = await model.sample(request);
     const grid = imageGrid(images, { columns });
     images.dispose();
     try {

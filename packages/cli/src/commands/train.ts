@@ -1,15 +1,16 @@
 // `sculpt train <family>`: the training job, with progress, a JSONL log, a
 // loss plot, sample grids and checkpoints; Ctrl-C saves and `--resume`
 // continues bit-for-bit (core's Trainer state holds the Rng and the step).
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BackendPreference } from '@sculpt/backend';
+import type { BackendPreference } from '@sculpt/backend';
 import { AbortError, imageGrid, type StepResult, saveCheckpoint, writePng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendLabel, startBackend } from '../backend.js';
 import { checkDataPath, type DataSpec, loadData, parseDataSpec } from '../data.js';
 import { EXIT, UsageError } from '../errors.js';
 import { checkPreset, getFamily } from '../families/index.js';
-import type { FamilyAdapter, FamilyModel } from '../family.js';
+import type { FamilyAdapter, FamilyModel, ImageFamilyModel, TextFamilyModel } from '../family.js';
 import type { CliIo } from '../io.js';
 import { writeLossPlot } from '../plot.js';
 import { createProgress, formatDuration } from '../progress.js';
@@ -157,7 +158,7 @@ async function plan(
 }
 
 /** Preview labels: every class in turn (two rows), or none for unconditional models. */
-function previewRequest(model: FamilyModel): { numSamples: number; labels?: number[] } {
+function previewRequest(model: ImageFamilyModel): { numSamples: number; labels?: number[] } {
   if (model.numClasses > 0) {
     const n = model.numClasses * 2;
     return { numSamples: n, labels: Array.from({ length: n }, (_, i) => i % model.numClasses) };
@@ -165,10 +166,14 @@ function previewRequest(model: FamilyModel): { numSamples: number; labels?: numb
   return { numSamples: 16 };
 }
 
+/** The file name of the preview at the model's current step. */
+const previewName = (model: FamilyModel, ext: string) =>
+  `step-${String(model.stepCount).padStart(6, '0')}.${ext}`;
+
 /** Samples a preview grid and writes it to `samples/step-N.png` and `samples.png`. */
-async function writePreview(
+async function writeImagePreview(
   family: FamilyAdapter,
-  model: FamilyModel,
+  model: ImageFamilyModel,
   paths: RunPaths,
   seed: number,
   signal?: AbortSignal,
@@ -184,13 +189,50 @@ async function writePreview(
   const grid = imageGrid(images, { columns: model.numClasses > 0 ? model.numClasses : undefined });
   images.dispose();
   try {
-    const file = join(paths.samplesDir, `step-${String(model.stepCount).padStart(6, '0')}.png`);
+    const file = join(paths.samplesDir, previewName(model, 'png'));
     await writePng(file, grid);
     await writePng(paths.latestSamples, grid);
     return file;
   } finally {
     grid.dispose();
   }
+}
+
+/** Generates a short text sample, writes it to `samples/step-N.txt` and prints it. */
+async function writeTextPreview(
+  model: TextFamilyModel,
+  paths: RunPaths,
+  seed: number,
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<string> {
+  let text = '';
+  for await (const piece of model.generate({
+    prompt: '',
+    maxNewTokens: Math.min(200, model.contextLength),
+    temperature: 0.8,
+    seed,
+    signal,
+  }))
+    text += piece;
+  const file = join(paths.samplesDir, previewName(model, 'txt'));
+  await writeFile(file, text);
+  io.stdout.write(`\n[sample at step ${model.stepCount}] ${text.replace(/\s+/g, ' ').trim()}\n`);
+  return file;
+}
+
+/** Writes the family's kind of preview (an image grid or a text sample). */
+function writePreview(
+  family: FamilyAdapter,
+  model: FamilyModel,
+  paths: RunPaths,
+  seed: number,
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<string> {
+  return model.kind === 'images'
+    ? writeImagePreview(family, model, paths, seed, signal)
+    : writeTextPreview(model, paths, seed, io, signal);
 }
 
 /** Redraws loss.png from log.jsonl. */
@@ -364,7 +406,14 @@ async function loop(
           if (p.checkpointEvery > 0 && r.step % p.checkpointEvery === 0) await paused(checkpoint);
           if (p.sampleEvery > 0 && r.step % p.sampleEvery === 0) {
             await paused(async () => {
-              const file = await writePreview(family, model, paths, run.seed, controller.signal);
+              const file = await writePreview(
+                family,
+                model,
+                paths,
+                run.seed,
+                io,
+                controller.signal,
+              );
               await appendLog(paths, { event: 'samples', step: r.step, file });
               await plotLog(paths);
             });
@@ -408,7 +457,7 @@ async function loop(
   }
   let samples: string | undefined;
   if (p.sampleEvery > 0 && model.stepCount > 0) {
-    samples = await writePreview(family, model, paths, run.seed);
+    samples = await writePreview(family, model, paths, run.seed, io);
     await appendLog(paths, { event: 'samples', step: model.stepCount, file: samples });
   }
   const rate =
@@ -421,7 +470,7 @@ async function loop(
   out(`  checkpoint  ${paths.checkpoint}`);
   out(`  log         ${paths.log}`);
   out(`  loss plot   ${paths.lossPlot}`);
-  if (samples) out(`  samples     ${paths.latestSamples}`);
+  if (samples) out(`  samples     ${model.kind === 'images' ? paths.latestSamples : samples}`);
   return {
     status: EXIT.ok,
     paths,

@@ -21,11 +21,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../errors.js';
 import type {
   CreateModelOptions,
+  EvalReport,
+  EvaluateRequest,
   FamilyAdapter,
   FamilyModel,
+  ImageFamilyModel,
   SampleRequest,
   TrainingData,
 } from '../family.js';
+import { IMAGE_METRICS, scoreImageSamples } from '../metrics/images.js';
 
 /** How the learning rate moves: warm-up, then cosine decay to `peak/10` at `totalSteps` (or flat for a time budget). */
 interface LrSpec {
@@ -101,7 +105,7 @@ function sizeOf(params: Readonly<Record<string, tf.Variable>>): number {
   return Object.values(params).reduce((n, v) => n + v.size, 0);
 }
 
-class DiffusionRun implements FamilyModel {
+class DiffusionRun implements ImageFamilyModel {
   readonly kind = 'images' as const;
   readonly numClasses: number;
   readonly sampleShape: readonly [number, number, number];
@@ -147,22 +151,43 @@ class DiffusionRun implements FamilyModel {
   }
 
   checkpoint(): Checkpoint {
+    // trainer/ tensors are fresh copies; model/ ones are the live weights: clone them,
+    // since the caller disposes everything it gets.
+    const ckpt = this.trainer.checkpoint({
+      lr: { ...this.lr },
+      batchSize: this.batchSize,
+    });
     const tensors: Record<string, tf.Tensor> = {};
-    // Copies: the caller disposes what it gets, and the live weights stay the model's.
-    for (const [k, v] of Object.entries(this.model.params)) tensors[`model/${k}`] = tf.clone(v);
-    const state = this.trainer.trainer.getState();
-    for (const [k, v] of Object.entries(state.tensors)) tensors[`trainer/${k}`] = v;
-    const json = this.model.toCheckpoint().json as { [key: string]: JsonValue };
-    return {
-      tensors,
-      json: {
-        ...json,
-        trainer: state.json,
-        trainOptions: this.trainer.options as unknown as JsonValue,
-        lr: { ...this.lr },
-        batchSize: this.batchSize,
-      },
-    };
+    for (const [k, v] of Object.entries(ckpt.tensors))
+      tensors[k] = k.startsWith('model/') ? tf.clone(v) : v;
+    return { tensors, json: ckpt.json };
+  }
+
+  async evaluate(request: EvaluateRequest): Promise<EvalReport> {
+    const data = checkImages(request.data);
+    const labels =
+      this.numClasses > 0
+        ? Array.from({ length: request.numSamples }, (_, i) => i % this.numClasses)
+        : undefined;
+    const images = await this.sample({
+      ...request.sampling,
+      numSamples: request.numSamples,
+      labels,
+      seed: request.seed,
+      signal: request.signal,
+    });
+    try {
+      return await scoreImageSamples({
+        images,
+        labels,
+        numClasses: this.numClasses,
+        train: data.train,
+        heldOut: data.heldOut,
+        seed: request.seed,
+      });
+    } finally {
+      images.dispose();
+    }
   }
 
   async sample(request: SampleRequest): Promise<tf.Tensor4D> {
@@ -190,17 +215,20 @@ class DiffusionRun implements FamilyModel {
   }
 }
 
-function imagesOf(data: TrainingData | undefined): ImageSet | undefined {
-  if (data === undefined) return undefined;
+function checkImages(data: TrainingData): Extract<TrainingData, { kind: 'images' }> {
   if (data.kind !== 'images') {
     throw new UsageError(
       '--data',
       'expected images for diffusion',
       `got text ('${data.spec}')`,
-      'use --data mnist or --data images:DIR',
+      'use --data mnist, --data shapes or --data images:DIR',
     );
   }
-  return data.train;
+  return data;
+}
+
+function imagesOf(data: TrainingData | undefined): ImageSet | undefined {
+  return data === undefined ? undefined : checkImages(data).train;
 }
 
 /** The diffusion family of the `sculpt` command. */
@@ -211,8 +239,11 @@ export const diffusionFamily: FamilyAdapter = Object.freeze({
   defaultPreset: 'mnist',
   dataKinds: ['images'] as const,
   defaultData: 'mnist',
+  generates: 'images',
   usesSamplers: true,
   sampleDefaults: { sampler: 'dpmpp-2m', steps: 20, guidanceScale: 2 },
+  metrics: IMAGE_METRICS,
+  smoke: { preset: 'tiny', data: 'mnist', batchSize: 8 },
 
   async create(options: CreateModelOptions): Promise<FamilyModel> {
     const set = imagesOf(options.data) as ImageSet;
@@ -238,30 +269,13 @@ export const diffusionFamily: FamilyAdapter = Object.freeze({
     checkpoint: Checkpoint,
     options: { data?: TrainingData; totalSteps: number | undefined },
   ): Promise<FamilyModel> {
-    const json = checkpoint.json as {
-      trainer?: JsonValue;
-      trainOptions?: object;
-      lr?: LrSpec;
-      batchSize?: number;
-    } | null;
-    const model = DiffusionModel.fromCheckpoint('sculpt', checkpoint);
+    const json = checkpoint.json as { lr?: LrSpec; batchSize?: number } | null;
     const stored = json?.lr ?? { peak: 1e-3, warmupSteps: 100, totalSteps: null };
     const lr: LrSpec =
       options.totalSteps === undefined ? stored : { ...stored, totalSteps: options.totalSteps };
-    const trainer = new DiffusionTrainer(model, {
-      ...(json?.trainOptions ?? {}),
+    const { model, trainer } = DiffusionTrainer.fromCheckpoint('sculpt', checkpoint, {
       learningRate: schedule(lr),
     });
-    try {
-      const tensors: Record<string, tf.Tensor> = {};
-      for (const [k, v] of Object.entries(checkpoint.tensors))
-        if (k.startsWith('trainer/')) tensors[k.slice('trainer/'.length)] = v;
-      trainer.trainer.setState({ tensors, json: json?.trainer as { [key: string]: JsonValue } });
-    } catch (error) {
-      trainer.dispose();
-      model.dispose();
-      throw error;
-    }
     return new DiffusionRun(model, trainer, lr, json?.batchSize ?? 32, imagesOf(options.data));
   },
 });

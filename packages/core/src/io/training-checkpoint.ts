@@ -1,0 +1,179 @@
+// The one layout of a sculpt model or training checkpoint, shared by every
+// family's `save`/`resume` and by the `sculpt` command:
+//
+//   tensors  model/<weight>     the model's weights
+//            trainer/<name>     the core Trainer's state (optimizer moments, EMA, …)
+//   json     { kind, version, config, trainer?, ...extra }
+//            kind       which model wrote it, e.g. 'sculpt.diffusion'
+//            config     the model's config (rebuilds the architecture)
+//            trainer    the Trainer's JSON state: step, Rng, optimizer counters
+//            extra      the family's own JSON: training options, schedule spec, …
+//
+// A model-only checkpoint (`Model.save`) has no `trainer`; a training
+// checkpoint has both, so either loads the model.
+import type * as tf from '@tensorflow/tfjs-core';
+import { CheckpointError } from '../errors.js';
+import type { JsonValue, TrainState } from '../train/state.js';
+import type { Checkpoint, TensorSpec } from './checkpoint.js';
+
+const MODEL = 'model/';
+const TRAINER = 'trainer/';
+const RESERVED = new Set(['kind', 'version', 'config', 'trainer']);
+
+/** The parts of a checkpoint in sculpt's layout (see {@link packTrainingCheckpoint}). */
+export interface TrainingCheckpointParts {
+  /** Which model wrote it, e.g. `'sculpt.diffusion'`; checked on load. */
+  kind: string;
+  /** The layout version of that model's JSON. */
+  version: number;
+  /** The model's config (plain JSON). */
+  config: JsonValue;
+  /** The model's weights by name (read, not taken). */
+  weights: Record<string, tf.Tensor>;
+  /** The core Trainer's state (`trainer.getState()`), for a training checkpoint. */
+  trainer?: TrainState;
+  /** Anything else the family stores at the top level of the JSON (training options, …). */
+  extra?: { [key: string]: JsonValue };
+}
+
+/**
+ * Puts a model's weights, config and (optionally) its trainer's state into a
+ * core {@link Checkpoint} in sculpt's one layout: weights under `model/`,
+ * trainer tensors under `trainer/`, JSON `{ kind, version, config, trainer,
+ * ...extra }`.
+ *
+ * @returns a checkpoint whose tensors are the given ones (no copies: the
+ *   caller keeps ownership and disposes what it owns after saving).
+ * @throws CheckpointError when `extra` uses a reserved key.
+ * @example
+ * ```ts
+ * const state = trainer.getState();
+ * await saveCheckpoint(dir, packTrainingCheckpoint({ kind: 'my.model', version: 1, config, weights, trainer: state }));
+ * tf.dispose(Object.values(state.tensors));
+ * ```
+ */
+export function packTrainingCheckpoint(parts: TrainingCheckpointParts): Checkpoint {
+  const tensors: Record<string, tf.Tensor> = Object.create(null);
+  for (const [k, v] of Object.entries(parts.weights)) tensors[MODEL + k] = v;
+  for (const [k, v] of Object.entries(parts.trainer?.tensors ?? {})) tensors[TRAINER + k] = v;
+  const extra = parts.extra ?? {};
+  for (const key of Object.keys(extra)) {
+    if (RESERVED.has(key)) {
+      throw new CheckpointError(
+        'packTrainingCheckpoint',
+        `expected extra JSON keys other than ${[...RESERVED].join(', ')}`,
+        `got '${key}'`,
+        'rename the key',
+      );
+    }
+  }
+  const json: { [key: string]: JsonValue } = {
+    kind: parts.kind,
+    version: parts.version,
+    config: parts.config,
+    ...(parts.trainer ? { trainer: parts.trainer.json } : {}),
+    ...extra,
+  };
+  return { tensors: { ...tensors }, json };
+}
+
+/** What {@link unpackTrainingCheckpoint} returns. */
+export interface UnpackedTrainingCheckpoint {
+  version: number;
+  config: JsonValue;
+  /** The tensors under `model/`, prefix removed (the checkpoint's own tensors: no copies). */
+  weights: Record<string, tf.Tensor>;
+  /** The trainer's state when the checkpoint has one (tensors are the checkpoint's own). */
+  trainer: TrainState | undefined;
+  /** The top-level JSON keys other than kind, version, config and trainer. */
+  extra: { [key: string]: JsonValue };
+}
+
+/**
+ * Reads a checkpoint written with {@link packTrainingCheckpoint}, checking
+ * its kind.
+ *
+ * @param where - the calling function, for errors.
+ * @param checkpoint - a loaded checkpoint (its tensors stay the caller's).
+ * @param kind - the expected `kind`.
+ * @returns the parts; tensors are views of `checkpoint.tensors` (no copies).
+ * @throws CheckpointError for another kind or a malformed document.
+ * @example
+ * ```ts
+ * const { config, weights, trainer } = unpackTrainingCheckpoint('MyModel.load', await loadCheckpoint(dir), 'my.model');
+ * ```
+ */
+export function unpackTrainingCheckpoint(
+  where: string,
+  checkpoint: Checkpoint,
+  kind: string,
+): UnpackedTrainingCheckpoint {
+  const json = checkpoint.json;
+  if (json === null || typeof json !== 'object' || Array.isArray(json) || json.kind !== kind) {
+    const got =
+      json !== null && typeof json === 'object' && !Array.isArray(json)
+        ? `kind ${typeof json.kind === 'string' ? `'${json.kind.slice(0, 80)}'` : 'missing'}`
+        : `a document of type ${json === null ? 'null' : Array.isArray(json) ? 'array' : typeof json}`;
+    throw new CheckpointError(
+      where,
+      `expected a '${kind}' checkpoint`,
+      `got ${got}`,
+      'load a checkpoint written by this model family',
+    );
+  }
+  if (json.config === undefined || json.config === null || typeof json.config !== 'object') {
+    throw new CheckpointError(
+      where,
+      'expected the model config under "config"',
+      'got none',
+      'the checkpoint is damaged or was not written by sculpt',
+    );
+  }
+  const weights: Record<string, tf.Tensor> = {};
+  const trainerTensors: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(checkpoint.tensors)) {
+    if (k.startsWith(MODEL)) weights[k.slice(MODEL.length)] = v;
+    else if (k.startsWith(TRAINER)) trainerTensors[k.slice(TRAINER.length)] = v;
+  }
+  const trainerJson = json.trainer;
+  let trainer: TrainState | undefined;
+  if (trainerJson !== undefined) {
+    if (trainerJson === null || typeof trainerJson !== 'object' || Array.isArray(trainerJson)) {
+      throw new CheckpointError(
+        where,
+        'expected the trainer state under "trainer" to be an object',
+        `got ${trainerJson === null ? 'null' : Array.isArray(trainerJson) ? 'an array' : typeof trainerJson}`,
+        'the checkpoint is damaged or was not written by sculpt',
+      );
+    }
+    trainer = { tensors: trainerTensors, json: trainerJson };
+  }
+  const extra: { [key: string]: JsonValue } = {};
+  for (const [k, v] of Object.entries(json)) if (!RESERVED.has(k)) extra[k] = v;
+  return {
+    version: typeof json.version === 'number' ? json.version : 1,
+    config: json.config,
+    weights,
+    trainer,
+    extra,
+  };
+}
+
+/**
+ * The `expect` option of `loadCheckpoint`/`checkpointFromBytes` for a model's
+ * weights in sculpt's layout: every `model/<name>` with its shape and dtype.
+ *
+ * @param weights - the model's variables (or anything with shape and dtype).
+ * @returns name → spec, prefixed `model/`.
+ * @example
+ * ```ts
+ * const ckpt = checkpointFromBytes(bytes, { expect: expectModelWeights(model.params), allowExtra: true });
+ * ```
+ */
+export function expectModelWeights(
+  weights: Readonly<Record<string, TensorSpec>>,
+): Record<string, TensorSpec> {
+  const out: Record<string, TensorSpec> = {};
+  for (const [k, v] of Object.entries(weights)) out[MODEL + k] = { shape: v.shape, dtype: v.dtype };
+  return out;
+}
