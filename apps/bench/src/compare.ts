@@ -17,7 +17,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Result } from './run.js';
+import type { Result } from './result.js';
 
 interface ModeReport {
   mode?: string;

@@ -28,34 +28,12 @@ import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients in Node
 import { initBackend, registerWasmKernelsSubset } from '@sculpt/backend';
 import { Rng } from '@sculpt/core';
 import { registerNativeKernels } from '@sculpt/native';
+import type { Result } from './result.js';
 import { samplingImagesPerSecond } from './sampling.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 
 export const MODES = ['native', 'native-1t', 'sculpt', 'sculpt-1t', 'tfjs', 'tfjs+fill'] as const;
 export type Mode = (typeof MODES)[number];
-
-/** One workload's result in one configuration. */
-export interface Result {
-  /** Median ms per step. */
-  msPerStep?: number;
-  /** Fastest step (ms): closest to an idle machine's time when other processes compete. */
-  minMs?: number;
-  gflops?: number;
-  imagesPerSecond?: number;
-  /** All timed steps, ms, sorted. */
-  samples?: number[];
-  /** bench:compare --rounds: each round's median, ms. */
-  rounds?: number[];
-  /** MB held by live tensors after the timed steps (parameters, optimizer state, data). */
-  tensorMB?: number;
-  /** The process's peak resident memory so far, MB (workloads run in order in one process). */
-  peakRssMB?: number;
-  /** Tensors still alive after the workload was disposed (0: every step is leak-free). */
-  leakedTensors?: number;
-  error?: string;
-  /** Top kernels of one step, ms (with --profile). */
-  profile?: Record<string, number>;
-}
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined =>

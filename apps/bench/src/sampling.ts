@@ -5,7 +5,7 @@
  * per call.
  */
 import { DiffusionModel, sampleModel } from '@sculpt/diffusion';
-import type { Result } from './run.js';
+import type { Result } from './result.js';
 
 /** Median images/s over a few sampling calls (one warm-up call first). */
 export async function samplingImagesPerSecond(options: { quick: boolean }): Promise<Result> {

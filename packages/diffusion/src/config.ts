@@ -22,7 +22,7 @@ export type Preconditioning = 'discrete' | 'edm';
 export interface DiffusionConfig {
   /** The U-Net. */
   readonly unet: UNetConfig;
-  /** Discrete only: the network's target. Default `'epsilon'`. */
+  /** Discrete only: the network's target. Default `'v'`. */
   readonly prediction: Prediction;
   /** Default `'discrete'`. */
   readonly preconditioning: Preconditioning;

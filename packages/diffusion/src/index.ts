@@ -40,6 +40,7 @@ export type {
   GuidedSamplingOptions,
   Img2ImgModelOptions,
   InpaintModelOptions,
+  SamplableModel,
   SampleOptions,
 } from './sample.js';
 export { img2imgModel, inpaintModel, sampleModel } from './sample.js';

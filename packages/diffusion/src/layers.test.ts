@@ -253,7 +253,7 @@ describe('small layers', () => {
     tf.dispose([ids, y, g]);
   });
 
-  it('every custom layer is registered under sculpt>', () => {
+  it('every custom layer is registered under @sculpt/diffusion> (deserialised by bare className)', () => {
     const map = tf.serialization.SerializationMap.getMap().classNameMap;
     for (const cls of [
       GroupNormalization,
@@ -264,7 +264,7 @@ describe('small layers', () => {
       PixelShuffle,
       SelfAttention2D,
     ]) {
-      expect(tf.serialization.getRegisteredName(cls)).toBe(`sculpt>${cls.className}`);
+      expect(tf.serialization.getRegisteredName(cls)).toBe(`@sculpt/diffusion>${cls.className}`);
       expect(map[cls.className]?.[0]).toBe(cls);
     }
     void tfl;

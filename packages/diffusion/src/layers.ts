@@ -2,7 +2,7 @@
 // a broadcast add for per-image embeddings, nearest 2× upsampling and
 // self-attention. Each follows tfjs-layers' template (static className
 // literal, weights in build, call inside tidy, getConfig merging super) and is
-// registered as 'sculpt>X' so a saved tfjs model topology finds it again.
+// registered as '@sculpt/diffusion>X' so a saved tfjs model topology finds it again.
 //
 // Only ops whose gradients exist on every backend (with core's wasm kernels)
 // are used: upsampling is concat + reshape (no ResizeNearestNeighborGrad), the
@@ -415,7 +415,9 @@ export class SelfAttention2D extends tfl.layers.Layer {
   }
 }
 
-const PACKAGE = 'sculpt';
+// Registered under the package's name. tfjs-layers deserialises a topology by the bare
+// className, so models saved while the prefix was `sculpt>` load unchanged.
+const PACKAGE = '@sculpt/diffusion';
 for (const layer of [
   GroupNormalization,
   SinusoidalEmbedding,

@@ -15,7 +15,20 @@ import {
   inpaint,
 } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
-import type { DiffusionModel } from './model.js';
+
+/**
+ * What sampling needs of a model: its denoiser, shape, σ range and input checks.
+ * `DiffusionModel` is one; declared here (not imported) so that model.ts and this file
+ * do not import each other.
+ */
+export interface SamplableModel {
+  readonly denoiser: Denoiser;
+  readonly numClasses: number;
+  readonly imageShape: [number, number, number];
+  readonly sigmaRange: { sigmaMin: number; sigmaMax: number };
+  checkLabels(where: string, labels: ArrayLike<number>, count: number): Int32Array;
+  checkImages(where: string, images: tf.Tensor): void;
+}
 
 /** Options shared by {@link sampleModel}, {@link img2imgModel} and {@link inpaintModel}. */
 export interface GuidedSamplingOptions {
@@ -94,7 +107,7 @@ function resolveSampler(where: string, sampler: string | DiffusionSampler): Diff
 
 function prepare(
   where: string,
-  model: DiffusionModel,
+  model: SamplableModel,
   count: number,
   options: GuidedSamplingOptions,
 ): Prepared {
@@ -136,7 +149,7 @@ function prepare(
 /**
  * Draws images from the model: noise × σ_max, then the sampler down to σ = 0.
  *
- * @param model - a trained {@link DiffusionModel}.
+ * @param model - a trained model (a `DiffusionModel`).
  * @param options - see {@link SampleOptions}: `numSamples`, `sampler` ('dpmpp-2m'),
  *   `steps` (20), `guidanceScale` (1), `labels`, `seed` (0), `onStep`, `signal`.
  * @returns `[N, H, W, C]` in [-1, 1] (clipped); the caller owns it.
@@ -147,7 +160,7 @@ function prepare(
  * ```
  */
 export async function sampleModel(
-  model: DiffusionModel,
+  model: SamplableModel,
   options: SampleOptions = {},
 ): Promise<tf.Tensor4D> {
   const where = 'DiffusionModel.sample';
@@ -191,7 +204,7 @@ export interface Img2ImgModelOptions extends GuidedSamplingOptions {
  * const edited = model.img2img({ image: digits, strength: 0.5, labels: [7, 7] });
  * ```
  */
-export function img2imgModel(model: DiffusionModel, options: Img2ImgModelOptions): tf.Tensor4D {
+export function img2imgModel(model: SamplableModel, options: Img2ImgModelOptions): tf.Tensor4D {
   const where = 'DiffusionModel.img2img';
   model.checkImages(where, options.image);
   const p = prepare(where, model, options.image.shape[0], options);
@@ -222,7 +235,7 @@ export interface InpaintModelOptions extends GuidedSamplingOptions {
  * const filled = model.inpaint({ image, mask, labels: [3], sampler: 'euler', steps: 30 });
  * ```
  */
-export function inpaintModel(model: DiffusionModel, options: InpaintModelOptions): tf.Tensor4D {
+export function inpaintModel(model: SamplableModel, options: InpaintModelOptions): tf.Tensor4D {
   const where = 'DiffusionModel.inpaint';
   model.checkImages(where, options.image);
   const p = prepare(where, model, options.image.shape[0], options);

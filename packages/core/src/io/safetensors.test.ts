@@ -159,6 +159,27 @@ describe('safetensors fixture', () => {
 });
 
 describe('safetensors round trip', () => {
+  it('decodes a Node Buffer (whose slice is a view) and a view at an odd offset', async () => {
+    const a = tf.tensor([1, 2, 3], [3]);
+    const b = tf.tensor(
+      [
+        [4, 5],
+        [6, 7],
+      ],
+      [2, 2],
+    );
+    const bytes = await encodeSafetensors({ a, b });
+    const padded = new Uint8Array(bytes.length + 3);
+    padded.set(bytes, 3);
+    for (const input of [Buffer.from(bytes), padded.subarray(3), Buffer.from(padded).subarray(3)]) {
+      const { tensors } = decodeSafetensors(input);
+      expect(Array.from(tensors.a.dataSync())).toEqual([1, 2, 3]);
+      expect(Array.from(tensors.b.dataSync())).toEqual([4, 5, 6, 7]);
+      tf.dispose(Object.values(tensors));
+    }
+    tf.dispose([a, b]);
+  });
+
   it('is bit-exact for float32 (NaN payloads, -0, subnormals, inf), int32 and bool, any rank', async () => {
     const floatBits = [
       0x7fc00001, 0xffc12345, 0x7f800001, 0x80000000, 0x00000001, 0x807fffff, 0x7f800000,

@@ -483,7 +483,9 @@ function entryValues(
   entry: SafetensorsEntry,
   data: Uint8Array,
 ): Float32Array | Int32Array | Uint8Array {
-  const raw = data.slice(entry.begin, entry.end); // a fresh, aligned copy
+  // A fresh, aligned copy. Not `data.slice`: on a Node Buffer that is a view into the
+  // whole file, whose `.buffer` would then be read from its start.
+  const raw = Uint8Array.prototype.slice.call(data, entry.begin, entry.end);
   const n = sizeOf(entry.shape);
   const dv = new DataView(raw.buffer);
   const le = isLittleEndian();
