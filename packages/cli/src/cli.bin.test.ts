@@ -175,6 +175,14 @@ describe('sculpt (built binary)', () => {
     expect(Object.keys(wb).sort()).toEqual(Object.keys(wa).sort());
     for (const k of Object.keys(wa))
       expect(Buffer.from(wb[k].buffer).equals(Buffer.from(wa[k].buffer)), k).toBe(true);
+    // A plain --resume keeps the run's --sample-every 60 (not the default 500).
+    if (stoppedAt < 60) expect(existsSync(join(root, 'b', 'samples/step-000060.png'))).toBe(true);
+    // Moving the target re-plans the learning rate: said in one line.
+    const longer = sculpt('train', 'diffusion', '--out', 'b', '--resume', '--steps', '124');
+    expect(longer.status, longer.stderr).toBe(0);
+    expect(longer.stdout).toMatch(
+      /target moves from step 120 to step 124; the learning-rate schedule is re-planned/,
+    );
   });
 
   it('samples a grid: seeded, shaped by --labels and --n', () => {

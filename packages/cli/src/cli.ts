@@ -95,15 +95,13 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
     )
     .option(
       '--sample-every <n>',
-      'write a sample grid every n steps (0 = only at the end)',
+      "write a sample grid every n steps (0 = only at the end; default 500, or the resumed run's)",
       intInRange('--sample-every', 0, 10_000_000),
-      500,
     )
     .option(
       '--checkpoint-every <n>',
-      'save a checkpoint every n steps (0 = only at the end)',
+      "save a checkpoint every n steps (0 = only at the end; default 200, or the resumed run's)",
       intInRange('--checkpoint-every', 0, 10_000_000),
-      200,
     )
     .action(async (family: string, o) => {
       const outcome = await trainCommand(family, { ...o, resume: Boolean(o.resume) }, io);

@@ -50,6 +50,10 @@ export interface RunInfo {
   trainSeconds: number;
   /** The tfjs backend that trained it. */
   backend: string;
+  /** `--sample-every` of the run (a plain `--resume` keeps it). */
+  sampleEvery?: number;
+  /** `--checkpoint-every` of the run (a plain `--resume` keeps it). */
+  checkpointEvery?: number;
 }
 
 /** The checkpoint document the CLI writes: `{ run, model }` plus tensors. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@sculpt/backend';
-import { Rng } from '@sculpt/core';
+import { Rng, warmupCosineLr } from '@sculpt/core';
 import { expectNoLeak } from '@sculpt/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,7 +87,9 @@ describe('DiffusionTrainer', () => {
   it('resume continues exactly where save stopped (weights, Adam, EMA, Rng)', async () => {
     const batch = fixture();
     const model = DiffusionModel.create('tiny', { seed: 4 });
-    const trainer = new DiffusionTrainer(model, { learningRate: 1e-3, seed: 6 });
+    // A schedule (not the default rate): resume must restore it from the checkpoint alone.
+    const learningRate = warmupCosineLr({ peak: 3e-3, warmupSteps: 2, totalSteps: 10 });
+    const trainer = new DiffusionTrainer(model, { learningRate, seed: 6 });
     for (let i = 0; i < 3; i++) await trainer.step(batch);
     await trainer.save(join(dir, 'ckpt'));
     const a = [(await trainer.step(batch)).loss, (await trainer.step(batch)).loss];
@@ -101,6 +103,20 @@ describe('DiffusionTrainer', () => {
     const w2 = resumed.model.params['stem/kernel'].dataSync();
     expect(Array.from(w2)).toEqual(Array.from(w1));
     tf.dispose(batch.images);
+    for (const t of [trainer, resumed.trainer]) t.dispose();
+    for (const m of [model, resumed.model]) m.dispose();
+  });
+
+  it('resume asks again for a learning-rate function of your own (a checkpoint cannot hold it)', async () => {
+    const model = DiffusionModel.create('tiny', { seed: 4 });
+    const own = (step: number) => 1e-3 / (1 + step);
+    const trainer = new DiffusionTrainer(model, { learningRate: own });
+    await trainer.save(join(dir, 'own-lr'));
+    await expect(DiffusionTrainer.resume(join(dir, 'own-lr'))).rejects.toThrow(
+      /expected options.learningRate.*pass the same schedule again/s,
+    );
+    const resumed = await DiffusionTrainer.resume(join(dir, 'own-lr'), { learningRate: own });
+    expect(resumed.trainer.learningRate).toBe(own);
     for (const t of [trainer, resumed.trainer]) t.dispose();
     for (const m of [model, resumed.model]) m.dispose();
   });

@@ -11,13 +11,16 @@
 import {
   adamW,
   type Checkpoint,
+  describeLr,
   type EmaOptions,
   type FitCallbacks,
   type FitData,
   type FitResult,
   type JsonValue,
   type LrSchedule,
+  type LrSpec,
   loadCheckpoint,
+  lrFromSpec,
   packTrainingCheckpoint,
   Rng,
   SculptError,
@@ -126,16 +129,19 @@ export class DiffusionTrainer {
   readonly trainer: Trainer<DiffusionBatch>;
   /** The resolved options (JSON part). */
   readonly options: Readonly<Resolved>;
+  /** The learning rate or schedule it trains with (stored in checkpoints when it is core's). */
+  readonly learningRate: number | LrSchedule;
 
   constructor(model: DiffusionModel, options: DiffusionTrainOptions = {}) {
     this.model = model;
     this.options = Object.freeze(resolve(options));
+    this.learningRate = options.learningRate ?? 1e-3;
     const { weightDecay, ema, clipNorm, seed } = this.options;
     this.trainer = new Trainer<DiffusionBatch>({
       params: model.params as Record<string, tf.Variable>,
       loss: (_params, batch, rng) => this.loss(batch, rng),
       optimizer: adamW({ weightDecay }),
-      learningRate: options.learningRate ?? 1e-3,
+      learningRate: this.learningRate,
       clipNorm,
       ...(ema === false ? {} : { ema }),
       rng: new Rng(seed),
@@ -304,7 +310,14 @@ export class DiffusionTrainer {
       config: this.model.getConfig() as unknown as JsonValue,
       weights: this.model.params,
       trainer: state,
-      extra: { trainOptions: this.options as unknown as JsonValue, ...extra },
+      extra: {
+        trainOptions: {
+          ...(this.options as unknown as { [key: string]: JsonValue }),
+          // null: a function of the caller's own, which resuming must be given again.
+          learningRate: (describeLr(this.learningRate) ?? null) as unknown as JsonValue,
+        },
+        ...extra,
+      },
     });
   }
 
@@ -349,8 +362,24 @@ export class DiffusionTrainer {
         'use DiffusionModel.load for weights only',
       );
     const model = DiffusionModel.fromCheckpoint(where, checkpoint);
-    const stored = (extra.trainOptions ?? {}) as DiffusionTrainOptions;
-    const trainer = new DiffusionTrainer(model, { ...stored, ...options });
+    const { learningRate: storedLr, ...stored } = (extra.trainOptions ?? {}) as Omit<
+      DiffusionTrainOptions,
+      'learningRate'
+    > & { learningRate?: LrSpec | null };
+    let learningRate = options.learningRate;
+    if (learningRate === undefined && storedLr !== undefined) {
+      if (storedLr === null) {
+        model.dispose();
+        throw new SculptError(
+          where,
+          'expected options.learningRate: the run was trained with a schedule function of its own, which a checkpoint cannot store',
+          'got no learningRate',
+          'pass the same schedule again, e.g. DiffusionTrainer.resume(dir, { learningRate: mySchedule })',
+        );
+      }
+      learningRate = lrFromSpec(storedLr);
+    }
+    const trainer = new DiffusionTrainer(model, { ...stored, ...options, learningRate });
     try {
       trainer.trainer.setState(state);
     } catch (error) {

@@ -37,8 +37,10 @@ export interface TrainOptions {
   resume?: boolean;
   backend: BackendPreference;
   seed?: number;
-  sampleEvery: number;
-  checkpointEvery: number;
+  /** Default {@link DEFAULT_SAMPLE_EVERY}, or the resumed run's. */
+  sampleEvery?: number;
+  /** Default {@link DEFAULT_CHECKPOINT_EVERY}, or the resumed run's. */
+  checkpointEvery?: number;
 }
 
 /** What a finished (or interrupted) training run reports. */
@@ -52,6 +54,10 @@ export interface TrainOutcome {
 }
 
 const DEFAULT_SEED = 0;
+/** Steps between sample grids when `--sample-every` is not given. */
+export const DEFAULT_SAMPLE_EVERY = 500;
+/** Steps between checkpoints when `--checkpoint-every` is not given. */
+export const DEFAULT_CHECKPOINT_EVERY = 200;
 
 /** The run's settings: fresh from the flags, or the checkpoint's with the flags checked against them. */
 interface Plan {
@@ -62,6 +68,8 @@ interface Plan {
   resume: boolean;
   sampleEvery: number;
   checkpointEvery: number;
+  /** Lines to print before training (e.g. a re-planned learning-rate schedule). */
+  notes: string[];
 }
 
 function conflict(flag: string, given: unknown, stored: unknown): UsageError {
@@ -79,7 +87,12 @@ async function plan(
   o: TrainOptions,
 ): Promise<Plan & { stored?: Awaited<ReturnType<typeof readRunCheckpoint>> }> {
   const family = getFamily(familyName);
-  const every = { sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery };
+  const every = (stored?: RunInfo) => {
+    const sampleEvery = o.sampleEvery ?? stored?.sampleEvery ?? DEFAULT_SAMPLE_EVERY;
+    const checkpointEvery =
+      o.checkpointEvery ?? stored?.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+    return { sampleEvery, checkpointEvery };
+  };
   if (o.preset !== undefined) checkPreset(family, o.preset);
   if (o.steps !== undefined && o.minutes !== undefined) {
     throw new UsageError(
@@ -124,7 +137,25 @@ async function plan(
           ? { minutes: o.minutes }
           : r.target;
     const dataSpec = parseDataSpec(r.data);
-    return { family, paths, run: { ...r, target }, dataSpec, resume: true, stored, ...every };
+    const notes: string[] = [];
+    if (JSON.stringify(target) !== JSON.stringify(r.target)) {
+      const was = 'steps' in r.target ? `step ${r.target.steps}` : `${r.target.minutes} minutes`;
+      const now = 'steps' in target ? `step ${target.steps}` : `${target.minutes} minutes`;
+      notes.push(
+        `note: the target moves from ${was} to ${now}; the learning-rate schedule is re-planned for it (an uninterrupted run to ${now} would differ)`,
+      );
+    }
+    const cadence = every(r);
+    return {
+      family,
+      paths,
+      run: { ...r, target, ...cadence },
+      dataSpec,
+      resume: true,
+      stored,
+      notes,
+      ...cadence,
+    };
   }
   if (exists) {
     throw new UsageError(
@@ -153,8 +184,9 @@ async function plan(
     target: o.minutes !== undefined ? { minutes: o.minutes } : { steps: o.steps ?? 1000 },
     trainSeconds: 0,
     backend: '',
+    ...every(),
   };
-  return { family, paths, run, dataSpec, resume: false, ...every };
+  return { family, paths, run, dataSpec, resume: false, notes: [], ...every() };
 }
 
 /** Preview labels: every class in turn (two rows), or none for unconditional models. */
@@ -351,6 +383,7 @@ async function loop(
     `${p.resume ? `resuming at step ${startStep}` : 'training'} ${where}\n` +
       `  ${'steps' in target ? `to step ${target.steps}` : `for ${formatDuration(budgetSeconds ?? 0)}`}; writing to ${paths.dir}\n`,
   );
+  for (const note of p.notes) io.stdout.write(`${note}\n`);
   const progress = createProgress(
     io.stdout,
     'steps' in target

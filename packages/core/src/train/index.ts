@@ -5,8 +5,14 @@ export type { EmaOptions } from './ema.js';
 export { ExponentialMovingAverage } from './ema.js';
 export type { AdamOptions, Optimizer, OptimizerOptions, SgdOptions } from './optimizers.js';
 export { adam, adamW, sgd } from './optimizers.js';
-export type { LrSchedule, WarmupDecayOptions } from './schedules.js';
-export { constantLr, warmupCosineLr, warmupLinearLr } from './schedules.js';
+export type { LrSchedule, LrSpec, WarmupDecayOptions } from './schedules.js';
+export {
+  constantLr,
+  describeLr,
+  lrFromSpec,
+  warmupCosineLr,
+  warmupLinearLr,
+} from './schedules.js';
 export type { JsonValue, TrainState } from './state.js';
 export type {
   FitCallbacks,

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { constantLr, warmupCosineLr, warmupLinearLr } from './schedules.js';
+import { SculptError } from '../errors.js';
+import {
+  constantLr,
+  describeLr,
+  type LrSpec,
+  lrFromSpec,
+  warmupCosineLr,
+  warmupLinearLr,
+} from './schedules.js';
 
 describe('warmupCosineLr', () => {
   const lr = warmupCosineLr({ peak: 1e-3, warmupSteps: 10, totalSteps: 110, minLr: 1e-4 });
@@ -68,5 +76,26 @@ describe('schedule errors', () => {
   it('constantLr is constant', () => {
     const f = constantLr(3e-4);
     expect([0, 1, 1e6].map(f)).toEqual([3e-4, 3e-4, 3e-4]);
+  });
+});
+
+describe('describeLr / lrFromSpec', () => {
+  it('round-trips every built-in schedule through JSON, step for step', () => {
+    for (const lr of [
+      constantLr(3e-4),
+      warmupCosineLr({ peak: 1e-3, warmupSteps: 10, totalSteps: 110, minLr: 1e-4 }),
+      warmupLinearLr({ peak: 2e-3, warmupSteps: 5, totalSteps: 50 }),
+    ]) {
+      const spec = describeLr(lr) as LrSpec;
+      const again = lrFromSpec(JSON.parse(JSON.stringify(spec)));
+      for (const step of [0, 4, 5, 9, 10, 30, 60, 109, 110, 500])
+        expect(again(step)).toBe(lr(step));
+    }
+    expect(describeLr(1e-3)).toEqual({ kind: 'constant', learningRate: 1e-3 });
+  });
+
+  it('has no spec for a function of your own, and refuses an unknown spec', () => {
+    expect(describeLr((step) => 1 / (step + 1))).toBeUndefined();
+    expect(() => lrFromSpec({ kind: 'step-decay' } as unknown as LrSpec)).toThrow(SculptError);
   });
 });

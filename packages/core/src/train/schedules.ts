@@ -37,7 +37,7 @@ export function constantLr(learningRate: number): LrSchedule {
       `got ${learningRate}`,
     );
   }
-  return () => learningRate;
+  return described(() => learningRate, { kind: 'constant', learningRate });
 }
 
 function checkWarmup(where: string, o: WarmupDecayOptions): Required<WarmupDecayOptions> {
@@ -84,12 +84,15 @@ function warmup(step: number, peak: number, warmupSteps: number): number {
  */
 export function warmupCosineLr(options: WarmupDecayOptions): LrSchedule {
   const { peak, warmupSteps, totalSteps, minLr } = checkWarmup('warmupCosineLr', options);
-  return (step) => {
-    if (step < warmupSteps) return warmup(step, peak, warmupSteps);
-    if (step >= totalSteps) return minLr;
-    const p = (step - warmupSteps) / (totalSteps - warmupSteps);
-    return minLr + (peak - minLr) * 0.5 * (1 + Math.cos(Math.PI * p));
-  };
+  return described(
+    (step) => {
+      if (step < warmupSteps) return warmup(step, peak, warmupSteps);
+      if (step >= totalSteps) return minLr;
+      const p = (step - warmupSteps) / (totalSteps - warmupSteps);
+      return minLr + (peak - minLr) * 0.5 * (1 + Math.cos(Math.PI * p));
+    },
+    { kind: 'warmup-cosine', peak, warmupSteps, totalSteps, minLr },
+  );
 }
 
 /**
@@ -109,9 +112,72 @@ export function warmupCosineLr(options: WarmupDecayOptions): LrSchedule {
  */
 export function warmupLinearLr(options: WarmupDecayOptions): LrSchedule {
   const { peak, warmupSteps, totalSteps, minLr } = checkWarmup('warmupLinearLr', options);
-  return (step) => {
-    if (step < warmupSteps) return warmup(step, peak, warmupSteps);
-    if (step >= totalSteps) return minLr;
-    return peak + ((minLr - peak) * (step - warmupSteps)) / (totalSteps - warmupSteps);
-  };
+  return described(
+    (step) => {
+      if (step < warmupSteps) return warmup(step, peak, warmupSteps);
+      if (step >= totalSteps) return minLr;
+      return peak + ((minLr - peak) * (step - warmupSteps)) / (totalSteps - warmupSteps);
+    },
+    { kind: 'warmup-linear', peak, warmupSteps, totalSteps, minLr },
+  );
+}
+
+/**
+ * A learning rate as JSON: what a checkpoint stores so that resuming needs no
+ * code. Every schedule made by {@link constantLr}, {@link warmupCosineLr} or
+ * {@link warmupLinearLr} has one ({@link describeLr}); your own functions do not.
+ */
+export type LrSpec =
+  | { kind: 'constant'; learningRate: number }
+  | ({ kind: 'warmup-cosine' | 'warmup-linear' } & Required<WarmupDecayOptions>);
+
+const SPECS = new WeakMap<LrSchedule, LrSpec>();
+
+function described(schedule: LrSchedule, spec: LrSpec): LrSchedule {
+  SPECS.set(schedule, Object.freeze(spec));
+  return schedule;
+}
+
+/**
+ * The JSON description of a learning rate, for checkpoints.
+ *
+ * @param lr - a number, or a schedule from this module.
+ * @returns its {@link LrSpec}, or `undefined` for a function of your own (store
+ *   what rebuilds it yourself, and pass it again when resuming).
+ * @example
+ * ```ts
+ * describeLr(warmupCosineLr({ peak: 1e-3, warmupSteps: 10, totalSteps: 100 }));
+ * // { kind: 'warmup-cosine', peak: 0.001, warmupSteps: 10, totalSteps: 100, minLr: 0 }
+ * ```
+ */
+export function describeLr(lr: number | LrSchedule): LrSpec | undefined {
+  if (typeof lr === 'number') return { kind: 'constant', learningRate: lr };
+  return SPECS.get(lr);
+}
+
+/**
+ * Rebuilds a schedule from its {@link LrSpec} (the inverse of {@link describeLr}).
+ *
+ * @throws SculptError for a spec of unknown kind or with invalid numbers.
+ * @example
+ * ```ts
+ * const lr = lrFromSpec({ kind: 'constant', learningRate: 1e-3 });
+ * ```
+ */
+export function lrFromSpec(spec: LrSpec): LrSchedule {
+  switch (spec?.kind) {
+    case 'constant':
+      return constantLr(spec.learningRate);
+    case 'warmup-cosine':
+      return warmupCosineLr(spec);
+    case 'warmup-linear':
+      return warmupLinearLr(spec);
+    default:
+      throw new SculptError(
+        'lrFromSpec',
+        "expected a learning-rate spec of kind 'constant', 'warmup-cosine' or 'warmup-linear'",
+        `got ${String((spec as { kind?: unknown } | undefined)?.kind)}`,
+        'pass the learning rate again when resuming',
+      );
+  }
 }
