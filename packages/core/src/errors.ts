@@ -53,3 +53,24 @@ export class AbortError extends SculptError {
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/**
+ * A value as short JSON for error messages: at most `max` characters, and
+ * never a throw (a cycle or a nesting too deep for `JSON.stringify` becomes a
+ * description instead of a RangeError).
+ *
+ * @example `preview({ a: [1, 2, 3] }, 8) // '{"a":[1,…'`
+ */
+export function preview(value: unknown, max = 60): string {
+  let text: string | undefined;
+  try {
+    text =
+      typeof value === 'string' && value.length > 4 * max
+        ? JSON.stringify(value.slice(0, max))
+        : JSON.stringify(value);
+  } catch {
+    text = `a ${Array.isArray(value) ? 'array' : typeof value} too deep or cyclic to print`;
+  }
+  if (text === undefined) return String(value);
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -32,6 +32,7 @@ export {
   CheckpointError,
   formatShape,
   NonFiniteLossError,
+  preview,
   SculptError,
 } from './errors.js';
 export type {

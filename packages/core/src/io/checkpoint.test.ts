@@ -135,6 +135,29 @@ describe('checkpointToBytes / checkpointFromBytes', () => {
     tf.dispose(a.tensors);
   });
 
+  it('refuses a header edited in place: swapped names, a changed shape, edited JSON', async () => {
+    const a = tf.tensor([1, 2, 3, 4], [4]);
+    const b = tf.tensor([5, 6, 7, 8], [4]);
+    const bytes = await checkpointToBytes({ tensors: { ab: a, ba: b }, json: { step: 10 } });
+    const text = new TextDecoder('latin1').decode(bytes);
+    const edit = (from: RegExp, to: (m: string) => string): Uint8Array => {
+      const edited = text.replace(from, to);
+      expect(edited).not.toBe(text);
+      expect(edited.length).toBe(text.length); // same header size: only the checks can tell
+      return Uint8Array.from(edited, (c) => c.charCodeAt(0));
+    };
+    const swapped = edit(/"(ab|ba)"/g, (m) => (m === '"ab"' ? '"ba"' : '"ab"'));
+    const reshaped = edit(/"shape":\[4\]/, () => '"shape":[1]');
+    const step = edit(/\\"step\\":10/, () => '\\"step\\":11');
+    for (const blob of [swapped, reshaped, step])
+      await expectNoLeak(() => {
+        expect(() => checkpointFromBytes(blob)).toThrow(CheckpointError);
+      });
+    expect(() => checkpointFromBytes(swapped)).toThrow(/tensor table/);
+    expect(() => checkpointFromBytes(step)).toThrow(/the JSON part/);
+    tf.dispose([a, b]);
+  });
+
   it('checks names, shapes and dtypes against expect before making any tensor', async () => {
     const a = makeCheckpoint(4);
     const bytes = await checkpointToBytes(a);

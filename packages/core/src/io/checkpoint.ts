@@ -11,7 +11,7 @@
 // The document carries a format version and the CRC-32 and size of the data
 // section, so truncated, swapped or bit-flipped weights are refused, never half-loaded.
 import type * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, formatShape, SculptError } from '../errors.js';
+import { CheckpointError, formatShape, preview, SculptError } from '../errors.js';
 import type { JsonValue } from '../train/state.js';
 import { crc32 } from './crc32.js';
 import { DOCUMENT_FILE, joinPath, readDirectory, saveDirectory, WEIGHTS_FILE } from './node-dir.js';
@@ -20,6 +20,7 @@ import {
   encodeSafetensorsParts,
   type ParsedSafetensors,
   parseSafetensors,
+  type SafetensorsEntry,
   tensorsFromParsed,
   tfjsDtypeOf,
 } from './safetensors.js';
@@ -81,8 +82,30 @@ export const CHECKPOINT_FORMAT_VERSION = 1;
 export interface CheckpointDocument {
   format: 'sculpt-checkpoint';
   formatVersion: number;
-  weights: { file: string; dataBytes: number; crc32: number; tensors: number };
+  weights: {
+    file: string;
+    dataBytes: number;
+    crc32: number;
+    tensors: number;
+    /** CRC-32 of the tensor table (names, dtypes, shapes, offsets). Absent in files before it. */
+    layoutCrc32?: number;
+    /** CRC-32 of `json` as JSON text. Absent in files before it. */
+    jsonCrc32?: number;
+  };
   json: JsonValue;
+}
+
+/** CRC-32 of the tensor table in offset order, so a renamed, reshaped or swapped tensor is caught. */
+function layoutCrc(entries: readonly SafetensorsEntry[]): number {
+  const table = [...entries]
+    .sort((a, b) => a.begin - b.begin || a.end - b.end || (a.name < b.name ? -1 : 1))
+    .map((e) => [e.name, e.dtype, e.shape, e.begin, e.end]);
+  return crc32(new TextEncoder().encode(JSON.stringify(table)));
+}
+
+/** CRC-32 of the embedded JSON's text. */
+function jsonCrc(json: JsonValue): number {
+  return crc32(new TextEncoder().encode(JSON.stringify(json)));
 }
 
 const METADATA_KEY = 'sculpt.checkpoint';
@@ -130,7 +153,7 @@ export async function encodeCheckpoint(
     throw new SculptError(
       where,
       'checkpoint must be { tensors, json }',
-      `got ${JSON.stringify(checkpoint)?.slice(0, 60)}`,
+      `got ${preview(checkpoint, 60)}`,
     );
   }
   checkJson(where, checkpoint.json, 'json');
@@ -143,6 +166,8 @@ export async function encodeCheckpoint(
       dataBytes: data.length,
       crc32: crc32(data),
       tensors: entries.length,
+      layoutCrc32: layoutCrc(entries),
+      jsonCrc32: jsonCrc(checkpoint.json),
     },
     json: checkpoint.json,
   };
@@ -192,10 +217,10 @@ export function parseDocument(
     return corrupt(`got unparsable JSON (${(error as Error).message})`);
   }
   if (doc === null || typeof doc !== 'object' || doc.format !== 'sculpt-checkpoint')
-    corrupt(`got format ${JSON.stringify(doc?.format)}`);
+    corrupt(`got format ${preview(doc?.format)}`);
   const version = doc.formatVersion;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
-    corrupt(`got formatVersion ${JSON.stringify(version)}`);
+    corrupt(`got formatVersion ${preview(version)}`);
   if ((version as number) > CHECKPOINT_FORMAT_VERSION) {
     throw new CheckpointError(
       where,
@@ -210,9 +235,12 @@ export function parseDocument(
     typeof w.file !== 'string' ||
     /[\\/]/.test(w.file) ||
     !Number.isSafeInteger(w.dataBytes) ||
-    !Number.isSafeInteger(w.crc32)
+    !Number.isSafeInteger(w.crc32) ||
+    !Number.isSafeInteger(w.tensors) ||
+    (w.layoutCrc32 !== undefined && !Number.isSafeInteger(w.layoutCrc32)) ||
+    (w.jsonCrc32 !== undefined && !Number.isSafeInteger(w.jsonCrc32))
   ) {
-    corrupt(`got weights ${JSON.stringify(w)}`);
+    corrupt(`got weights ${preview(w)}`);
   }
   if (!('json' in doc)) corrupt('got no "json" field');
   return doc as CheckpointDocument;
@@ -288,6 +316,21 @@ export function decodeCheckpoint(
       'save the checkpoint again or restore it from a backup',
     );
   }
+  const { tensors: count, layoutCrc32, jsonCrc32 } = document.weights;
+  const header = (what: string, got: string): never => {
+    throw new CheckpointError(
+      where,
+      `${what} in ${source} to match the checkpoint's record of it`,
+      got,
+      'the file was altered or mixed with another checkpoint; save it again or restore it from a backup',
+    );
+  };
+  if (parsed.entries.length !== count)
+    header('the number of tensors', `got ${parsed.entries.length}, recorded ${count}`);
+  if (layoutCrc32 !== undefined && layoutCrc(parsed.entries) !== layoutCrc32)
+    header('the tensor table (names, dtypes, shapes, offsets)', 'got a different table');
+  if (jsonCrc32 !== undefined && jsonCrc(document.json) !== jsonCrc32)
+    header('the JSON part', 'got different JSON');
   checkExpected(where, parsed, options, source);
   return { tensors: tensorsFromParsed(parsed), json: document.json };
 }

@@ -158,6 +158,32 @@ describe('safetensors fixture', () => {
   });
 });
 
+describe('hostile headers', () => {
+  it('refuses a tensor named __proto__ (it would become the prototype) without leaking', async () => {
+    const bytes = file(
+      '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+      new Uint8Array(8),
+    );
+    await expectNoLeak(() => {
+      expect(() => decodeSafetensors(bytes)).toThrow(CheckpointError);
+      expect(() => decodeSafetensors(bytes)).toThrow(/tensor names other than __proto__/);
+    });
+  });
+
+  it('describes a header nested too deep for JSON.stringify in a short CheckpointError', () => {
+    const depth = 200_000;
+    const deep = `{"x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    let error: unknown;
+    try {
+      decodeSafetensors(file(deep));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect((error as Error).message.length).toBeLessThan(500);
+  });
+});
+
 describe('safetensors round trip', () => {
   it('decodes a Node Buffer (whose slice is a view) and a view at an odd offset', async () => {
     const a = tf.tensor([1, 2, 3], [3]);

@@ -12,7 +12,7 @@
 // F16/BF16 widen exactly to float32, I8/U8/I16/U16 to int32; 64-bit and FP8
 // tensors have no lossless tfjs dtype and are refused.
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, formatShape } from '../errors.js';
+import { CheckpointError, formatShape, preview } from '../errors.js';
 
 /** The tfjs dtypes a safetensors file can hold and give back unchanged. */
 export type SafetensorsSourceDtype = 'float32' | 'int32' | 'bool';
@@ -199,12 +199,7 @@ function assemble(
 function checkMetadata(where: string, metadata: unknown, source?: string): Record<string, string> {
   if (metadata === undefined) return {};
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-    fail(
-      where,
-      source,
-      '__metadata__ must be an object of strings',
-      `got ${JSON.stringify(metadata)}`,
-    );
+    fail(where, source, '__metadata__ must be an object of strings', `got ${preview(metadata)}`);
   }
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') {
@@ -212,7 +207,7 @@ function checkMetadata(where: string, metadata: unknown, source?: string): Recor
         where,
         source,
         '__metadata__ values must be strings',
-        `got ${k}: ${JSON.stringify(v)}`,
+        `got ${k}: ${preview(v)}`,
         'JSON.stringify non-string values',
       );
     }
@@ -313,12 +308,12 @@ function readHeaderJson(
       where,
       source,
       'a JSON object header',
-      `got unparsable JSON (${(error as Error).message}) starting ${JSON.stringify(text.slice(0, 40))}`,
+      `got unparsable JSON (${(error as Error).message}) starting ${preview(text.slice(0, 40))}`,
       'the file is corrupt or not safetensors; save it again',
     );
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-    fail(where, source, 'a JSON object header', `got ${JSON.stringify(header)?.slice(0, 40)}`);
+    fail(where, source, 'a JSON object header', `got ${preview(header, 40)}`);
   }
   return { header: header as Record<string, unknown>, dataStart: 8 + n };
 }
@@ -336,12 +331,7 @@ function readEntry(
 ): SafetensorsEntry {
   const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
   if (info === null || typeof info !== 'object' || Array.isArray(info)) {
-    fail(
-      where,
-      source,
-      `"${name}" must be {dtype, shape, data_offsets}`,
-      `got ${JSON.stringify(raw)}`,
-    );
+    fail(where, source, `"${name}" must be {dtype, shape, data_offsets}`, `got ${preview(raw)}`);
   }
   const { dtype, shape, data_offsets: offsets } = info;
   if (typeof dtype !== 'string' || DTYPE_BYTES[dtype] === undefined) {
@@ -349,7 +339,7 @@ function readEntry(
       where,
       source,
       `"${name}" to have a safetensors dtype (F32, I32, BOOL, …)`,
-      `got ${JSON.stringify(dtype)}`,
+      `got ${preview(dtype)}`,
       'the file is corrupt',
     );
   }
@@ -367,7 +357,7 @@ function readEntry(
       where,
       source,
       `"${name}" to have a shape of non-negative integers`,
-      `got ${JSON.stringify(shape)}`,
+      `got ${preview(shape)}`,
     );
   }
   if (
@@ -380,7 +370,7 @@ function readEntry(
       where,
       source,
       `"${name}" to have data_offsets [begin, end] with 0 ≤ begin ≤ end`,
-      `got ${JSON.stringify(offsets)}`,
+      `got ${preview(offsets)}`,
     );
   }
   const [begin, end] = offsets as [number, number];
@@ -459,7 +449,18 @@ export function parseSafetensors(
   const metadata = checkMetadata(where, header.__metadata__, source);
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(header)) {
-    if (name !== '__metadata__') entries.push(readEntry(where, name, raw, data.length, source));
+    if (name === '__metadata__') continue;
+    if (name === '__proto__') {
+      // As a key of the returned record it would become its prototype.
+      fail(
+        where,
+        source,
+        'tensor names other than __proto__',
+        `got a tensor named ${name}`,
+        'rename the tensor when writing the file',
+      );
+    }
+    entries.push(readEntry(where, name, raw, data.length, source));
   }
   checkTiling(where, entries, data.length, source);
   return { entries, metadata, data };
