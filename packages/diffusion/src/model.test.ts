@@ -159,6 +159,136 @@ describe('sampling', () => {
     );
     wrong.dispose();
   });
+
+  // One row per bad argument: the call, and the words its SculptError must contain. Every
+  // row is also checked leak-free (a refused call frees what it made).
+  const image = () => tf.zeros([2, 8, 8, 1]) as tf.Tensor4D;
+  const mask = () => tf.ones([2, 8, 8, 1]);
+  const BAD: [string, () => Promise<unknown> | unknown, RegExp][] = [
+    [
+      'guidanceScale NaN',
+      () => model.sample({ labels: [0, 1], guidanceScale: Number.NaN }),
+      /guidanceScale to be a finite number/,
+    ],
+    [
+      'guidanceScale −1',
+      () => model.sample({ labels: [0, 1], guidanceScale: -1 }),
+      /guidanceScale to be a finite number ≥ 0/,
+    ],
+    [
+      'guidanceScale ∞',
+      () => model.sample({ labels: [0, 1], guidanceScale: Number.POSITIVE_INFINITY }),
+      /guidanceScale/,
+    ],
+    [
+      'guidanceRescale 2',
+      () => model.sample({ labels: [0, 1], guidanceScale: 2, guidanceRescale: 2 }),
+      /guidanceRescale in \[0, 1\]/,
+    ],
+    [
+      'sigmas empty',
+      () => model.sample({ numSamples: 1, sigmas: new Float32Array(0) }),
+      /expected sigmas.*got 0 values/,
+    ],
+    [
+      'sigmas rising',
+      () => model.sample({ numSamples: 1, sigmas: Float32Array.from([1, 2, 0]) }),
+      /non-increasing/,
+    ],
+    [
+      'sampler {}',
+      () => model.sample({ numSamples: 1, sampler: {} as never }),
+      /sampler object with sample and sampleAsync/,
+    ],
+    ['numSamples 1e9', () => model.sample({ numSamples: 1e9 }), /integer in \[1, 4096\].*batches/],
+    [
+      'numSamples 0',
+      () => model.sample({ numSamples: 0 }),
+      /numSamples to be an integer in \[1, 4096\]/,
+    ],
+    [
+      "labels '01'",
+      () => model.sample({ labels: '01' as never }),
+      /array of class ids.*got a string/,
+    ],
+    [
+      'inpaint without mask',
+      () => {
+        const x = image();
+        try {
+          return model.inpaint({ image: x } as never);
+        } finally {
+          x.dispose();
+        }
+      },
+      /expected mask.*got none/,
+    ],
+    [
+      'inpaint plain-array mask',
+      () => {
+        const x = image();
+        try {
+          return model.inpaint({ image: x, mask: [[1]] as never });
+        } finally {
+          x.dispose();
+        }
+      },
+      /expected mask.*got a plain array/,
+    ],
+    [
+      'inpaint resampleCount 1e9',
+      () => {
+        const x = image();
+        const m = mask();
+        try {
+          return model.inpaint({ image: x, mask: m, resampleCount: 1e9 });
+        } finally {
+          tf.dispose([x, m]);
+        }
+      },
+      /resampleCount to be an integer in \[1, 100\]/,
+    ],
+    [
+      'img2img NaN image',
+      () => {
+        const x = tf.fill([1, 8, 8, 1], Number.NaN) as tf.Tensor4D;
+        try {
+          return model.img2img({ image: x });
+        } finally {
+          x.dispose();
+        }
+      },
+      /finite pixel values/,
+    ],
+    [
+      'inpaint NaN mask',
+      () => {
+        const x = image();
+        const m = tf.fill([2, 8, 8, 1], Number.NaN);
+        try {
+          return model.inpaint({ image: x, mask: m });
+        } finally {
+          tf.dispose([x, m]);
+        }
+      },
+      /finite mask/,
+    ],
+  ];
+  it.each(BAD)(
+    'refuses %s with a SculptError naming it, leak-free',
+    async (_name, call, message) => {
+      await expectNoLeak(async () => {
+        let error: unknown;
+        try {
+          await call();
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(SculptError);
+        expect((error as Error).message).toMatch(message);
+      });
+    },
+  );
 });
 
 describe('save / load', () => {

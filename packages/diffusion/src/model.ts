@@ -20,6 +20,7 @@ import {
 import { type DiffusionNetwork, discreteDenoiser, karrasDenoiser } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { hasNonFinite } from './checks.js';
 import {
   type DiffusionConfig,
   type DiffusionConfigInput,
@@ -206,6 +207,14 @@ export class DiffusionModel {
 
   /** Checks class ids: integers in [0, numClasses). Returns them as an Int32Array. */
   checkLabels(where: string, labels: ArrayLike<number>, count: number): Int32Array {
+    if (typeof labels === 'string' || labels === null || typeof labels !== 'object') {
+      throw new SculptError(
+        where,
+        'expected labels as an array of class ids (numbers)',
+        `got a ${labels === null ? 'null' : typeof labels}${typeof labels === 'string' ? ` (${JSON.stringify(String(labels).slice(0, 20))})` : ''}`,
+        "pass e.g. labels: [0, 1] rather than '01'",
+      );
+    }
     if (this.numClasses === 0) {
       throw new SculptError(
         where,
@@ -242,7 +251,8 @@ export class DiffusionModel {
       images.rank === 4 &&
       images.shape[1] === h &&
       images.shape[2] === w &&
-      images.shape[3] === c;
+      images.shape[3] === c &&
+      images.dtype === 'float32';
     if (!ok) {
       const got = images instanceof tf.Tensor ? formatShape(images.shape) : typeof images;
       throw new SculptError(
@@ -250,6 +260,14 @@ export class DiffusionModel {
         `expected images of shape [N, ${h}, ${w}, ${c}] in [-1, 1]`,
         `got ${got}`,
         'reshape/scale the batch (datasets: range "-1,1")',
+      );
+    }
+    if (hasNonFinite(images)) {
+      throw new SculptError(
+        where,
+        'expected finite pixel values in [-1, 1]',
+        'got NaN or ±Infinity',
+        'clean the image (e.g. tf.where(tf.isNaN(x), 0, x)) before passing it',
       );
     }
   }

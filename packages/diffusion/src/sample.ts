@@ -2,6 +2,7 @@
 import {
   type Conditioning,
   type Denoiser,
+  formatShape,
   karrasSigmas,
   Rng,
   type SamplerOptions,
@@ -15,6 +16,7 @@ import {
   inpaint,
 } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
+import { hasNonFinite } from './checks.js';
 
 /**
  * What sampling needs of a model: its denoiser, shape, σ range and input checks.
@@ -91,8 +93,29 @@ function editArgs(p: Prepared, options: GuidedSamplingOptions & { image: tf.Tens
   };
 }
 
+/** Most images one call draws (split larger jobs into batches). */
+export const MAX_SAMPLES_PER_CALL = 4096;
+/** Most RePaint resampling rounds per step. */
+export const MAX_RESAMPLE_COUNT = 100;
+
 function resolveSampler(where: string, sampler: string | DiffusionSampler): DiffusionSampler {
-  if (typeof sampler !== 'string') return sampler;
+  if (typeof sampler !== 'string') {
+    const s = sampler as Partial<DiffusionSampler> | null;
+    if (
+      s === null ||
+      typeof s !== 'object' ||
+      typeof s.sample !== 'function' ||
+      typeof s.sampleAsync !== 'function'
+    ) {
+      throw new SculptError(
+        where,
+        'expected a sampler name or a sampler object with sample and sampleAsync',
+        `got ${s === null ? 'null' : typeof s === 'object' ? `an object with keys [${Object.keys(s).slice(0, 5).join(', ')}]` : typeof s}`,
+        "pass a name such as 'dpmpp-2m' or an object from getSampler()",
+      );
+    }
+    return sampler;
+  }
   try {
     return getSampler(sampler);
   } catch (e) {
@@ -101,6 +124,38 @@ function resolveSampler(where: string, sampler: string | DiffusionSampler): Diff
       'expected a registered sampler name',
       `got '${sampler}'`,
       (e as Error).message.split('Fix: ')[1]?.replace(/\.$/, ''),
+    );
+  }
+}
+
+function checkSigmas(where: string, sigmas: Float32Array): void {
+  const ok =
+    sigmas instanceof Float32Array &&
+    sigmas.length >= 2 &&
+    sigmas.every((v, i) => Number.isFinite(v) && v >= 0 && (i === 0 || v <= sigmas[i - 1])) &&
+    sigmas[sigmas.length - 1] === 0;
+  if (!ok) {
+    throw new SculptError(
+      where,
+      'expected sigmas: a Float32Array of ≥ 2 finite, non-increasing σ ending in 0',
+      sigmas instanceof Float32Array
+        ? `got ${sigmas.length} values [${Array.from(sigmas.slice(0, 4)).join(', ')}${sigmas.length > 4 ? ', …' : ''}]`
+        : `got ${typeof sigmas}`,
+      'build one with karrasSigmas({ numSteps, sigmaMin, sigmaMax }) or leave sigmas out',
+    );
+  }
+}
+
+/** Refuses a sample count that is not a positive integer or is too large for one call. */
+function checkCount(where: string, count: number, what: string): void {
+  if (!(Number.isInteger(count) && count >= 1 && count <= MAX_SAMPLES_PER_CALL)) {
+    throw new SculptError(
+      where,
+      `expected ${what} to be an integer in [1, ${MAX_SAMPLES_PER_CALL}]`,
+      `got ${count}`,
+      count > MAX_SAMPLES_PER_CALL
+        ? `draw them in batches of at most ${MAX_SAMPLES_PER_CALL}`
+        : undefined,
     );
   }
 }
@@ -115,6 +170,21 @@ function prepare(
   const sampler = resolveSampler(where, options.sampler ?? 'dpmpp-2m');
   if (!(Number.isInteger(steps) && steps >= 1))
     throw new SculptError(where, 'expected steps to be an integer ≥ 1', `got ${steps}`);
+  if (!(Number.isFinite(guidanceScale) && guidanceScale >= 0))
+    throw new SculptError(
+      where,
+      'expected guidanceScale to be a finite number ≥ 0 (1 = no guidance)',
+      `got ${guidanceScale}`,
+      'use e.g. guidanceScale: 2',
+    );
+  if (!(Number.isFinite(guidanceRescale) && guidanceRescale >= 0 && guidanceRescale <= 1))
+    throw new SculptError(
+      where,
+      'expected guidanceRescale in [0, 1]',
+      `got ${guidanceRescale}`,
+      'use e.g. guidanceRescale: 0.7 (0 = off)',
+    );
+  if (options.sigmas !== undefined) checkSigmas(where, options.sigmas);
   const sigmas = options.sigmas ?? karrasSigmas({ numSteps: steps, ...model.sigmaRange });
   const labels =
     options.labels === undefined ? undefined : model.checkLabels(where, options.labels, count);
@@ -136,11 +206,16 @@ function prepare(
     if (guidanceScale !== 1) {
       const nullLabels = tf.fill([count], model.numClasses, 'int32') as tf.Tensor1D;
       owned.push(nullLabels);
-      denoiser = classifierFreeGuidance(denoiser, {
-        guidanceScale,
-        guidanceRescale,
-        uncond: { labels: nullLabels },
-      });
+      try {
+        denoiser = classifierFreeGuidance(denoiser, {
+          guidanceScale,
+          guidanceRescale,
+          uncond: { labels: nullLabels },
+        });
+      } catch (error) {
+        tf.dispose(owned);
+        throw error;
+      }
     }
   }
   return { sampler, sigmas, denoiser, cond, rng: new Rng(seed), dispose: () => tf.dispose(owned) };
@@ -165,8 +240,7 @@ export async function sampleModel(
 ): Promise<tf.Tensor4D> {
   const where = 'DiffusionModel.sample';
   const count = options.numSamples ?? options.labels?.length ?? 16;
-  if (!(Number.isInteger(count) && count >= 1))
-    throw new SculptError(where, 'expected numSamples to be an integer ≥ 1', `got ${count}`);
+  checkCount(where, count, 'numSamples');
   const p = prepare(where, model, count, options);
   const noise = p.rng.normal([count, ...model.imageShape]);
   const xT = tf.mul(noise, p.sigmas[0]);
@@ -207,12 +281,40 @@ export interface Img2ImgModelOptions extends GuidedSamplingOptions {
 export function img2imgModel(model: SamplableModel, options: Img2ImgModelOptions): tf.Tensor4D {
   const where = 'DiffusionModel.img2img';
   model.checkImages(where, options.image);
+  checkCount(where, options.image.shape[0], 'the number of images');
   const p = prepare(where, model, options.image.shape[0], options);
   try {
     const out = img2img({ ...editArgs(p, options), strength: options.strength ?? 0.6 });
     return clipToRange(out);
   } finally {
     p.dispose();
+  }
+}
+
+function checkMask(where: string, mask: unknown, image: tf.Tensor4D): void {
+  const [n, h, w, c] = image.shape;
+  const ok =
+    mask instanceof tf.Tensor &&
+    mask.rank === 4 &&
+    mask.shape[0] === n &&
+    mask.shape[1] === h &&
+    mask.shape[2] === w &&
+    (mask.shape[3] === 1 || mask.shape[3] === c);
+  if (!ok) {
+    throw new SculptError(
+      where,
+      `expected mask: a tensor of shape [${n}, ${h}, ${w}, 1] or [${n}, ${h}, ${w}, ${c}] (1 = generate, 0 = keep)`,
+      `got ${mask instanceof tf.Tensor ? formatShape(mask.shape) : mask === undefined ? 'none' : Array.isArray(mask) ? 'a plain array' : typeof mask}`,
+      'pass tf.tensor4d(values, [N, H, W, 1])',
+    );
+  }
+  if (hasNonFinite(mask as tf.Tensor)) {
+    throw new SculptError(
+      where,
+      'expected a finite mask in [0, 1]',
+      'got NaN or ±Infinity',
+      'clean the mask',
+    );
   }
 }
 
@@ -238,12 +340,24 @@ export interface InpaintModelOptions extends GuidedSamplingOptions {
 export function inpaintModel(model: SamplableModel, options: InpaintModelOptions): tf.Tensor4D {
   const where = 'DiffusionModel.inpaint';
   model.checkImages(where, options.image);
+  checkCount(where, options.image.shape[0], 'the number of images');
+  checkMask(where, options.mask, options.image);
+  const resampleCount = options.resampleCount ?? 1;
+  if (
+    !(Number.isInteger(resampleCount) && resampleCount >= 1 && resampleCount <= MAX_RESAMPLE_COUNT)
+  )
+    throw new SculptError(
+      where,
+      `expected resampleCount to be an integer in [1, ${MAX_RESAMPLE_COUNT}]`,
+      `got ${resampleCount}`,
+      'RePaint uses about 10',
+    );
   const p = prepare(where, model, options.image.shape[0], options);
   try {
     const out = inpaint({
       ...editArgs(p, options),
       mask: options.mask,
-      resampleCount: options.resampleCount ?? 1,
+      resampleCount,
     });
     return clipToRange(out);
   } finally {
