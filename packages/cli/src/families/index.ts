@@ -2,6 +2,7 @@
 import { UsageError } from '../errors.js';
 import type { FamilyAdapter } from '../family.js';
 import { diffusionFamily } from './diffusion.js';
+import { ganFamily } from './gan.js';
 
 /**
  * Every family, in the order `sculpt --help` lists them (a frozen array).
@@ -11,7 +12,7 @@ import { diffusionFamily } from './diffusion.js';
  * for (const f of FAMILIES) console.log(f.name, f.presets.map((p) => p.name));
  * ```
  */
-export const FAMILIES: readonly FamilyAdapter[] = Object.freeze([diffusionFamily]);
+export const FAMILIES: readonly FamilyAdapter[] = Object.freeze([diffusionFamily, ganFamily]);
 
 /**
  * Looks a family up by name.

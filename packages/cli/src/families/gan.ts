@@ -1,0 +1,240 @@
+// The GAN family: @sculpt/gan's DCGAN (class-conditional with a projection
+// discriminator when the images have labels), trained by its GanTrainer (one D
+// and one G step per step, each on core's Trainer) and sampled with the EMA of G.
+import type { Checkpoint, JsonValue, Rng, StepResult } from '@sculpt/core';
+import { type ImageSet, subsetImages } from '@sculpt/datasets';
+import { type GanBatch, type GanConfig, GanModel, GanTrainer, ganConfig } from '@sculpt/gan';
+import * as tf from '@tensorflow/tfjs-core';
+import { UsageError } from '../errors.js';
+import type {
+  CreateModelOptions,
+  EvalReport,
+  EvaluateRequest,
+  FamilyAdapter,
+  FamilyModel,
+  ImageFamilyModel,
+  SampleRequest,
+  TrainingData,
+} from '../family.js';
+import { IMAGE_METRICS, scoreImageSamples } from '../metrics/images.js';
+
+const PRESETS = [
+  {
+    name: 'tiny',
+    description: 'widths 8/8, z of 16: a step takes milliseconds (tests, smoke runs)',
+  },
+  {
+    name: 'dcgan',
+    description:
+      "the bench's DCGAN (z 100, G 128→64 maps, D 64/128 convs); conditional on labelled data",
+  },
+] as const;
+
+const BATCH: Record<string, number> = { tiny: 16, dcgan: 64 };
+
+/** The preset's widths, sized to the data's images and classes. */
+function configFor(preset: string, set: ImageSet, numClasses: number): GanConfig {
+  if (set.height !== set.width || set.height % 4 !== 0) {
+    throw new UsageError(
+      'sculpt train gan',
+      'expected square images whose side is a multiple of 4 (the DCGAN upsamples side/4 twice)',
+      `got ${set.width}×${set.height}`,
+      'crop or pad the images, e.g. to 28×28 or 32×32',
+    );
+  }
+  const sized = { imageSize: set.height, channels: set.channels, numClasses };
+  return preset === 'tiny'
+    ? ganConfig({
+        preset: 'tiny',
+        ...sized,
+        latentDim: 16,
+        generatorWidth: 8,
+        discriminatorWidth: 8,
+      })
+    : ganConfig({ preset: 'dcgan-mnist', ...sized });
+}
+
+/** Batches of (step, rng): indices drawn from the step's own Rng, so resumed runs see the same batches. */
+function batches(
+  set: ImageSet,
+  batchSize: number,
+  conditional: boolean,
+): (step: number, rng: Rng) => GanBatch {
+  return (_step, rng) => {
+    const picked = subsetImages(set, rng.integers(batchSize, 0, set.count));
+    const pixels = Float32Array.from(picked.images, (p) => 2 * p - 1); // [0, 1] → [−1, 1]
+    const images = tf.tensor4d(pixels, [batchSize, set.height, set.width, set.channels]);
+    return conditional ? { images, labels: picked.labels } : { images };
+  };
+}
+
+class GanRun implements ImageFamilyModel {
+  readonly kind = 'images' as const;
+  readonly numClasses: number;
+  readonly sampleShape: readonly [number, number, number];
+  readonly parameterCount: number;
+
+  constructor(
+    private readonly model: GanModel,
+    private readonly trainer: GanTrainer,
+    readonly batchSize: number,
+    private readonly data: ImageSet | undefined,
+  ) {
+    this.numClasses = model.numClasses;
+    this.sampleShape = model.imageShape;
+    this.parameterCount = Object.values(model.weights).reduce((n, v) => n + v.size, 0);
+  }
+
+  get config(): JsonValue {
+    return this.model.getConfig() as unknown as JsonValue;
+  }
+
+  get stepCount(): number {
+    return this.trainer.stepCount;
+  }
+
+  async train(options: {
+    steps: number;
+    signal?: AbortSignal;
+    onStep: (r: StepResult) => void | Promise<void>;
+  }): Promise<void> {
+    if (!this.data)
+      throw new UsageError(
+        'sculpt train',
+        'expected training data',
+        'got none (the model was loaded for sampling)',
+      );
+    await this.trainer.fit({
+      data: batches(this.data, this.batchSize, this.numClasses > 0),
+      steps: options.steps,
+      signal: options.signal,
+      callbacks: {
+        // The log's `loss` is D's; G's loss and the diagnostics are terms beside it.
+        onStep: (r) =>
+          options.onStep({
+            step: r.step,
+            loss: r.discriminatorLoss,
+            gradNorm: r.discriminatorGradNorm,
+            lr: r.learningRates[0],
+            terms: {
+              generatorLoss: r.generatorLoss,
+              dReal: r.dReal,
+              dFake: r.dFake,
+              dAccuracy: r.dAccuracy,
+              generatorGradNorm: r.generatorGradNorm,
+              ...(r.r1 === undefined ? {} : { r1: r.r1 }),
+              ...(r.gradientPenalty === undefined ? {} : { gradientPenalty: r.gradientPenalty }),
+            },
+          }),
+      },
+    });
+  }
+
+  checkpoint(): Checkpoint {
+    // trainer/ tensors are fresh copies; model/ ones are the live weights: clone them,
+    // since the caller disposes everything it gets.
+    const ckpt = this.trainer.checkpoint({ batchSize: this.batchSize });
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(ckpt.tensors))
+      tensors[k] = k.startsWith('model/') ? tf.clone(v) : v;
+    return { tensors, json: ckpt.json };
+  }
+
+  async evaluate(request: EvaluateRequest): Promise<EvalReport> {
+    const data = checkImages(request.data);
+    const labels =
+      this.numClasses > 0
+        ? Array.from({ length: request.numSamples }, (_, i) => i % this.numClasses)
+        : undefined;
+    const images = await this.sample({
+      numSamples: request.numSamples,
+      labels,
+      seed: request.seed,
+      signal: request.signal,
+    });
+    try {
+      return await scoreImageSamples({
+        images,
+        labels,
+        numClasses: this.numClasses,
+        train: data.train,
+        heldOut: data.heldOut,
+        seed: request.seed,
+      });
+    } finally {
+      images.dispose();
+    }
+  }
+
+  async sample(request: SampleRequest): Promise<tf.Tensor4D> {
+    const labels = this.numClasses > 0 ? request.labels : undefined;
+    const images = await this.trainer.withEma(() =>
+      this.model.sample({ numSamples: request.numSamples, labels, seed: request.seed }),
+    );
+    request.onStep?.(1, 1);
+    const out = tf.tidy(() => tf.clipByValue(tf.div(tf.add(images, 1), 2), 0, 1) as tf.Tensor4D);
+    images.dispose();
+    return out;
+  }
+
+  dispose(): void {
+    this.trainer.dispose();
+    this.model.dispose();
+  }
+}
+
+function checkImages(data: TrainingData): Extract<TrainingData, { kind: 'images' }> {
+  if (data.kind !== 'images') {
+    throw new UsageError(
+      '--data',
+      'expected images for gan',
+      `got text ('${data.spec}')`,
+      'use --data mnist, --data shapes or --data images:DIR',
+    );
+  }
+  return data;
+}
+
+/** The GAN family of the `sculpt` command. */
+export const ganFamily: FamilyAdapter = Object.freeze({
+  name: 'gan',
+  description: 'DCGAN; class-conditional (projection discriminator) when the images have labels',
+  presets: PRESETS,
+  defaultPreset: 'dcgan',
+  dataKinds: ['images'] as const,
+  defaultData: 'mnist',
+  generates: 'images',
+  usesSamplers: false,
+  sampleDefaults: {},
+  metrics: IMAGE_METRICS,
+  smoke: { preset: 'tiny', data: 'mnist', batchSize: 8 },
+
+  async create(options: CreateModelOptions): Promise<FamilyModel> {
+    const data = checkImages(options.data);
+    const set = data.train;
+    const labelled = data.classNames.length > 0 && set.labels.every((l) => l >= 0);
+    const numClasses = labelled ? data.classNames.length : 0;
+    const model = GanModel.create(configFor(options.preset, set, numClasses), {
+      seed: options.seed,
+    });
+    // The trainer's Rng (batches, z) gets its own stream, apart from the initialisation's.
+    const trainer = new GanTrainer(model, {
+      loss: 'non-saturating',
+      discriminatorLearningRate: 2e-4,
+      generatorLearningRate: 2e-4,
+      seed: options.seed + 1,
+    });
+    const batchSize = options.batchSize ?? BATCH[options.preset] ?? 32;
+    return new GanRun(model, trainer, batchSize, set);
+  },
+
+  async restore(
+    checkpoint: Checkpoint,
+    options: { data?: TrainingData; totalSteps: number | undefined },
+  ): Promise<FamilyModel> {
+    const json = checkpoint.json as { batchSize?: number } | null;
+    const { model, trainer } = GanTrainer.fromCheckpoint('sculpt', checkpoint);
+    const set = options.data === undefined ? undefined : checkImages(options.data).train;
+    return new GanRun(model, trainer, json?.batchSize ?? 32, set);
+  },
+});

@@ -1,0 +1,29 @@
+/**
+ * @sculpt/gan — generative adversarial networks that train in Node and the
+ * browser: a DCGAN generator and discriminator, class-conditional variants
+ * (label embedding into G, projection discriminator), non-saturating, hinge
+ * and WGAN-GP losses, lazy R1, spectral normalisation, two learning rates,
+ * an EMA of G and per-step diagnostics, on core's `Trainer`.
+ * @packageDocumentation
+ */
+export type { GanConfig, GanConfigInput, GanPresetName } from './config.js';
+export { GAN_PRESETS, ganConfig } from './config.js';
+export type { GanLoss } from './losses.js';
+export {
+  checkLoss,
+  discriminatorLoss,
+  GAN_LOSSES,
+  generatorLoss,
+  gradientPenalty,
+  r1Penalty,
+} from './losses.js';
+export type { CreateGanOptions, GanSampleOptions } from './model.js';
+export { CHECKPOINT_KIND, GanModel } from './model.js';
+export type {
+  GanBatch,
+  GanFitCallbacks,
+  GanFitOptions,
+  GanStepResult,
+  GanTrainOptions,
+} from './train.js';
+export { GanTrainer } from './train.js';

@@ -1,0 +1,357 @@
+// GanModel: a DCGAN generator + discriminator and their config. Training
+// lives in ./train.ts; weights go through core's checkpoints.
+import {
+  type Checkpoint,
+  checkpointFromBytes,
+  checkpointToBytes,
+  formatShape,
+  type JsonValue,
+  loadCheckpoint,
+  packTrainingCheckpoint,
+  Rng,
+  SculptError,
+  saveCheckpoint,
+  unpackTrainingCheckpoint,
+} from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type GanConfig, type GanConfigInput, type GanPresetName, ganConfig } from './config.js';
+import {
+  discriminatorForward,
+  discriminatorParams,
+  generatorForward,
+  generatorParams,
+  oneHot,
+  type Params,
+  powerIteration,
+  spectralVectors,
+} from './nets.js';
+
+/** Checkpoint JSON tag of a GAN. */
+export const CHECKPOINT_KIND = 'sculpt-gan';
+
+/** Options of {@link GanModel.create}. */
+export interface CreateGanOptions {
+  /** Seed of the initial weights. Default 0. */
+  seed?: number;
+}
+
+/** Options of {@link GanModel.sample}. */
+export interface GanSampleOptions {
+  /** How many images. Default: `labels.length`, else 16. */
+  numSamples?: number;
+  /** One class per image (conditional models). Default: classes in turn 0, 1, …, K−1, 0, … */
+  labels?: ArrayLike<number>;
+  /** Seed of the noise z. Default 0. */
+  seed?: number;
+}
+
+/**
+ * A DCGAN: generator G(z, y) and discriminator D(x, y), class-conditional
+ * when `config.numClasses > 0` (label embedding into G, projection D), with
+ * optional spectral norm on D. Owns its weights (`dispose()` frees them).
+ *
+ * @example
+ * ```ts
+ * const gan = GanModel.create('tiny', { seed: 1 });
+ * const images = gan.sample({ numSamples: 4, seed: 2 }); // [4, 8, 8, 1] in [-1, 1]
+ * images.dispose();
+ * gan.dispose();
+ * ```
+ */
+export class GanModel {
+  /** The frozen config this model was built from. */
+  readonly config: GanConfig;
+  /** Generator weights by name (owned by the model). */
+  readonly generator: Readonly<Params>;
+  /** Discriminator weights by name (owned by the model). */
+  readonly discriminator: Readonly<Params>;
+  /** Spectral-norm power-iteration vectors (not trained; empty without spectral norm). */
+  readonly spectral: Readonly<Params>;
+
+  private constructor(config: GanConfig, rng: Rng) {
+    this.config = config;
+    const [g, d, s] = rng.split(3) as Rng[];
+    this.generator = generatorParams(config, g);
+    this.discriminator = discriminatorParams(config, d);
+    this.spectral = config.spectralNorm ? spectralVectors(this.discriminator, s) : {};
+  }
+
+  /**
+   * A new model with seeded random weights.
+   * @param config - a preset name, a {@link GanConfigInput} or a {@link GanConfig}. Default `'dcgan-mnist'`.
+   * @param options - `seed` (default 0).
+   * @returns a new model; the caller owns it.
+   * @example
+   * ```ts
+   * const gan = GanModel.create({ preset: 'cdcgan-mnist', spectralNorm: true }, { seed: 0 });
+   * ```
+   */
+  static create(
+    config: GanPresetName | GanConfigInput | GanConfig = 'dcgan-mnist',
+    options: CreateGanOptions = {},
+  ): GanModel {
+    const input = typeof config === 'string' ? { preset: config } : (config as GanConfigInput);
+    return new GanModel(ganConfig(input), new Rng(options.seed ?? 0));
+  }
+
+  /**
+   * `GanModel.fromConfig(model.getConfig())` builds the same architecture
+   * (weights freshly initialised from `options.seed`).
+   * @example `const twin = GanModel.fromConfig(gan.getConfig())`
+   */
+  static fromConfig(config: GanConfig, options: CreateGanOptions = {}): GanModel {
+    return GanModel.create(config, options);
+  }
+
+  /** The frozen, JSON-serialisable config. @example `JSON.stringify(gan.getConfig())` */
+  getConfig(): GanConfig {
+    return this.config;
+  }
+
+  /** Number of classes (0 = unconditional). */
+  get numClasses(): number {
+    return this.config.numClasses;
+  }
+
+  /** `[H, W, C]` of the images. */
+  get imageShape(): [number, number, number] {
+    const { imageSize, channels } = this.config;
+    return [imageSize, imageSize, channels];
+  }
+
+  /** Every weight by name: `g/…`, `d/…` and (spectral norm) `sn/…`. The model owns them. */
+  get weights(): Readonly<Record<string, tf.Variable>> {
+    const out: Record<string, tf.Variable> = {};
+    for (const [prefix, p] of [
+      ['g', this.generator],
+      ['d', this.discriminator],
+      ['sn', this.spectral],
+    ] as const)
+      for (const [k, v] of Object.entries(p)) out[`${prefix}/${k}`] = v;
+    return out;
+  }
+
+  /**
+   * G(z, y): noise `[B, latentDim]` (+ one label per row) → images `[B, H, W, C]` in (−1, 1).
+   * @returns a new tensor; the caller owns it.
+   * @throws SculptError for a wrong z shape or bad labels.
+   * @example `const x = gan.generate(z, [3, 7])`
+   */
+  generate(z: tf.Tensor2D, labels?: ArrayLike<number>): tf.Tensor4D {
+    const where = 'GanModel.generate';
+    if (!(z instanceof tf.Tensor && z.rank === 2 && z.shape[1] === this.config.latentDim)) {
+      throw new SculptError(
+        where,
+        `expected z of shape [B, ${this.config.latentDim}]`,
+        `got ${z instanceof tf.Tensor ? formatShape(z.shape) : typeof z}`,
+        'draw z with rng.normal([B, latentDim])',
+      );
+    }
+    const y = this.labelsFor(where, labels, z.shape[0]);
+    return tf.tidy(() =>
+      generatorForward(this.config, this.generator, z, y ? oneHot(y, this.numClasses) : undefined),
+    );
+  }
+
+  /**
+   * D(x, y): images `[B, H, W, C]` in [−1, 1] (+ one label per image) → logits `[B]`.
+   * @returns a new tensor; the caller owns it.
+   * @example `const logits = gan.discriminate(images, labels)`
+   */
+  discriminate(images: tf.Tensor4D, labels?: ArrayLike<number>): tf.Tensor1D {
+    const where = 'GanModel.discriminate';
+    this.checkImages(where, images);
+    const y = this.labelsFor(where, labels, images.shape[0]);
+    return tf.tidy(() => this.critic(images, y));
+  }
+
+  /** D on already-checked inputs, inside the caller's tidy (used by the trainer). */
+  critic(images: tf.Tensor4D, labels: Int32Array | undefined): tf.Tensor1D {
+    const sn = this.config.spectralNorm ? this.spectral : undefined;
+    const y = labels ? oneHot(labels, this.numClasses) : undefined;
+    return discriminatorForward(this.discriminator, sn, images, y);
+  }
+
+  /** One spectral-norm power iteration on D's weights (the trainer calls it before each D step). No-op without spectral norm. */
+  updateSpectralNorm(): void {
+    if (this.config.spectralNorm) powerIteration(this.discriminator, this.spectral);
+  }
+
+  /**
+   * Draws images from G with seeded noise.
+   * @returns `[N, H, W, C]` in (−1, 1); the caller owns it.
+   * @example `const x = gan.sample({ labels: [0, 1, 2], seed: 3 })`
+   */
+  sample(options: GanSampleOptions = {}): tf.Tensor4D {
+    const where = 'GanModel.sample';
+    const n = options.numSamples ?? options.labels?.length ?? 16;
+    if (!(Number.isInteger(n) && n > 0)) {
+      throw new SculptError(where, 'expected numSamples to be a positive integer', `got ${n}`);
+    }
+    const labels =
+      this.numClasses > 0
+        ? (options.labels ?? Array.from({ length: n }, (_, i) => i % this.numClasses))
+        : options.labels;
+    const z = new Rng(options.seed ?? 0).normal([n, this.config.latentDim]) as tf.Tensor2D;
+    try {
+      return this.generate(z, labels);
+    } finally {
+      z.dispose();
+    }
+  }
+
+  /** Checks class ids against the model: integers in [0, numClasses), one per image. */
+  labelsFor(
+    where: string,
+    labels: ArrayLike<number> | undefined,
+    count: number,
+  ): Int32Array | undefined {
+    const k = this.numClasses;
+    if (labels === undefined) {
+      if (k === 0) return undefined;
+      throw new SculptError(
+        where,
+        `expected ${count} labels for a class-conditional model (numClasses = ${k})`,
+        'got none',
+        'pass one label per image',
+      );
+    }
+    if (k === 0) {
+      throw new SculptError(
+        where,
+        'expected no labels for an unconditional model (numClasses = 0)',
+        `got ${labels.length}`,
+        'leave labels out, or create the model with numClasses',
+      );
+    }
+    if (labels.length !== count) {
+      throw new SculptError(
+        where,
+        `expected ${count} labels (one per image)`,
+        `got ${labels.length}`,
+      );
+    }
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i];
+      if (!(Number.isInteger(l) && l >= 0 && l < k)) {
+        throw new SculptError(
+          where,
+          `expected labels to be integers in [0, ${k - 1}]`,
+          `got labels[${i}] = ${l}`,
+          'use class ids of the training data',
+        );
+      }
+    }
+    return Int32Array.from(labels);
+  }
+
+  /** Throws unless `images` is `[N, H, W, C]` matching the config. */
+  checkImages(where: string, images: tf.Tensor): void {
+    const [h, w, c] = this.imageShape;
+    const ok =
+      images instanceof tf.Tensor &&
+      images.rank === 4 &&
+      images.shape[1] === h &&
+      images.shape[2] === w &&
+      images.shape[3] === c;
+    if (!ok) {
+      const got = images instanceof tf.Tensor ? formatShape(images.shape) : typeof images;
+      throw new SculptError(
+        where,
+        `expected images of shape [N, ${h}, ${w}, ${c}] in [-1, 1]`,
+        `got ${got}`,
+        'reshape/scale the batch (datasets: range "-1,1")',
+      );
+    }
+  }
+
+  /**
+   * The weights and config as a core checkpoint (tensors prefixed `model/`).
+   * @returns tensors that are the model's own variables (do not dispose) + JSON.
+   */
+  toCheckpoint(): Checkpoint {
+    return packTrainingCheckpoint({
+      kind: CHECKPOINT_KIND,
+      version: 1,
+      config: this.config as unknown as JsonValue,
+      weights: this.weights,
+    });
+  }
+
+  /**
+   * A model from a checkpoint written by `save`, `toBytes` or a trainer.
+   * @returns a new model; the caller owns it. The checkpoint's tensors are not disposed.
+   * @throws CheckpointError for another kind; SculptError for weights that do not fit the config.
+   */
+  static fromCheckpoint(where: string, checkpoint: Checkpoint): GanModel {
+    const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
+    const model = GanModel.create(config as unknown as GanConfigInput);
+    for (const [name, v] of Object.entries(model.weights)) {
+      const t = weights[name];
+      if (!t || t.shape.join(',') !== v.shape.join(',')) {
+        model.dispose();
+        throw new SculptError(
+          where,
+          `expected weight '${name}' of shape ${formatShape(v.shape)}`,
+          `got ${t ? formatShape(t.shape) : 'none'}`,
+          'the checkpoint was written by a different config',
+        );
+      }
+      v.assign(t);
+    }
+    return model;
+  }
+
+  /**
+   * Saves weights + config into a directory (Node; core's atomic checkpoint).
+   * @example `await gan.save('checkpoints/gan')`
+   */
+  async save(dir: string): Promise<void> {
+    await saveCheckpoint(dir, this.toCheckpoint());
+  }
+
+  /**
+   * Loads a model saved by `save` (or a trainer checkpoint).
+   * @returns a new model; the caller owns it.
+   * @example `const gan = await GanModel.load('checkpoints/gan')`
+   */
+  static async load(dir: string): Promise<GanModel> {
+    const checkpoint = await loadCheckpoint(dir);
+    try {
+      return GanModel.fromCheckpoint('GanModel.load', checkpoint);
+    } finally {
+      tf.dispose(Object.values(checkpoint.tensors));
+    }
+  }
+
+  /**
+   * Weights + config as one buffer (browsers: fetch it, store it in IndexedDB).
+   * @returns a new `ArrayBuffer` holding a core checkpoint blob.
+   * @example `const bytes = await gan.toBytes()`
+   */
+  async toBytes(): Promise<ArrayBuffer> {
+    const bytes = await checkpointToBytes(this.toCheckpoint());
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  /**
+   * The inverse of `toBytes`.
+   * @returns a new model; the caller owns it.
+   * @example `const gan = GanModel.fromBytes(await (await fetch(url)).arrayBuffer())`
+   */
+  static fromBytes(bytes: ArrayBuffer | Uint8Array): GanModel {
+    const checkpoint = checkpointFromBytes(
+      bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes),
+    );
+    try {
+      return GanModel.fromCheckpoint('GanModel.fromBytes', checkpoint);
+    } finally {
+      tf.dispose(Object.values(checkpoint.tensors));
+    }
+  }
+
+  /** Frees every weight. */
+  dispose(): void {
+    tf.dispose(Object.values(this.weights));
+  }
+}
