@@ -63,6 +63,7 @@ export default defineConfig({
             { text: '@sculpt/core', link: '/guide/core' },
             { text: '@sculpt/samplers', link: '/guide/samplers' },
             { text: '@sculpt/diffusion', link: '/guide/diffusion' },
+            { text: '@sculpt/gan', link: '/guide/gan' },
             { text: '@sculpt/datasets', link: '/guide/datasets' },
             { text: '@sculpt/metrics', link: '/guide/metrics' },
             { text: '@sculpt/native', link: '/guide/native' },
