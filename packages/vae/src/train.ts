@@ -19,8 +19,8 @@ import {
   unpackTrainingCheckpoint,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
-// Node's tfjs-core build registers no gradients; the trainer needs them.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// Node's tfjs-core build registers no gradients; tfjs-layers registers them (as in @sculpt/diffusion).
+import '@tensorflow/tfjs-layers';
 import { CHECKPOINT_KIND, VaeModel } from './model.js';
 import { elboTerms } from './objectives.js';
 
