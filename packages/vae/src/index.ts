@@ -1,0 +1,16 @@
+/**
+ * @sculpt/vae — autoencoders and variational autoencoders with honest
+ * likelihoods: ELBO with analytic KL, β, KL warm-up, free bits, IWAE bounds
+ * in nats and bits/dim, and latent tools (reconstruction, slerp, 2-D grids,
+ * tempered prior samples). Models implement core's `Autoencoder` contract.
+ * @packageDocumentation
+ */
+export type { Likelihood, VaeConfig, VaeConfigInput, VaeKind, VaePreset } from './config.js';
+export { PRESETS, vaeConfig } from './config.js';
+export { interpolate, latentGrid2d, reconstruct, samplePrior } from './latent.js';
+export type { CreateVaeOptions } from './model.js';
+export { CHECKPOINT_KIND, VaeModel } from './model.js';
+export type { BoundOptions, BoundReport, ElboTerms } from './objectives.js';
+export { elboTerms, evaluateBounds, klPerDim } from './objectives.js';
+export type { VaeTrainOptions } from './train.js';
+export { VaeTrainer } from './train.js';

@@ -1,0 +1,292 @@
+// MLP autoencoder / VAE: weights are plain tf.Variables, saved through core's checkpoints.
+import {
+  type Autoencoder,
+  type Checkpoint,
+  DiagonalNormal,
+  formatShape,
+  type JsonValue,
+  loadCheckpoint,
+  packTrainingCheckpoint,
+  Rng,
+  SculptError,
+  saveCheckpoint,
+  unpackTrainingCheckpoint,
+} from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type VaeConfig, type VaeConfigInput, type VaePreset, vaeConfig } from './config.js';
+
+/** The `kind` written into checkpoints of this package. */
+export const CHECKPOINT_KIND = 'sculpt-vae';
+
+/** Options of {@link VaeModel.create}. */
+export interface CreateVaeOptions {
+  /** Seed of the weight initialisation. Default 0. */
+  seed?: number;
+}
+
+function glorot(rng: Rng, fanIn: number, fanOut: number): tf.Tensor2D {
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  return tf.tensor2d(rng.uniformArray(fanIn * fanOut, -limit, limit), [fanIn, fanOut]);
+}
+
+/**
+ * An MLP autoencoder (`kind: 'ae'`) or variational autoencoder (`kind: 'vae'`)
+ * over images `[B, H, W, C]` with pixels in [0, 1]. Implements core's
+ * `Autoencoder` contract: `encode` returns a `DiagonalNormal` (VAE) or a
+ * latent tensor (AE), `decode` returns the decoder mean (pixel probabilities
+ * for a Bernoulli decoder).
+ *
+ * @example
+ * ```ts
+ * const vae = VaeModel.create('tiny', { seed: 1 });
+ * const q = vae.encode(images) as DiagonalNormal;   // q(z|x)
+ * const recon = vae.decode(q.mean);                 // [B, 8, 8, 1] in [0, 1]
+ * q.dispose(); recon.dispose(); vae.dispose();
+ * ```
+ */
+export class VaeModel implements Autoencoder {
+  /** The frozen config. */
+  readonly config: VaeConfig;
+  /** The weights by name (owned by the model). */
+  readonly params: Record<string, tf.Variable>;
+  private disposed = false;
+
+  private constructor(config: VaeConfig, seed: number) {
+    this.config = config;
+    const rng = new Rng(seed);
+    const d = this.pixels;
+    const p: Record<string, tf.Variable> = {};
+    const dense = (name: string, i: number, o: number) => {
+      p[`${name}/w`] = tf.variable(glorot(rng, i, o), true);
+      p[`${name}/b`] = tf.variable(tf.zeros([o]), true);
+    };
+    let w = d;
+    config.hidden.forEach((h, i) => {
+      dense(`enc/${i}`, w, h);
+      w = h;
+    });
+    dense('enc/mean', w, config.latentDim);
+    if (config.kind === 'vae') dense('enc/logvar', w, config.latentDim);
+    w = config.latentDim;
+    [...config.hidden].reverse().forEach((h, i) => {
+      dense(`dec/${i}`, w, h);
+      w = h;
+    });
+    dense('dec/out', w, d);
+    if (config.likelihood === 'gaussian' && config.decoderStd === 'learned')
+      p['dec/logvar'] = tf.variable(tf.fill([d], Math.log(0.1)), true);
+    this.params = p;
+  }
+
+  /**
+   * A fresh model from a preset name or config input.
+   * @returns a new model; the caller owns it (`dispose()`).
+   */
+  static create(
+    config: VaePreset | VaeConfigInput = 'tiny',
+    options: CreateVaeOptions = {},
+  ): VaeModel {
+    return new VaeModel(vaeConfig(config), options.seed ?? 0);
+  }
+
+  /** `VaeModel.fromConfig(model.getConfig())` builds the same architecture (fresh weights). */
+  static fromConfig(config: VaeConfig | VaeConfigInput, options: CreateVaeOptions = {}): VaeModel {
+    return new VaeModel(vaeConfig(config), options.seed ?? 0);
+  }
+
+  /** The frozen, JSON-serialisable config. */
+  getConfig(): VaeConfig {
+    return this.config;
+  }
+
+  /** Pixels per image, H·W·C. */
+  get pixels(): number {
+    const [h, w, c] = this.config.imageShape;
+    return h * w * c;
+  }
+
+  /** Shape of one latent: `[latentDim]`. */
+  get latentShape(): readonly number[] {
+    return [this.config.latentDim];
+  }
+
+  /** Number of trainable scalars. */
+  get parameterCount(): number {
+    return Object.values(this.params).reduce((n, v) => n + v.size, 0);
+  }
+
+  private check(where: string): void {
+    if (this.disposed)
+      throw new SculptError(where, 'a live model', 'a disposed one', 'create or load a new model');
+  }
+
+  /** @throws SculptError unless `x` is `[B, H, W, C]` float32 of this model's image shape with finite pixels. */
+  checkImages(where: string, x: tf.Tensor): void {
+    this.check(where);
+    const [h, w, c] = this.config.imageShape;
+    if (x.rank !== 4 || x.shape[1] !== h || x.shape[2] !== w || x.shape[3] !== c || x.shape[0] < 1)
+      throw new SculptError(
+        where,
+        `expected images of shape [B, ${h}, ${w}, ${c}]`,
+        `got ${formatShape(x.shape)}`,
+        'resize the images or build the model with a matching imageShape',
+      );
+    const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(x))).dataSync()[0]);
+    if (bad)
+      throw new SculptError(
+        where,
+        'expected finite pixels',
+        'got NaN or ±Infinity',
+        'clean the data (pixels in [0, 1])',
+      );
+  }
+
+  /** @throws SculptError unless `z` is `[B, latentDim]`. */
+  checkLatent(where: string, z: tf.Tensor): void {
+    this.check(where);
+    if (z.rank !== 2 || z.shape[1] !== this.config.latentDim)
+      throw new SculptError(
+        where,
+        `expected a latent of shape [B, ${this.config.latentDim}]`,
+        `got ${formatShape(z.shape)}`,
+        'pass latents from encode() or of the model latentDim',
+      );
+  }
+
+  private mlp(prefix: string, h: tf.Tensor2D, n: number): tf.Tensor2D {
+    let out = h;
+    for (let i = 0; i < n; i++)
+      out = tf.relu(
+        tf.add(tf.matMul(out, this.params[`${prefix}/${i}/w`]), this.params[`${prefix}/${i}/b`]),
+      );
+    return out;
+  }
+
+  private dense(name: string, h: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(h, this.params[`${name}/w`]), this.params[`${name}/b`]);
+  }
+
+  /** Encoder outputs μ and (VAE) log σ², `[B, latentDim]` each. The caller owns them. */
+  encodeParams(x: tf.Tensor): { mean: tf.Tensor2D; logVar?: tf.Tensor2D } {
+    this.checkImages('VaeModel.encode', x);
+    return tf.tidy(() => {
+      const h = this.mlp(
+        'enc',
+        tf.reshape(x, [x.shape[0], this.pixels]),
+        this.config.hidden.length,
+      );
+      const mean = this.dense('enc/mean', h);
+      if (this.config.kind === 'ae') return { mean };
+      return { mean, logVar: this.dense('enc/logvar', h) };
+    });
+  }
+
+  /**
+   * q(z|x) for a VAE (a `DiagonalNormal` over `[B, latentDim]`), or the latent
+   * code `[B, latentDim]` for an AE.
+   * @returns the caller owns the result (`dispose()`).
+   * @throws SculptError for a wrong image shape or non-finite pixels.
+   */
+  encode(x: tf.Tensor): DiagonalNormal | tf.Tensor {
+    const { mean, logVar } = this.encodeParams(x);
+    if (!logVar) return mean;
+    return new DiagonalNormal({ mean, logVar });
+  }
+
+  /** Decoder outputs before the link function (logits for Bernoulli, means for Gaussian), `[B, H, W, C]`. */
+  decodeRaw(z: tf.Tensor): tf.Tensor4D {
+    this.checkLatent('VaeModel.decode', z);
+    return tf.tidy(() => {
+      const h = this.mlp('dec', z as tf.Tensor2D, this.config.hidden.length);
+      return tf.reshape(this.dense('dec/out', h), [z.shape[0], ...this.config.imageShape]);
+    });
+  }
+
+  /**
+   * The decoder mean E[x|z]: pixel probabilities (Bernoulli) or means (Gaussian), `[B, H, W, C]`.
+   * @returns the caller owns it.
+   */
+  decode(z: tf.Tensor): tf.Tensor4D {
+    return tf.tidy(() => {
+      const raw = this.decodeRaw(z);
+      return this.config.likelihood === 'bernoulli' ? tf.sigmoid(raw) : raw;
+    });
+  }
+
+  /**
+   * log p(x|z) summed over pixels, per image: `[B]` (nats). `raw` is {@link VaeModel.decodeRaw}'s output.
+   * Bernoulli: Σ x·l − softplus(l); Gaussian: Σ −½[(x − μ)²/σ² + log σ² + ln 2π].
+   */
+  logLikelihood(x: tf.Tensor, raw: tf.Tensor): tf.Tensor1D {
+    return tf.tidy(() => {
+      const n = raw.shape[0];
+      const flatX = tf.reshape(x, [n, this.pixels]);
+      const flatR = tf.reshape(raw, [n, this.pixels]);
+      if (this.config.likelihood === 'bernoulli')
+        return tf.sum(tf.sub(tf.mul(flatX, flatR), tf.softplus(flatR)), 1) as tf.Tensor1D;
+      const logVar =
+        this.config.decoderStd === 'learned'
+          ? this.params['dec/logvar']
+          : tf.scalar(2 * Math.log(this.config.decoderStd));
+      const sq = tf.mul(tf.square(tf.sub(flatX, flatR)), tf.exp(tf.neg(logVar)));
+      const elem = tf.mul(-0.5, tf.add(tf.add(sq, logVar), Math.log(2 * Math.PI)));
+      return tf.sum(elem, 1) as tf.Tensor1D;
+    });
+  }
+
+  /** Weights + config in sculpt's checkpoint layout (tensors are the model's own variables). */
+  toCheckpoint(): Checkpoint {
+    return packTrainingCheckpoint({
+      kind: CHECKPOINT_KIND,
+      version: 1,
+      config: this.config as unknown as JsonValue,
+      weights: this.params,
+    });
+  }
+
+  /**
+   * A model from a checkpoint written by `save` or a trainer.
+   * @returns a new model; the caller owns it. The checkpoint's tensors are read, not taken.
+   * @throws CheckpointError / SculptError for another kind or mismatched weights.
+   */
+  static fromCheckpoint(where: string, checkpoint: Checkpoint): VaeModel {
+    const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
+    const model = VaeModel.fromConfig(config as unknown as VaeConfig);
+    for (const [name, v] of Object.entries(model.params)) {
+      const t = weights[name];
+      if (!t || t.shape.join(',') !== v.shape.join(',')) {
+        model.dispose();
+        throw new SculptError(
+          where,
+          `expected weight '${name}' of shape ${formatShape(v.shape)}`,
+          `got ${t ? formatShape(t.shape) : 'none'}`,
+          'the checkpoint was written by a different config',
+        );
+      }
+      v.assign(t);
+    }
+    return model;
+  }
+
+  /** Saves weights + config to a directory (core's atomic checkpoint). @example `await vae.save('ckpt/vae')` */
+  async save(dir: string): Promise<void> {
+    await saveCheckpoint(dir, this.toCheckpoint());
+  }
+
+  /** Loads a model saved by `save` (or a trainer checkpoint). @returns the caller owns it. */
+  static async load(dir: string): Promise<VaeModel> {
+    const ckpt = await loadCheckpoint(dir);
+    try {
+      return VaeModel.fromCheckpoint('VaeModel.load', ckpt);
+    } finally {
+      tf.dispose(Object.values(ckpt.tensors));
+    }
+  }
+
+  /** Frees the weights. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    tf.dispose(Object.values(this.params));
+  }
+}
