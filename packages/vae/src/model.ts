@@ -56,9 +56,11 @@ export class VaeModel implements Autoencoder {
     const rng = new Rng(seed);
     const d = this.pixels;
     const p: Record<string, tf.Variable> = {};
+    // tf.variable keeps its initial tensor alive: tidy frees it (variables survive tidy).
+    const variable = (init: () => tf.Tensor) => tf.tidy(() => tf.variable(init(), true));
     const dense = (name: string, i: number, o: number) => {
-      p[`${name}/w`] = tf.variable(glorot(rng, i, o), true);
-      p[`${name}/b`] = tf.variable(tf.zeros([o]), true);
+      p[`${name}/w`] = variable(() => glorot(rng, i, o));
+      p[`${name}/b`] = variable(() => tf.zeros([o]));
     };
     let w = d;
     config.hidden.forEach((h, i) => {
@@ -74,7 +76,7 @@ export class VaeModel implements Autoencoder {
     });
     dense('dec/out', w, d);
     if (config.likelihood === 'gaussian' && config.decoderStd === 'learned')
-      p['dec/logvar'] = tf.variable(tf.fill([d], Math.log(0.1)), true);
+      p['dec/logvar'] = variable(() => tf.fill([d], Math.log(0.1)));
     this.params = p;
   }
 

@@ -38,6 +38,12 @@ function fixture(): tf.Tensor4D {
   return tf.tensor4d(px, [8, 8, 8, 1]);
 }
 
+describe('ownership', () => {
+  it('create + dispose frees every tensor (initial values included)', async () => {
+    await expectNoLeak(() => VaeModel.create('mnist-mlp', { seed: 1 }).dispose());
+  });
+});
+
 describe('VaeModel', () => {
   it('encodes to a DiagonalNormal and decodes to images of the right shape', () => {
     const m = VaeModel.create('tiny', { seed: 1 });

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import type { FamilyAdapter } from '../family.js';
 import { diffusionFamily } from './diffusion.js';
 import { ganFamily } from './gan.js';
+import { vaeFamily } from './vae.js';
 
 /**
  * Every family, in the order `sculpt --help` lists them (a frozen array).
@@ -12,7 +13,11 @@ import { ganFamily } from './gan.js';
  * for (const f of FAMILIES) console.log(f.name, f.presets.map((p) => p.name));
  * ```
  */
-export const FAMILIES: readonly FamilyAdapter[] = Object.freeze([diffusionFamily, ganFamily]);
+export const FAMILIES: readonly FamilyAdapter[] = Object.freeze([
+  diffusionFamily,
+  ganFamily,
+  vaeFamily,
+]);
 
 /**
  * Looks a family up by name.

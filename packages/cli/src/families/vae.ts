@@ -1,0 +1,218 @@
+// The VAE family: @sculpt/vae's MLP VAE (Bernoulli decoder on dynamically
+// binarized pixels), trained by its VaeTrainer on core's Trainer, sampled from
+// the prior and evaluated by its held-out −ELBO and IWAE bound in nats.
+import { type Checkpoint, type JsonValue, Rng, type StepResult } from '@sculpt/core';
+import { type ImageSet, subsetImages } from '@sculpt/datasets';
+import {
+  evaluateBounds,
+  samplePrior,
+  type VaeConfig,
+  VaeModel,
+  VaeTrainer,
+  vaeConfig,
+} from '@sculpt/vae';
+import * as tf from '@tensorflow/tfjs-core';
+import { UsageError } from '../errors.js';
+import type {
+  CreateModelOptions,
+  EvalReport,
+  EvaluateRequest,
+  FamilyAdapter,
+  FamilyModel,
+  ImageFamilyModel,
+  SampleRequest,
+  TrainingData,
+} from '../family.js';
+import { scoreImageSamples } from '../metrics/images.js';
+
+const PRESETS = [
+  {
+    name: 'tiny',
+    description: 'one hidden layer of 32, 4 latents: a step takes milliseconds (tests)',
+  },
+  { name: 'mlp', description: 'encoder 512-256, 32 latents (the mnist-mlp preset of @sculpt/vae)' },
+] as const;
+
+const BATCH: Record<string, number> = { tiny: 32, mlp: 100 };
+/** Importance samples of the IWAE bound `sculpt eval` reports. */
+const IWAE_K = 50;
+/** KL warm-up of the CLI recipe (measured in packages/vae/README.md). */
+const KL_WARMUP_STEPS = 500;
+
+function configFor(preset: string, set: ImageSet): VaeConfig {
+  const imageShape: [number, number, number] = [set.height, set.width, set.channels];
+  return preset === 'tiny'
+    ? vaeConfig({ preset: 'tiny', imageShape })
+    : vaeConfig({ preset: 'mnist-mlp', imageShape });
+}
+
+/** The images of `set` picked by `indices`, as a `[N, H, W, C]` tensor in [0, 1]. */
+function tensorOf(set: ImageSet, indices: ArrayLike<number>): tf.Tensor4D {
+  const picked = subsetImages(set, Array.from(indices));
+  return tf.tensor4d(picked.images, [picked.count, set.height, set.width, set.channels]);
+}
+
+class VaeRun implements ImageFamilyModel {
+  readonly kind = 'images' as const;
+  readonly numClasses = 0;
+  readonly sampleShape: readonly [number, number, number];
+  readonly parameterCount: number;
+
+  constructor(
+    private readonly model: VaeModel,
+    private readonly trainer: VaeTrainer,
+    readonly batchSize: number,
+    private readonly data: ImageSet | undefined,
+  ) {
+    this.sampleShape = model.config.imageShape;
+    this.parameterCount = Object.values(model.params).reduce((n, v) => n + v.size, 0);
+  }
+
+  get config(): JsonValue {
+    return this.model.getConfig() as unknown as JsonValue;
+  }
+
+  get stepCount(): number {
+    return this.trainer.stepCount;
+  }
+
+  async train(options: {
+    steps: number;
+    signal?: AbortSignal;
+    onStep: (r: StepResult) => void | Promise<void>;
+  }): Promise<void> {
+    const set = this.data;
+    if (!set)
+      throw new UsageError(
+        'sculpt train',
+        'expected training data',
+        'got none (the model was loaded for sampling)',
+      );
+    await this.trainer.fit({
+      // Indices from the step's own Rng, so a resumed run sees the same batches.
+      data: (_step, rng) => tensorOf(set, rng.integers(this.batchSize, 0, set.count)),
+      steps: options.steps,
+      signal: options.signal,
+      callbacks: { onStep: options.onStep },
+    });
+  }
+
+  checkpoint(): Checkpoint {
+    // trainer/ tensors are fresh copies; model/ ones are the live weights: clone them,
+    // since the caller disposes everything it gets.
+    const ckpt = this.trainer.checkpoint({ batchSize: this.batchSize });
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(ckpt.tensors))
+      tensors[k] = k.startsWith('model/') ? tf.clone(v) : v;
+    return { tensors, json: ckpt.json };
+  }
+
+  async evaluate(request: EvaluateRequest): Promise<EvalReport> {
+    const data = checkImages(request.data);
+    const held = data.heldOut;
+    const n = Math.min(request.numSamples, held.count);
+    // Held-out digits binarized once with a fixed seed (the binarized-MNIST convention).
+    const binary = tf.tidy(() => {
+      const x = tensorOf(
+        held,
+        Array.from({ length: n }, (_, i) => i),
+      );
+      return tf.cast(tf.less(new Rng(request.seed).uniform(x.shape), x), 'float32') as tf.Tensor4D;
+    });
+    let bounds: Awaited<ReturnType<typeof evaluateBounds>>;
+    try {
+      bounds = await evaluateBounds(this.model, binary, new Rng(request.seed + 1), { k: IWAE_K });
+    } finally {
+      binary.dispose();
+    }
+    const images = await this.sample({ numSamples: request.numSamples, seed: request.seed });
+    try {
+      const scores = await scoreImageSamples({
+        images,
+        labels: undefined,
+        numClasses: 0,
+        train: data.train,
+        heldOut: data.heldOut,
+        seed: request.seed,
+      });
+      return {
+        negElbo: round(bounds.negElbo),
+        negIwae: round(bounds.negIwae),
+        iwaeK: bounds.k,
+        recon: round(bounds.recon),
+        kl: round(bounds.kl),
+        activeUnits: bounds.activeUnits,
+        bitsPerDim: round(bounds.bitsPerDim),
+        heldOutImages: bounds.count,
+        ...scores,
+      };
+    } finally {
+      images.dispose();
+    }
+  }
+
+  async sample(request: SampleRequest): Promise<tf.Tensor4D> {
+    const out = samplePrior(this.model, request.numSamples, new Rng(request.seed));
+    request.onStep?.(1, 1);
+    return out;
+  }
+
+  dispose(): void {
+    this.trainer.dispose();
+    this.model.dispose();
+  }
+}
+
+const round = (v: number): number => Number(v.toFixed(3));
+
+function checkImages(data: TrainingData): Extract<TrainingData, { kind: 'images' }> {
+  if (data.kind !== 'images') {
+    throw new UsageError(
+      '--data',
+      'expected images for vae',
+      `got text ('${data.spec}')`,
+      'use --data mnist, --data shapes or --data images:DIR',
+    );
+  }
+  return data;
+}
+
+/** The VAE family of the `sculpt` command. */
+export const vaeFamily: FamilyAdapter = Object.freeze({
+  name: 'vae',
+  description: 'MLP variational autoencoder (Bernoulli decoder); held-out −ELBO and IWAE in nats',
+  presets: PRESETS,
+  defaultPreset: 'mlp',
+  dataKinds: ['images'] as const,
+  defaultData: 'mnist',
+  generates: 'images',
+  usesSamplers: false,
+  sampleDefaults: {},
+  metrics: ['negElbo', 'negIwae', 'bitsPerDim', 'activeUnits', 'fd', 'kid'],
+  smoke: { preset: 'tiny', data: 'mnist', batchSize: 8 },
+
+  async create(options: CreateModelOptions): Promise<FamilyModel> {
+    const set = checkImages(options.data).train;
+    const model = VaeModel.create(configFor(options.preset, set), { seed: options.seed });
+    const trainer = new VaeTrainer(model, {
+      learningRate: 1e-3,
+      binarize: 'dynamic',
+      klWarmupSteps: KL_WARMUP_STEPS,
+      seed: options.seed + 1,
+    });
+    const batchSize = options.batchSize ?? BATCH[options.preset] ?? 32;
+    return new VaeRun(model, trainer, batchSize, set);
+  },
+
+  async restore(
+    checkpoint: Checkpoint,
+    options: { data?: TrainingData; totalSteps: number | undefined },
+  ): Promise<FamilyModel> {
+    const json = checkpoint.json as { batchSize?: number } | null;
+    const { model, trainer } = VaeTrainer.fromCheckpoint('sculpt', checkpoint, {
+      learningRate: 1e-3,
+    });
+    const set = options.data === undefined ? undefined : checkImages(options.data).train;
+    return new VaeRun(model, trainer, json?.batchSize ?? 32, set);
+  },
+});
