@@ -245,7 +245,10 @@ describe('sculpt (built binary)', () => {
 
   it('refuses bad input with one line, status 2, and leaves the checkpoint untouched', () => {
     const before = digest(join(root, 'a', 'checkpoint'));
-    expectUsageError(sculpt('train', 'vae'), /known model family.*'vae'.*diffusion/);
+    expectUsageError(
+      sculpt('train', 'no-such-family'),
+      /known model family.*'no-such-family'.*diffusion, gan, vae/,
+    );
     expectUsageError(
       sculpt('train', 'diffusion', '--preset', 'huge'),
       /preset of diffusion.*'huge'.*tiny/,
