@@ -61,7 +61,9 @@ export type {
   UnpackedTrainingCheckpoint,
 } from './io/training-checkpoint.js';
 export {
+  disposeTrainerTensors,
   expectModelWeights,
+  ownTrainingCheckpoint,
   packTrainingCheckpoint,
   unpackTrainingCheckpoint,
 } from './io/training-checkpoint.js';

@@ -91,7 +91,7 @@ describe('DiffusionTrainer', () => {
     const learningRate = warmupCosineLr({ peak: 3e-3, warmupSteps: 2, totalSteps: 10 });
     const trainer = new DiffusionTrainer(model, { learningRate, seed: 6 });
     for (let i = 0; i < 3; i++) await trainer.step(batch);
-    await trainer.save(join(dir, 'ckpt'));
+    await expectNoLeak(() => trainer.save(join(dir, 'ckpt')), { label: 'DiffusionTrainer.save' });
     const a = [(await trainer.step(batch)).loss, (await trainer.step(batch)).loss];
     const resumed = await DiffusionTrainer.resume(join(dir, 'ckpt'));
     expect(resumed.trainer.stepCount).toBe(3);

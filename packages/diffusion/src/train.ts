@@ -12,6 +12,7 @@ import {
   adamW,
   type Checkpoint,
   describeLr,
+  disposeTrainerTensors,
   type EmaOptions,
   type FitCallbacks,
   type FitData,
@@ -292,7 +293,12 @@ export class DiffusionTrainer {
    * @example `await trainer.save('checkpoints/run1')`
    */
   async save(dir: string): Promise<void> {
-    await saveCheckpoint(dir, this.checkpoint());
+    const ckpt = this.checkpoint();
+    try {
+      await saveCheckpoint(dir, ckpt);
+    } finally {
+      disposeTrainerTensors(ckpt);
+    }
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   AbortError,
   adam,
   type Checkpoint,
+  disposeTrainerTensors,
   type EmaOptions,
   type JsonValue,
   type LrSchedule,
@@ -421,7 +422,7 @@ export class GanTrainer {
     try {
       await saveCheckpoint(dir, ckpt);
     } finally {
-      for (const [k, v] of Object.entries(ckpt.tensors)) if (k.startsWith('trainer/')) v.dispose();
+      disposeTrainerTensors(ckpt);
     }
   }
 

@@ -4,6 +4,7 @@
 import {
   adam,
   type Checkpoint,
+  disposeTrainerTensors,
   type FitCallbacks,
   type FitData,
   type FitResult,
@@ -178,7 +179,7 @@ export class VaeTrainer {
     try {
       await saveCheckpoint(dir, ckpt);
     } finally {
-      for (const [k, v] of Object.entries(ckpt.tensors)) if (k.startsWith('trainer/')) v.dispose();
+      disposeTrainerTensors(ckpt);
     }
   }
 

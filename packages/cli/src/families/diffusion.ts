@@ -5,11 +5,12 @@ import {
   type Checkpoint,
   type JsonValue,
   type LrSchedule,
+  ownTrainingCheckpoint,
   type Rng,
   type StepResult,
   warmupCosineLr,
 } from '@sculpt/core';
-import { type ImageSet, subsetImages } from '@sculpt/datasets';
+import type { ImageSet } from '@sculpt/datasets';
 import {
   type DiffusionBatch,
   type DiffusionConfig,
@@ -30,6 +31,7 @@ import type {
   TrainingData,
 } from '../family.js';
 import { IMAGE_METRICS, scoreImageSamples } from '../metrics/images.js';
+import { checkImages, drawImages } from './images.js';
 
 /** How the learning rate moves: warm-up, then cosine decay to `peak/10` at `totalSteps` (or flat for a time budget). */
 interface LrSpec {
@@ -87,17 +89,15 @@ function configFor(preset: string, set: ImageSet, numClasses: number): Diffusion
   });
 }
 
-/** A batch function of (step, rng): indices drawn with replacement from the step's own Rng, so resumed runs see the same batches. */
+/** A batch function of (step, rng): resumed runs see the same batches. */
 function batches(
   set: ImageSet,
   batchSize: number,
   conditional: boolean,
 ): (step: number, rng: Rng) => DiffusionBatch {
   return (_step, rng) => {
-    const picked = subsetImages(set, rng.integers(batchSize, 0, set.count));
-    const pixels = Float32Array.from(picked.images, (p) => 2 * p - 1); // [0, 1] → [−1, 1]
-    const images = tf.tensor4d(pixels, [batchSize, set.height, set.width, set.channels]);
-    return conditional ? { images, labels: picked.labels } : { images };
+    const { images, labels } = drawImages(set, batchSize, rng, '-1,1');
+    return conditional ? { images, labels } : { images };
   };
 }
 
@@ -151,20 +151,13 @@ class DiffusionRun implements ImageFamilyModel {
   }
 
   checkpoint(): Checkpoint {
-    // trainer/ tensors are fresh copies; model/ ones are the live weights: clone them,
-    // since the caller disposes everything it gets.
-    const ckpt = this.trainer.checkpoint({
-      lr: { ...this.lr },
-      batchSize: this.batchSize,
-    });
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(ckpt.tensors))
-      tensors[k] = k.startsWith('model/') ? tf.clone(v) : v;
-    return { tensors, json: ckpt.json };
+    return ownTrainingCheckpoint(
+      this.trainer.checkpoint({ lr: { ...this.lr }, batchSize: this.batchSize }),
+    );
   }
 
   async evaluate(request: EvaluateRequest): Promise<EvalReport> {
-    const data = checkImages(request.data);
+    const data = checkImages('diffusion', request.data);
     const labels =
       this.numClasses > 0
         ? Array.from({ length: request.numSamples }, (_, i) => i % this.numClasses)
@@ -215,20 +208,8 @@ class DiffusionRun implements ImageFamilyModel {
   }
 }
 
-function checkImages(data: TrainingData): Extract<TrainingData, { kind: 'images' }> {
-  if (data.kind !== 'images') {
-    throw new UsageError(
-      '--data',
-      'expected images for diffusion',
-      `got text ('${data.spec}')`,
-      'use --data mnist, --data shapes or --data images:DIR',
-    );
-  }
-  return data;
-}
-
 function imagesOf(data: TrainingData | undefined): ImageSet | undefined {
-  return data === undefined ? undefined : checkImages(data).train;
+  return data === undefined ? undefined : checkImages('diffusion', data).train;
 }
 
 /** The diffusion family of the `sculpt` command. */

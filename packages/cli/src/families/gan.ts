@@ -1,8 +1,14 @@
 // The GAN family: @sculpt/gan's DCGAN (class-conditional with a projection
 // discriminator when the images have labels), trained by its GanTrainer (one D
 // and one G step per step, each on core's Trainer) and sampled with the EMA of G.
-import type { Checkpoint, JsonValue, Rng, StepResult } from '@sculpt/core';
-import { type ImageSet, subsetImages } from '@sculpt/datasets';
+import {
+  type Checkpoint,
+  type JsonValue,
+  ownTrainingCheckpoint,
+  type Rng,
+  type StepResult,
+} from '@sculpt/core';
+import type { ImageSet } from '@sculpt/datasets';
 import { type GanBatch, type GanConfig, GanModel, GanTrainer, ganConfig } from '@sculpt/gan';
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../errors.js';
@@ -17,6 +23,7 @@ import type {
   TrainingData,
 } from '../family.js';
 import { IMAGE_METRICS, scoreImageSamples } from '../metrics/images.js';
+import { checkImages, drawImages } from './images.js';
 
 const PRESETS = [
   {
@@ -54,17 +61,15 @@ function configFor(preset: string, set: ImageSet, numClasses: number): GanConfig
     : ganConfig({ preset: 'dcgan-mnist', ...sized });
 }
 
-/** Batches of (step, rng): indices drawn from the step's own Rng, so resumed runs see the same batches. */
+/** Batches of (step, rng): resumed runs see the same batches. */
 function batches(
   set: ImageSet,
   batchSize: number,
   conditional: boolean,
 ): (step: number, rng: Rng) => GanBatch {
   return (_step, rng) => {
-    const picked = subsetImages(set, rng.integers(batchSize, 0, set.count));
-    const pixels = Float32Array.from(picked.images, (p) => 2 * p - 1); // [0, 1] → [−1, 1]
-    const images = tf.tensor4d(pixels, [batchSize, set.height, set.width, set.channels]);
-    return conditional ? { images, labels: picked.labels } : { images };
+    const { images, labels } = drawImages(set, batchSize, rng, '-1,1');
+    return conditional ? { images, labels } : { images };
   };
 }
 
@@ -131,17 +136,11 @@ class GanRun implements ImageFamilyModel {
   }
 
   checkpoint(): Checkpoint {
-    // trainer/ tensors are fresh copies; model/ ones are the live weights: clone them,
-    // since the caller disposes everything it gets.
-    const ckpt = this.trainer.checkpoint({ batchSize: this.batchSize });
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(ckpt.tensors))
-      tensors[k] = k.startsWith('model/') ? tf.clone(v) : v;
-    return { tensors, json: ckpt.json };
+    return ownTrainingCheckpoint(this.trainer.checkpoint({ batchSize: this.batchSize }));
   }
 
   async evaluate(request: EvaluateRequest): Promise<EvalReport> {
-    const data = checkImages(request.data);
+    const data = checkImages('gan', request.data);
     const labels =
       this.numClasses > 0
         ? Array.from({ length: request.numSamples }, (_, i) => i % this.numClasses)
@@ -183,18 +182,6 @@ class GanRun implements ImageFamilyModel {
   }
 }
 
-function checkImages(data: TrainingData): Extract<TrainingData, { kind: 'images' }> {
-  if (data.kind !== 'images') {
-    throw new UsageError(
-      '--data',
-      'expected images for gan',
-      `got text ('${data.spec}')`,
-      'use --data mnist, --data shapes or --data images:DIR',
-    );
-  }
-  return data;
-}
-
 /** The GAN family of the `sculpt` command. */
 export const ganFamily: FamilyAdapter = Object.freeze({
   name: 'gan',
@@ -210,7 +197,7 @@ export const ganFamily: FamilyAdapter = Object.freeze({
   smoke: { preset: 'tiny', data: 'mnist', batchSize: 8 },
 
   async create(options: CreateModelOptions): Promise<FamilyModel> {
-    const data = checkImages(options.data);
+    const data = checkImages('gan', options.data);
     const set = data.train;
     const labelled = data.classNames.length > 0 && set.labels.every((l) => l >= 0);
     const numClasses = labelled ? data.classNames.length : 0;
@@ -234,7 +221,7 @@ export const ganFamily: FamilyAdapter = Object.freeze({
   ): Promise<FamilyModel> {
     const json = checkpoint.json as { batchSize?: number } | null;
     const { model, trainer } = GanTrainer.fromCheckpoint('sculpt', checkpoint);
-    const set = options.data === undefined ? undefined : checkImages(options.data).train;
+    const set = options.data === undefined ? undefined : checkImages('gan', options.data).train;
     return new GanRun(model, trainer, json?.batchSize ?? 32, set);
   },
 });

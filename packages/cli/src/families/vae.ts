@@ -1,7 +1,13 @@
 // The VAE family: @sculpt/vae's MLP VAE (Bernoulli decoder on dynamically
 // binarized pixels), trained by its VaeTrainer on core's Trainer, sampled from
 // the prior and evaluated by its held-out −ELBO and IWAE bound in nats.
-import { type Checkpoint, type JsonValue, Rng, type StepResult } from '@sculpt/core';
+import {
+  type Checkpoint,
+  type JsonValue,
+  ownTrainingCheckpoint,
+  Rng,
+  type StepResult,
+} from '@sculpt/core';
 import { type ImageSet, subsetImages } from '@sculpt/datasets';
 import {
   evaluateBounds,
@@ -24,6 +30,7 @@ import type {
   TrainingData,
 } from '../family.js';
 import { scoreImageSamples } from '../metrics/images.js';
+import { checkImages, drawImages } from './images.js';
 
 const PRESETS = [
   {
@@ -90,7 +97,7 @@ class VaeRun implements ImageFamilyModel {
       );
     await this.trainer.fit({
       // Indices from the step's own Rng, so a resumed run sees the same batches.
-      data: (_step, rng) => tensorOf(set, rng.integers(this.batchSize, 0, set.count)),
+      data: (_step, rng) => drawImages(set, this.batchSize, rng, '0,1').images,
       steps: options.steps,
       signal: options.signal,
       callbacks: { onStep: options.onStep },
@@ -98,17 +105,11 @@ class VaeRun implements ImageFamilyModel {
   }
 
   checkpoint(): Checkpoint {
-    // trainer/ tensors are fresh copies; model/ ones are the live weights: clone them,
-    // since the caller disposes everything it gets.
-    const ckpt = this.trainer.checkpoint({ batchSize: this.batchSize });
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(ckpt.tensors))
-      tensors[k] = k.startsWith('model/') ? tf.clone(v) : v;
-    return { tensors, json: ckpt.json };
+    return ownTrainingCheckpoint(this.trainer.checkpoint({ batchSize: this.batchSize }));
   }
 
   async evaluate(request: EvaluateRequest): Promise<EvalReport> {
-    const data = checkImages(request.data);
+    const data = checkImages('vae', request.data);
     const held = data.heldOut;
     const n = Math.min(request.numSamples, held.count);
     // Held-out digits binarized once with a fixed seed (the binarized-MNIST convention).
@@ -165,18 +166,6 @@ class VaeRun implements ImageFamilyModel {
 
 const round = (v: number): number => Number(v.toFixed(3));
 
-function checkImages(data: TrainingData): Extract<TrainingData, { kind: 'images' }> {
-  if (data.kind !== 'images') {
-    throw new UsageError(
-      '--data',
-      'expected images for vae',
-      `got text ('${data.spec}')`,
-      'use --data mnist, --data shapes or --data images:DIR',
-    );
-  }
-  return data;
-}
-
 /** The VAE family of the `sculpt` command. */
 export const vaeFamily: FamilyAdapter = Object.freeze({
   name: 'vae',
@@ -192,7 +181,7 @@ export const vaeFamily: FamilyAdapter = Object.freeze({
   smoke: { preset: 'tiny', data: 'mnist', batchSize: 8 },
 
   async create(options: CreateModelOptions): Promise<FamilyModel> {
-    const set = checkImages(options.data).train;
+    const set = checkImages('vae', options.data).train;
     const model = VaeModel.create(configFor(options.preset, set), { seed: options.seed });
     const trainer = new VaeTrainer(model, {
       learningRate: 1e-3,
@@ -212,7 +201,7 @@ export const vaeFamily: FamilyAdapter = Object.freeze({
     const { model, trainer } = VaeTrainer.fromCheckpoint('sculpt', checkpoint, {
       learningRate: 1e-3,
     });
-    const set = options.data === undefined ? undefined : checkImages(options.data).train;
+    const set = options.data === undefined ? undefined : checkImages('vae', options.data).train;
     return new VaeRun(model, trainer, json?.batchSize ?? 32, set);
   },
 });

@@ -11,7 +11,7 @@
 //
 // A model-only checkpoint (`Model.save`) has no `trainer`; a training
 // checkpoint has both, so either loads the model.
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../errors.js';
 import type { JsonValue, TrainState } from '../train/state.js';
 import type { Checkpoint, TensorSpec } from './checkpoint.js';
@@ -176,4 +176,32 @@ export function expectModelWeights(
   const out: Record<string, TensorSpec> = {};
   for (const [k, v] of Object.entries(weights)) out[MODEL + k] = { shape: v.shape, dtype: v.dtype };
   return out;
+}
+
+/**
+ * Frees the `trainer/` tensors of a checkpoint from {@link packTrainingCheckpoint}
+ * (the fresh copies `Trainer.getState()` made), leaving the `model/` ones, which
+ * are the model's own variables.
+ *
+ * @example
+ * ```ts
+ * const ckpt = trainer.checkpoint();
+ * try { await saveCheckpoint(dir, ckpt); } finally { disposeTrainerTensors(ckpt); }
+ * ```
+ */
+export function disposeTrainerTensors(checkpoint: Checkpoint): void {
+  for (const [k, v] of Object.entries(checkpoint.tensors)) if (k.startsWith(TRAINER)) v.dispose();
+}
+
+/**
+ * A checkpoint from {@link packTrainingCheckpoint} whose every tensor the caller
+ * owns: the `model/` variables are cloned, the `trainer/` copies are taken over.
+ *
+ * @returns a new checkpoint; dispose all of its tensors when done.
+ */
+export function ownTrainingCheckpoint(checkpoint: Checkpoint): Checkpoint {
+  const tensors: Record<string, tf.Tensor> = Object.create(null);
+  for (const [k, v] of Object.entries(checkpoint.tensors))
+    tensors[k] = k.startsWith(MODEL) ? tf.clone(v) : v;
+  return { tensors, json: checkpoint.json };
 }
