@@ -7,6 +7,10 @@ export interface Result {
   minMs?: number;
   gflops?: number;
   imagesPerSecond?: number;
+  /** Generation: new tokens/s at batch 1 with the KV cache, without it, and their ratio. */
+  tokensPerSecondCached?: number;
+  tokensPerSecondUncached?: number;
+  cacheSpeedup?: number;
   /** All timed steps, ms, sorted. */
   samples?: number[];
   /** bench:compare --rounds: each round's median, ms. */

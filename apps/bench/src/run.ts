@@ -28,6 +28,7 @@ import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients in Node
 import { initBackend, registerWasmKernelsSubset } from '@sculpt/backend';
 import { Rng } from '@sculpt/core';
 import { registerNativeKernels } from '@sculpt/native';
+import { generationTokensPerSecond } from './generation.js';
 import type { Result } from './result.js';
 import { samplingImagesPerSecond } from './sampling.js';
 import { WORKLOADS, type Workload } from './workloads.js';
@@ -160,6 +161,13 @@ async function child(mode: Mode): Promise<void> {
       results.sampling = await samplingImagesPerSecond({ quick });
     } catch (e) {
       results.sampling = { error: errorText(e) };
+    }
+  }
+  if (sampling && (!only || only.includes('generation'))) {
+    try {
+      results.generation = await generationTokensPerSecond({ quick });
+    } catch (e) {
+      results.generation = { error: errorText(e) };
     }
   }
   process.stdout.write(`${JSON.stringify({ mode, ...backend, results })}\n`);

@@ -7,6 +7,7 @@
  * one device sync per step, like `loss.item()` in PyTorch).
  */
 
+import { charTokenizer, GptModel } from '@sculpt/autoregressive';
 import type { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -17,13 +18,10 @@ import {
   convTranspose2x,
   dense,
   denseParams,
-  gelu,
   groupNorm,
-  layerNorm,
   minimize,
   normParams,
   type Params,
-  param,
   silu,
 } from './nn.js';
 
@@ -162,89 +160,45 @@ export const vae: Workload = {
   },
 };
 
-/** 4. char GPT, batch 12, context 64, vocab 65, 4 layers, 4 heads, width 128, AdamW(3e-4, λ = 0.1). */
+/**
+ * 4. char GPT through @sculpt/autoregressive's own model: batch 12, context 64,
+ * vocab 65, 4 layers, 4 heads, width 128, untied head, AdamW(3e-4, λ = 0.1 on matrices).
+ */
 export const gpt: Workload = {
   name: 'gpt',
   build(rng) {
-    const [batch, context, vocab, layers, heads, width] = [12, 64, 65, 4, 4, 128];
-    const headSize = width / heads;
-    const p: Params = {};
-    const decayed: string[] = [];
-    const denseW = (prefix: string, inputs: number, units: number, bias = true) => {
-      denseParams(p, rng, prefix, inputs, units, bias);
-      decayed.push(`${prefix}.w`);
-    };
-    param(p, rng, 'wte', [vocab, width], { std: 0.02 });
-    param(p, rng, 'wpe', [context, width], { std: 0.02 });
-    decayed.push('wte', 'wpe');
-    for (let l = 0; l < layers; l++) {
-      normParams(p, rng, `h${l}.ln1`, width);
-      denseW(`h${l}.qkv`, width, 3 * width);
-      denseW(`h${l}.proj`, width, width);
-      normParams(p, rng, `h${l}.ln2`, width);
-      denseW(`h${l}.fc`, width, 4 * width);
-      denseW(`h${l}.fc2`, 4 * width, width);
-    }
-    normParams(p, rng, 'lnf', width);
-    denseW('head', width, vocab, false);
-
-    const tokens = rng.integers(batch * (context + 1), 0, vocab);
-    const input = tf.tensor2d(
-      Int32Array.from(
-        { length: batch * context },
-        (_, i) => tokens[Math.floor(i / context) * (context + 1) + (i % context)],
-      ),
-      [batch, context],
+    const [batch, context, vocab] = [12, 64, 65];
+    const tokenizer = charTokenizer({
+      tokens: Array.from({ length: vocab }, (_, i) => String.fromCodePoint(33 + i)),
+    });
+    const model = GptModel.create({
+      tokenizer,
+      preset: 'char-small',
+      config: {
+        contextLength: context,
+        numLayers: 4,
+        numHeads: 4,
+        embedDim: 128,
+        tieWeights: false,
+      },
+      seed: rng.seed(),
+    });
+    const windows = tf.tensor2d(
+      rng.integers(batch * (context + 1), 0, vocab),
+      [batch, context + 1],
       'int32',
     );
-    const targets = tf.tidy(() => {
-      const next = Int32Array.from(
-        { length: batch * context },
-        (_, i) => tokens[Math.floor(i / context) * (context + 1) + (i % context) + 1],
-      );
-      return tf.cast(tf.oneHot(tf.tensor1d(next, 'int32'), vocab), 'float32');
-    });
-    // Causal mask: 0 on and below the diagonal, −1e9 above.
-    const mask = tf.tidy(() =>
-      tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([context, context]), -1, 0)), -1e9),
-    );
-    const positions = tf.range(0, context, 1, 'int32');
-
-    const attention = (l: number, x: tf.Tensor2D): tf.Tensor2D => {
-      const qkv = tf.reshape(dense(p, `h${l}.qkv`, x), [batch, context, 3, heads, headSize]);
-      const [q, k, v] = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4])); // each [B, H, T, D]
-      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(headSize)), mask);
-      const y = tf.matMul(tf.softmax(scores), v); // [B, H, T, D]
-      const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [batch * context, width]);
-      return dense(p, `h${l}.proj`, merged as tf.Tensor2D);
-    };
-    const forward = (): tf.Tensor2D => {
-      let x = tf.reshape(tf.add(tf.gather(p.wte, input), tf.gather(p.wpe, positions)), [
-        batch * context,
-        width,
-      ]) as tf.Tensor2D;
-      for (let l = 0; l < layers; l++) {
-        x = tf.add(x, attention(l, layerNorm(p, `h${l}.ln1`, x) as tf.Tensor2D));
-        const h = gelu(dense(p, `h${l}.fc`, layerNorm(p, `h${l}.ln2`, x) as tf.Tensor2D));
-        x = tf.add(x, dense(p, `h${l}.fc2`, h as tf.Tensor2D));
-      }
-      return dense(p, 'head', layerNorm(p, 'lnf', x) as tf.Tensor2D); // [B·T, vocab]
-    };
     const learningRate = 3e-4;
     const opt = tf.train.adam(learningRate, 0.9, 0.95, 1e-8);
-    const vars = varsOf(p);
-    const decayedVars = decayed.map((n) => p[n]);
+    const vars = Object.values(model.params);
+    const decayedVars = vars.filter((v) => v.rank >= 2);
     return {
-      step: () =>
-        adamWStep(
-          opt,
-          learningRate,
-          0.1,
-          () => tf.neg(tf.mean(tf.sum(tf.mul(targets, tf.logSoftmax(forward())), -1))) as tf.Scalar,
-          vars,
-          decayedVars,
-        ),
-      dispose: () => disposeAll(p, opt, input, targets, mask, positions),
+      step: () => adamWStep(opt, learningRate, 0.1, () => model.loss(windows), vars, decayedVars),
+      dispose: () => {
+        model.dispose();
+        opt.dispose();
+        windows.dispose();
+      },
     };
   },
 };

@@ -67,6 +67,7 @@ export default defineConfig({
             { text: '@sculpt/datasets', link: '/guide/datasets' },
             { text: '@sculpt/metrics', link: '/guide/metrics' },
             { text: '@sculpt/native', link: '/guide/native' },
+            { text: '@sculpt/autoregressive', link: '/guide/autoregressive' },
             { text: '@sculpt/cli', link: '/guide/cli' },
           ],
         },

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import type { FamilyAdapter } from '../family.js';
 import { diffusionFamily } from './diffusion.js';
 import { ganFamily } from './gan.js';
+import { gptFamily } from './gpt.js';
 import { vaeFamily } from './vae.js';
 
 /**
@@ -17,6 +18,7 @@ export const FAMILIES: readonly FamilyAdapter[] = Object.freeze([
   diffusionFamily,
   ganFamily,
   vaeFamily,
+  gptFamily,
 ]);
 
 /**

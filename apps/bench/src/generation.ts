@@ -1,0 +1,49 @@
+/**
+ * 7. Generation throughput: tokens/s of @sculpt/autoregressive's `char-small`
+ * GPT (freshly initialised: speed does not depend on training) at batch 1,
+ * 256 new tokens from a 16-character prompt, with and without the KV cache.
+ * 256 tokens run past the 128-token context, so the cached run refills its
+ * cache as it would in use.
+ */
+import { charTokenizer, GptModel } from '@sculpt/autoregressive';
+import type { Result } from './result.js';
+
+const NEW_TOKENS = 256;
+
+/** Median tokens/s with and without the cache (one warm-up call each first). */
+export async function generationTokensPerSecond(options: { quick: boolean }): Promise<Result> {
+  const tokenizer = charTokenizer({
+    tokens: Array.from({ length: 80 }, (_, i) => String.fromCodePoint(32 + i)),
+  });
+  const model = GptModel.create({ tokenizer, preset: 'char-small', seed: 0 });
+  try {
+    const once = async (useCache: boolean): Promise<number> => {
+      const start = performance.now();
+      const { tokens } = await model.generate({
+        prompt: 'Call me Ishmael.',
+        maxNewTokens: NEW_TOKENS,
+        seed: 0,
+        useCache,
+      });
+      if (tokens.length !== NEW_TOKENS) throw new Error(`generated ${tokens.length} tokens`);
+      return performance.now() - start;
+    };
+    const median = async (useCache: boolean): Promise<number> => {
+      await once(useCache);
+      const times: number[] = [];
+      for (let i = 0; i < (options.quick ? 1 : 3); i++) times.push(await once(useCache));
+      times.sort((a, b) => a - b);
+      return times[Math.floor(times.length / 2)];
+    };
+    const cached = await median(true);
+    const uncached = await median(false);
+    const perSecond = (ms: number) => Number(((NEW_TOKENS * 1000) / ms).toFixed(1));
+    return {
+      tokensPerSecondCached: perSecond(cached),
+      tokensPerSecondUncached: perSecond(uncached),
+      cacheSpeedup: Number((uncached / cached).toFixed(2)),
+    };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,304 @@
+// The GPT network (Radford et al. 2019; nanoGPT's model.py, in tfjs ops).
+//
+// Notation: B batch, T new tokens, P cached tokens, S = P + T keys,
+// C = embedDim, H heads, D = C / H head size, V vocabSize.
+//
+//   x = wte[tokens] (+ wpe[positions])                       [B·T, C]
+//   per block:  x += attn(ln_1(x));  x += mlp(ln_2(x))        pre-LayerNorm
+//   attn: softmax(q kᵀ / √D + causal mask) v, per head        [B, H, T, D]
+//   mlp:  c_proj(gelu(c_fc(x)))                              4C hidden
+//   logits = ln_f(x) · wteᵀ (tied) or lm_head(ln_f(x))        [B, T, V]
+//
+// Weight names follow nanoGPT's state dict (`h.0.attn.c_attn.w` …) so that
+// a reader can lay the two side by side.
+import { Rng, SculptError } from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { GptConfig } from './config.js';
+
+/** One layer's cached keys and values, `[B, H, P, D]` each. */
+interface LayerCache {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
+
+/**
+ * Keys and values of the tokens seen so far, per layer, so that each new
+ * token costs one position of compute instead of the whole context. Grown by
+ * concatenation; {@link KvCache.slide} drops the oldest positions when the
+ * context is full. Owns its tensors: `dispose()` when done.
+ */
+export class KvCache {
+  /** Per layer, once the first tokens went through. */
+  layers: LayerCache[] = [];
+  /** Absolute position of the first cached token (moves when sliding). */
+  start = 0;
+
+  /** Tokens cached, P. */
+  get length(): number {
+    return this.layers[0]?.k.shape[2] ?? 0;
+  }
+
+  /** Drops the oldest `count` positions of every layer (rotary models only: their scores depend on offsets alone). */
+  slide(count: number): void {
+    this.layers = this.layers.map(({ k, v }) => {
+      const next = tf.tidy(() => ({
+        k: tf.slice(k, [0, 0, count, 0], [-1, -1, -1, -1]) as tf.Tensor4D,
+        v: tf.slice(v, [0, 0, count, 0], [-1, -1, -1, -1]) as tf.Tensor4D,
+      }));
+      tf.dispose([k, v]);
+      return next;
+    });
+    this.start += count;
+  }
+
+  /** Frees every cached tensor. */
+  dispose(): void {
+    for (const { k, v } of this.layers) tf.dispose([k, v]);
+    this.layers = [];
+    this.start = 0;
+  }
+}
+
+/** Options of {@link gptForward}. */
+export interface ForwardOptions {
+  /** Dropout on (needs `rng`). Default `false`. */
+  training?: boolean;
+  /** Dropout masks come from here. */
+  rng?: Rng;
+  /** Attend to these cached tokens first and append the new ones to it (updated in place). */
+  cache?: KvCache;
+}
+
+/** The weights of a GPT with `config`, initialised as nanoGPT does (N(0, 0.02), residual projections scaled by 1/√(2L)). */
+export function initGptParams(config: GptConfig, seed: number): Record<string, tf.Variable> {
+  const rng = new Rng(seed);
+  const { vocabSize: V, embedDim: C, numLayers: L, contextLength, bias } = config;
+  const p: Record<string, tf.Variable> = {};
+  const add = (name: string, shape: number[], init: 'normal' | 'zeros' | 'ones', std = 0.02) => {
+    p[name] = tf.tidy(() => {
+      const value =
+        init === 'normal'
+          ? rng.normal(shape, { std })
+          : init === 'ones'
+            ? tf.ones(shape)
+            : tf.zeros(shape);
+      return tf.variable(value, true);
+    });
+  };
+  const norm = (name: string) => {
+    add(`${name}.g`, [C], 'ones');
+    if (bias) add(`${name}.b`, [C], 'zeros');
+  };
+  const linear = (name: string, inputs: number, units: number, std = 0.02) => {
+    add(`${name}.w`, [inputs, units], 'normal', std);
+    if (bias) add(`${name}.b`, [units], 'zeros');
+  };
+  add('wte', [V, C], 'normal');
+  if (config.positions === 'learned') add('wpe', [contextLength, C], 'normal');
+  const residualStd = 0.02 / Math.sqrt(2 * L);
+  for (let l = 0; l < L; l++) {
+    norm(`h.${l}.ln_1`);
+    linear(`h.${l}.attn.c_attn`, C, 3 * C);
+    linear(`h.${l}.attn.c_proj`, C, C, residualStd);
+    norm(`h.${l}.ln_2`);
+    linear(`h.${l}.mlp.c_fc`, C, 4 * C);
+    linear(`h.${l}.mlp.c_proj`, 4 * C, C, residualStd);
+  }
+  norm('ln_f');
+  if (!config.tieWeights) add('lm_head.w', [C, V], 'normal');
+  return p;
+}
+
+type Params = Readonly<Record<string, tf.Tensor>>;
+
+function linear(p: Params, name: string, x: tf.Tensor2D): tf.Tensor2D {
+  const y = tf.matMul(x, p[`${name}.w`] as tf.Tensor2D);
+  const b = p[`${name}.b`];
+  return (b ? tf.add(y, b) : y) as tf.Tensor2D;
+}
+
+function layerNorm(p: Params, name: string, x: tf.Tensor2D): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const y = tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), p[`${name}.g`]);
+  const b = p[`${name}.b`];
+  return (b ? tf.add(y, b) : y) as tf.Tensor2D;
+}
+
+/** GELU, tanh approximation (GPT-2's). */
+function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+function dropout(x: tf.Tensor, rate: number, rng: Rng | undefined): tf.Tensor {
+  if (rate === 0 || !rng) return x;
+  const keep = tf.cast(tf.greaterEqual(rng.uniform(x.shape), rate), 'float32');
+  return tf.mul(x, tf.mul(keep, 1 / (1 - rate)));
+}
+
+/** Additive causal mask [T, S]: query i (absolute P + i) sees keys j ≤ P + i. */
+function causalMask(t: number, past: number): tf.Tensor2D {
+  const s = past + t;
+  const m = new Float32Array(t * s);
+  for (let i = 0; i < t; i++) m.fill(-1e9, i * s + past + i + 1, (i + 1) * s);
+  return tf.tensor2d(m, [t, s]);
+}
+
+/** Rotary embedding (GPT-NeoX's rotate-half form) of x [B, H, T, D] at positions start … start + T − 1. */
+function rotary(x: tf.Tensor4D, start: number): tf.Tensor4D {
+  const [, , t, d] = x.shape;
+  const half = d / 2;
+  const cos = new Float32Array(t * half);
+  const sin = new Float32Array(t * half);
+  for (let i = 0; i < t; i++)
+    for (let j = 0; j < half; j++) {
+      const angle = (start + i) / 10000 ** ((2 * j) / d);
+      cos[i * half + j] = Math.cos(angle);
+      sin[i * half + j] = Math.sin(angle);
+    }
+  const c = tf.tensor2d(cos, [t, half]);
+  const s = tf.tensor2d(sin, [t, half]);
+  const [x1, x2] = tf.split(x, 2, -1) as [tf.Tensor4D, tf.Tensor4D];
+  return tf.concat(
+    [tf.sub(tf.mul(x1, c), tf.mul(x2, s)), tf.add(tf.mul(x2, c), tf.mul(x1, s))],
+    -1,
+  ) as tf.Tensor4D;
+}
+
+interface BlockContext {
+  config: GptConfig;
+  batch: number;
+  time: number;
+  /** Absolute position of the first new token. */
+  start: number;
+  mask: tf.Tensor2D;
+  drop: (x: tf.Tensor) => tf.Tensor;
+  cache?: KvCache;
+}
+
+/** Causal self-attention of block `l`; x [B·T, C] → [B·T, C]. Appends this call's keys/values to the cache. */
+function attention(p: Params, l: number, x: tf.Tensor2D, ctx: BlockContext): tf.Tensor2D {
+  const { numHeads: H, embedDim: C } = ctx.config;
+  const D = C / H;
+  const qkv = tf.reshape(linear(p, `h.${l}.attn.c_attn`, x), [ctx.batch, ctx.time, 3, H, D]);
+  const parts = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4])) as [
+    tf.Tensor4D,
+    tf.Tensor4D,
+    tf.Tensor4D,
+  ];
+  let [q, k, v] = parts; // [B, H, T, D] each
+  if (ctx.config.positions === 'rotary') {
+    q = rotary(q, ctx.start);
+    k = rotary(k, ctx.start);
+  }
+  const cached = ctx.cache?.layers[l];
+  if (cached) {
+    k = tf.concat([cached.k, k], 2) as tf.Tensor4D;
+    v = tf.concat([cached.v, v], 2) as tf.Tensor4D;
+  }
+  if (ctx.cache) {
+    if (cached) tf.dispose([cached.k, cached.v]);
+    ctx.cache.layers[l] = { k: tf.keep(k), v: tf.keep(v) };
+  }
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), ctx.mask); // [B, H, T, S]
+  const y = tf.matMul(ctx.drop(tf.softmax(scores)) as tf.Tensor4D, v); // [B, H, T, D]
+  const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [
+    ctx.batch * ctx.time,
+    C,
+  ]) as tf.Tensor2D;
+  return linear(p, `h.${l}.attn.c_proj`, merged);
+}
+
+function checkTokens(config: GptConfig, tokens: tf.Tensor, past: number): void {
+  const where = 'GptModel.forward';
+  if (tokens.rank !== 2 || tokens.dtype !== 'int32' || (tokens.shape[1] ?? 0) < 1) {
+    throw new SculptError(
+      where,
+      'expected int32 token ids of shape [B, T] with T ≥ 1',
+      `got ${tokens.dtype} [${tokens.shape.join(', ')}]`,
+      "make them with tf.tensor2d(ids, [B, T], 'int32')",
+    );
+  }
+  if (config.positions === 'learned' && past + (tokens.shape[1] ?? 0) > config.contextLength) {
+    throw new SculptError(
+      where,
+      `at most contextLength = ${config.contextLength} positions (cached + new)`,
+      `got ${past} cached + ${tokens.shape[1]} new`,
+      'crop the input to its last contextLength tokens or refill the cache',
+    );
+  }
+}
+
+/**
+ * Logits of the next token at every position: tokens [B, T] int32 → [B, T, V].
+ * With `cache`, the new tokens attend to the cached ones and are appended.
+ *
+ * @returns logits the caller owns.
+ * @throws SculptError for ids of the wrong dtype/rank or more positions than the context holds.
+ */
+export function gptForward(
+  config: GptConfig,
+  p: Params,
+  tokens: tf.Tensor2D,
+  options: ForwardOptions = {},
+): tf.Tensor3D {
+  const past = options.cache?.length ?? 0;
+  checkTokens(config, tokens, past);
+  const [batch, time] = tokens.shape;
+  const start = (options.cache?.start ?? 0) + past;
+  const rate = options.training ? config.dropout : 0;
+  return tf.tidy(() => {
+    const ctx: BlockContext = {
+      config,
+      batch,
+      time,
+      start,
+      mask: causalMask(time, past),
+      drop: (x) => dropout(x, rate, options.rng),
+      cache: options.cache,
+    };
+    const flat = tf.reshape(tokens, [batch * time]);
+    let x = tf.gather(p.wte, flat) as tf.Tensor2D; // [B·T, C]
+    if (config.positions === 'learned') {
+      const positions = tf.tile(tf.range(past, past + time, 1, 'int32'), [batch]);
+      x = tf.add(x, tf.gather(p.wpe, positions));
+    }
+    x = ctx.drop(x) as tf.Tensor2D;
+    for (let l = 0; l < config.numLayers; l++) {
+      x = tf.add(x, ctx.drop(attention(p, l, layerNorm(p, `h.${l}.ln_1`, x), ctx)));
+      const h = gelu(linear(p, `h.${l}.mlp.c_fc`, layerNorm(p, `h.${l}.ln_2`, x))) as tf.Tensor2D;
+      x = tf.add(x, ctx.drop(linear(p, `h.${l}.mlp.c_proj`, h)));
+    }
+    const out = layerNorm(p, 'ln_f', x);
+    const logits = config.tieWeights
+      ? tf.matMul(out, p.wte as tf.Tensor2D, false, true)
+      : tf.matMul(out, p['lm_head.w'] as tf.Tensor2D);
+    return tf.reshape(logits, [batch, time, config.vocabSize]) as tf.Tensor3D;
+  });
+}
+
+/**
+ * Mean cross-entropy of next-token prediction, in nats per token: windows
+ * [B, T + 1] int32 → inputs [:, :T], targets [:, 1:].
+ *
+ * @returns a scalar the caller owns.
+ */
+export function gptLoss(
+  config: GptConfig,
+  p: Params,
+  windows: tf.Tensor2D,
+  options: Omit<ForwardOptions, 'cache'> = {},
+): tf.Scalar {
+  const [batch, width] = windows.shape;
+  return tf.tidy(() => {
+    const inputs = tf.slice(windows, [0, 0], [batch, width - 1]) as tf.Tensor2D;
+    const targets = tf.reshape(tf.slice(windows, [0, 1], [batch, width - 1]), [-1]) as tf.Tensor1D;
+    const logits = tf.reshape(gptForward(config, p, inputs, options), [-1, config.vocabSize]);
+    const logp = tf.logSoftmax(logits);
+    const picked = tf.sum(
+      tf.mul(logp, tf.cast(tf.oneHot(targets, config.vocabSize), 'float32')),
+      -1,
+    );
+    return tf.neg(tf.mean(picked)) as tf.Scalar;
+  });
+}
