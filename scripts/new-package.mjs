@@ -62,7 +62,7 @@ const pkg = {
     'check:package': 'publint --strict && attw --pack . --profile node16',
     docs: 'typedoc',
   },
-  dependencies: Object.fromEntries(['core', ...deps].map((d) => [`@sculpt/${d}`, 'workspace:*'])),
+  dependencies: Object.fromEntries(['core', ...deps].map((d) => [`@sculpt/${d}`, 'workspace:^'])),
   peerDependencies: { '@tensorflow/tfjs-core': '^4.22.0' },
   devDependencies: {
     '@tensorflow/tfjs-backend-cpu': '4.22.0',

@@ -84,6 +84,7 @@ export default defineConfig({
           items: [
             { text: 'Diffusion denoising', link: '/demos/denoising' },
             { text: 'Samplers', link: '/demos/samplers' },
+            { text: 'A GPT writing Moby-Dick', link: '/demos/gpt' },
           ],
         },
       ],

@@ -253,6 +253,102 @@ async function testSamplers(page, base) {
   return r;
 }
 
+/**
+ * The GPT demo on `backend`, writing `tokens` per generation and timing
+ * `speedTokens` with and without the KV cache (a software GPU writes a few
+ * tokens a second, so its runs are short).
+ */
+async function testGpt(page, base, { backend, tokens, speedTokens }) {
+  const r = { tokens, speedTokens };
+  const sel = '[data-demo="gpt"]';
+  const params = new URLSearchParams({ tokens: String(tokens), speedTokens: String(speedTokens) });
+  if (backend !== 'webgpu') params.set('backend', backend);
+  await page.goto(`${base}/demos/gpt?${params}`, { timeout: PAGE_TIMEOUT_MS });
+  const demo = page.locator(sel);
+  await demo.waitFor({ timeout: PAGE_TIMEOUT_MS });
+  await page.waitForFunction(
+    (s) => document.querySelector(`${s} [data-backend]`)?.getAttribute('data-backend'),
+    sel,
+    { timeout: 60_000 },
+  );
+  r.backend = await demo.locator('[data-backend]').getAttribute('data-backend');
+  check(`gpt backend`, r.backend === backend, `expected '${backend}', got '${r.backend}'`);
+  const settled = (n) =>
+    page.waitForFunction(
+      ([s, count]) => {
+        const el = document.querySelector(s);
+        if (!el) return false;
+        if (el.getAttribute('data-phase') === 'error') return true;
+        const runs = (el.getAttribute('data-tensors-after') ?? '').split(',').filter(Boolean);
+        return runs.length >= count && el.getAttribute('data-phase') === 'done';
+      },
+      [sel, n],
+      { timeout: DEMO_TIMEOUT_MS },
+    );
+  await settled(1); // the page generates once when it loads
+  r.phase = await demo.getAttribute('data-phase');
+  r.model = (await demo.locator('.sculpt-note').first().innerText()).trim();
+  if (
+    !check(
+      'gpt phase',
+      r.phase === 'done',
+      `expected 'done', got '${r.phase}': ${await demo.innerText()}`,
+    )
+  )
+    return r;
+  r.trained = (await demo.getAttribute('data-trained')) === 'true';
+  r.output = await demo.locator('[data-field="output"]').innerText();
+  r.outputLength = Number(await demo.getAttribute('data-output-length'));
+  check(
+    'gpt wrote text',
+    r.outputLength >= tokens * 0.75,
+    `expected ≥ ${tokens * 0.75} characters, got ${r.outputLength}`,
+  );
+  r.bars = await demo.locator('.gpt-bar').count();
+  check('gpt distribution bars', r.bars >= 10, `expected ≥ 10 bars, got ${r.bars}`);
+  await page.screenshot({ path: join(shots, `gpt-${backend}.png`), fullPage: true });
+  // A second generation with other knobs: same tensor count afterwards, or it leaked.
+  await demo.locator('[data-control="temperature"]').fill('0.5');
+  await demo.locator('[data-action="generate"]').click();
+  await settled(2);
+  await demo.locator('[data-action="speed"]').click();
+  await settled(3);
+  r.tensorsAfter = (await demo.getAttribute('data-tensors-after')).split(',').map(Number);
+  check(
+    'no tensor leak across generations',
+    new Set(r.tensorsAfter).size === 1,
+    `tf.memory().numTensors after each run: ${r.tensorsAfter.join(' → ')}`,
+  );
+  r.streamedTokensPerSecond = (await demo.getAttribute('data-tokens-per-s')).split(',').map(Number);
+  r.tokensPerSecond = {
+    cached: Number(await demo.getAttribute('data-cached-tps')),
+    uncached: Number(await demo.getAttribute('data-uncached-tps')),
+  };
+  r.tokensPerSecond.speedup = r.tokensPerSecond.cached / r.tokensPerSecond.uncached;
+  check(
+    'gpt speed measured',
+    r.tokensPerSecond.cached > 0 && r.tokensPerSecond.uncached > 0,
+    JSON.stringify(r.tokensPerSecond),
+  );
+  if (r.trained) {
+    // The served model must be the trained one, computed right on this backend:
+    // its held-out score here matches Node's, and is far below an untrained model's ln V ≈ 4.4.
+    r.score = {
+      browser: Number(await demo.getAttribute('data-score-browser')),
+      node: Number(await demo.getAttribute('data-score-node')),
+    };
+    check(
+      'gpt held-out score matches Node',
+      Math.abs(r.score.browser - r.score.node) < 0.01,
+      JSON.stringify(r.score),
+    );
+    check('gpt held-out score is a trained model', r.score.browser < 2.5, JSON.stringify(r.score));
+  }
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, `gpt-${backend}-2.png`), fullPage: true });
+  return r;
+}
+
 async function testMath(page, base) {
   await page.goto(`${base}/math`, { timeout: PAGE_TIMEOUT_MS });
   // markdown-it-mathjax3 renders formulas to SVG at build time.
@@ -297,6 +393,18 @@ async function main() {
     results.math = await testMath(page, server.url);
     results.denoising = await testDenoising(page, server.url);
     results.samplers = await testSamplers(page, server.url);
+    // WebGPU here is SwiftShader (a CPU emulating a GPU): a short run; wasm: the full 256-token timing.
+    results.gpt = await testGpt(page, server.url, {
+      backend: expectedBackend,
+      tokens: expectedBackend === 'webgpu' ? 24 : 200,
+      speedTokens: expectedBackend === 'webgpu' ? 32 : 256,
+    });
+    if (expectedBackend !== 'wasm')
+      results.gptWasm = await testGpt(page, server.url, {
+        backend: 'wasm',
+        tokens: 200,
+        speedTokens: 256,
+      });
     results.totalMs = Date.now() - started;
   } catch (err) {
     failures.push(`run: ${err instanceof Error ? err.message : String(err)}`);

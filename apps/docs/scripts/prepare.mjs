@@ -5,6 +5,10 @@
 //   public/checkpoints/mnist-diffusion.{safetensors,json}
 //                                    the demo's trained model, copied from @sculpt/diffusion's assets/
 //                                    (made by `pnpm --filter @sculpt/diffusion train:mnist`)
+//   public/checkpoints/moby-dick-gpt.{safetensors,json}
+//                                    the text demo's char-level GPT, from @sculpt/autoregressive's assets/
+//                                    (trained by `sculpt train gpt --preset char-small --data moby-dick`,
+//                                    exported by `pnpm --filter @sculpt/autoregressive export:demo`)
 //   public/checkpoints/mnist-classifier.safetensors
 //                                    @sculpt/metrics' MNIST classifier (reads the generated digit)
 //   api/**                           the API reference, by TypeDoc from each package's src/index.ts
@@ -55,6 +59,12 @@ copies.push([
   join(metricsDir, 'assets/mnist-classifier.safetensors'),
   'mnist-classifier.safetensors',
 ]);
+const autoregressiveDir = dirname(require.resolve('@sculpt/autoregressive/package.json'));
+for (const [from, to] of [
+  ['assets/moby-dick-char-small.safetensors', 'moby-dick-gpt.safetensors'],
+  ['assets/moby-dick-char-small.json', 'moby-dick-gpt.json'],
+])
+  copies.push([join(autoregressiveDir, from), to]);
 report.checkpoint = {};
 for (const [from, to] of copies) {
   const src = from.startsWith('/') ? from : join(diffusionDir, from);

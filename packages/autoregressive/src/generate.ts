@@ -23,6 +23,8 @@ export interface TokenEvent {
   id: number;
   /** The distribution it was drawn from (after every processor), length V. */
   probs: Float32Array;
+  /** The model's own distribution at this step, before any processor (temperature 1), length V. */
+  modelProbs: Float32Array;
 }
 
 /** Options of `GptModel.generate` and `GptModel.stream`. Every sampling knob is off unless set. */
@@ -206,16 +208,17 @@ async function* tokenLoop(
         );
       const logits = nextLogits(model, tokens, cache);
       const z = process(logits, { tokens: [tokens], step });
+      const modelProbs = o.onToken ? tf.tidy(() => tf.softmax(logits)) : undefined;
       logits.dispose();
       const drawn = greedyDecoding ? greedy(z) : sampleTokens(z, rng);
       const probs = o.onToken ? tf.tidy(() => tf.softmax(z)) : undefined;
       z.dispose();
       const id = (await drawn.data())[0];
       drawn.dispose();
-      if (probs) {
-        const p = (await probs.data()) as Float32Array;
-        probs.dispose();
-        o.onToken?.({ step, id, probs: p });
+      if (probs && modelProbs) {
+        const [p, m] = (await Promise.all([probs.data(), modelProbs.data()])) as Float32Array[];
+        tf.dispose([probs, modelProbs]);
+        o.onToken?.({ step, id, probs: p, modelProbs: m });
       }
       tokens.push(id);
       if (id === s.eos) {

@@ -7,6 +7,7 @@ import { expectNoLeak } from '@sculpt/core/testing';
 import { textWindows } from '@sculpt/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crossEntropy, gelu, layerNormOp } from './gpt.js';
 import { charTokenizer, GptModel, GptTrainer, KvCache } from './index.js';
 
 const TEXT = 'the cat sat on the mat. the dog sat on the log. '.repeat(4);
@@ -206,6 +207,10 @@ describe('GptModel', () => {
     expect(loaded.tokenizer.toJSON()).toEqual(tokenizer.toJSON());
     const opts = { prompt: 'the', maxNewTokens: 10, seed: 1 };
     expect((await loaded.generate(opts)).text).toBe((await a.model.generate(opts)).text);
+    // One buffer, as a page fetches it (Node's Buffer is a view: offset ≠ 0).
+    const fromBytes = GptModel.fromBytes(Buffer.from(new Uint8Array(await a.model.toBytes())));
+    expect((await fromBytes.generate(opts)).text).toBe((await a.model.generate(opts)).text);
+    fromBytes.dispose();
     for (const x of [a, b]) {
       x.trainer.dispose();
       x.model.dispose();
@@ -224,4 +229,81 @@ describe('GptModel', () => {
     trainer.dispose();
     model.dispose();
   }, 60_000);
+});
+
+describe('hand-written gradients', () => {
+  const rng = new Rng(3);
+  it('cross-entropy matches autodiff of −mean(logSoftmax · onehot), value and gradient', () => {
+    const z = rng.normal([5, 7], { std: 3 });
+    const y = tf.tensor1d([0, 6, 3, 3, 1], 'int32');
+    const reference = (t: tf.Tensor) =>
+      tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(t), tf.cast(tf.oneHot(y, 7), 'float32')), -1)));
+    const ours = tf.valueAndGrad((t: tf.Tensor) => crossEntropy(t as tf.Tensor2D, y))(z);
+    const theirs = tf.valueAndGrad((t: tf.Tensor) => reference(t) as tf.Scalar)(z);
+    expect(ours.value.dataSync()[0]).toBeCloseTo(theirs.value.dataSync()[0], 5);
+    expect(Math.max(...tf.abs(tf.sub(ours.grad, theirs.grad)).dataSync())).toBeLessThan(1e-6);
+  });
+  const x = () => rng.normal([6, 8], { std: 2 });
+  it('GELU matches autodiff of its formula', () => {
+    const input = x();
+    const reference = (t: tf.Tensor) => {
+      const inner = tf.mul(tf.add(t, tf.mul(tf.pow(t, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+      return tf.mul(tf.mul(t, 0.5), tf.add(tf.tanh(inner), 1));
+    };
+    const w = rng.normal([6, 8]);
+    const [ours] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(gelu(t), w)))([input]);
+    const [theirs] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(reference(t), w)))([input]);
+    expect(Math.max(...tf.abs(tf.sub(gelu(input), reference(input))).dataSync())).toBeLessThan(
+      1e-5,
+    );
+    expect(Math.max(...tf.abs(tf.sub(ours, theirs)).dataSync())).toBeLessThan(1e-5);
+  });
+  it('LayerNorm matches autodiff of moments → normalise → scale, with and without bias', () => {
+    const input = x();
+    const g = rng.normal([8]);
+    const b = rng.normal([8]);
+    const w = rng.normal([6, 8]);
+    const reference = (t: tf.Tensor, gain: tf.Tensor, bias?: tf.Tensor) => {
+      const { mean, variance } = tf.moments(t, -1, true);
+      const y = tf.mul(tf.mul(tf.sub(t, mean), tf.rsqrt(tf.add(variance, 1e-5))), gain);
+      return bias ? tf.add(y, bias) : y;
+    };
+    const loss = (f: typeof reference) => (t: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor) =>
+      tf.sum(tf.mul(f(t, gain, bias), w));
+    const ours = tf.grads(loss(layerNormOp))([input, g, b]);
+    const theirs = tf.grads(loss(reference))([input, g, b]);
+    ours.forEach((d, i) => {
+      expect(Math.max(...tf.abs(tf.sub(d, theirs[i])).dataSync())).toBeLessThan(1e-4);
+    });
+    const [dx] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(layerNormOp(t, g), w)))([input]);
+    const [rx] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(reference(t, g), w)))([input]);
+    expect(Math.max(...tf.abs(tf.sub(dx, rx)).dataSync())).toBeLessThan(1e-4);
+  });
+});
+
+describe('onToken', () => {
+  it("reports each draw with the model's distribution and the processed one it came from", async () => {
+    const model = GptModel.create({ tokenizer, preset: 'tiny', seed: 5 });
+    const events: { id: number; probs: Float32Array; modelProbs: Float32Array }[] = [];
+    await expectNoLeak(async () => {
+      const out = await model.generate({
+        prompt: 'the',
+        maxNewTokens: 6,
+        topK: 3,
+        seed: 2,
+        onToken: (e) => void events.push(e),
+      });
+      expect(out.tokens).toEqual(events.map((e) => e.id));
+    });
+    expect(events).toHaveLength(6);
+    const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
+    for (const e of events) {
+      expect(sum(e.probs)).toBeCloseTo(1, 4);
+      expect(sum(e.modelProbs)).toBeCloseTo(1, 4);
+      expect(e.probs.filter((p) => p > 0).length).toBe(3); // top-k kept three
+      expect(e.modelProbs.filter((p) => p > 0).length).toBe(tokenizer.vocabSize);
+      expect(e.probs[e.id]).toBeGreaterThan(0);
+    }
+    model.dispose();
+  });
 });

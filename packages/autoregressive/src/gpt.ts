@@ -118,17 +118,59 @@ function linear(p: Params, name: string, x: tf.Tensor2D): tf.Tensor2D {
 }
 
 function layerNorm(p: Params, name: string, x: tf.Tensor2D): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  const y = tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), p[`${name}.g`]);
   const b = p[`${name}.b`];
-  return (b ? tf.add(y, b) : y) as tf.Tensor2D;
+  return (b ? layerNormOp(x, p[`${name}.g`], b) : layerNormOp(x, p[`${name}.g`])) as tf.Tensor2D;
 }
 
-/** GELU, tanh approximation (GPT-2's). */
-function gelu(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
-}
+/**
+ * LayerNorm over the last axis with a hand-written gradient (exported for its test): autodiff of the
+ * moments → normalise → scale chain costs ~3× the kernels of
+ *   dx = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / σ,   ĝ = dy·g,   dg = Σ dy·x̂,   db = Σ dy.
+ */
+export const layerNormOp = tf.customGrad((...args: unknown[]) => {
+  const save = args.pop() as tf.GradSaveFunc;
+  const [x, g, b] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D | undefined];
+  const { mean, variance } = tf.moments(x, -1, true);
+  const inv = tf.rsqrt(tf.add(variance, 1e-5));
+  const xhat = tf.mul(tf.sub(x, mean), inv);
+  save([xhat, inv, g]);
+  const scaled = tf.mul(xhat, g);
+  return {
+    value: b ? tf.add(scaled, b) : scaled,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xh, iv, gain] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+      const gh = tf.mul(dy, gain);
+      const dx = tf.mul(
+        tf.sub(tf.sub(gh, tf.mean(gh, -1, true)), tf.mul(xh, tf.mean(tf.mul(gh, xh), -1, true))),
+        iv,
+      );
+      const dg = tf.sum(tf.mul(dy, xh), 0);
+      return b ? [dx, dg, tf.sum(dy, 0)] : [dx, dg];
+    },
+  };
+}) as (x: tf.Tensor, g: tf.Tensor, b?: tf.Tensor) => tf.Tensor;
+
+/**
+ * GELU, tanh approximation (GPT-2's): ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³),
+ * with its derivative written out (autodiff would differentiate a Pow):
+ *   ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²),   t = tanh u.
+ */
+export const gelu = tf.customGrad((...args: unknown[]) => {
+  const save = args.pop() as tf.GradSaveFunc;
+  const x = args[0] as tf.Tensor;
+  const k = Math.sqrt(2 / Math.PI);
+  const x2 = tf.square(x);
+  const t = tf.tanh(tf.mul(x, tf.add(tf.mul(x2, 0.044715 * k), k)));
+  save([x, x2, t]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(t, 1)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, xx, ts] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const slope = tf.mul(tf.sub(1, tf.square(ts)), tf.add(tf.mul(xx, 3 * 0.044715 * k), k));
+      return [tf.mul(dy, tf.mul(tf.add(tf.add(ts, 1), tf.mul(xs, slope)), 0.5))];
+    },
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
 
 function dropout(x: tf.Tensor, rate: number, rng: Rng | undefined): tf.Tensor {
   if (rate === 0 || !rng) return x;
@@ -171,7 +213,8 @@ interface BlockContext {
   time: number;
   /** Absolute position of the first new token. */
   start: number;
-  mask: tf.Tensor2D;
+  /** The additive causal mask, or undefined when one new token sees every key. */
+  mask: tf.Tensor2D | undefined;
   drop: (x: tf.Tensor) => tf.Tensor;
   cache?: KvCache;
 }
@@ -200,7 +243,9 @@ function attention(p: Params, l: number, x: tf.Tensor2D, ctx: BlockContext): tf.
     if (cached) tf.dispose([cached.k, cached.v]);
     ctx.cache.layers[l] = { k: tf.keep(k), v: tf.keep(v) };
   }
-  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), ctx.mask); // [B, H, T, S]
+  // Scaling q (T·D values) is cheaper than scaling the scores (T·S).
+  const raw = tf.matMul(tf.mul(q, 1 / Math.sqrt(D)), k, false, true); // [B, H, T, S]
+  const scores = ctx.mask ? tf.add(raw, ctx.mask) : raw;
   const y = tf.matMul(ctx.drop(tf.softmax(scores)) as tf.Tensor4D, v); // [B, H, T, D]
   const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [
     ctx.batch * ctx.time,
@@ -253,7 +298,7 @@ export function gptForward(
       batch,
       time,
       start,
-      mask: causalMask(time, past),
+      mask: time === 1 ? undefined : causalMask(time, past),
       drop: (x) => dropout(x, rate, options.rng),
       cache: options.cache,
     };
@@ -294,11 +339,34 @@ export function gptLoss(
     const inputs = tf.slice(windows, [0, 0], [batch, width - 1]) as tf.Tensor2D;
     const targets = tf.reshape(tf.slice(windows, [0, 1], [batch, width - 1]), [-1]) as tf.Tensor1D;
     const logits = tf.reshape(gptForward(config, p, inputs, options), [-1, config.vocabSize]);
-    const logp = tf.logSoftmax(logits);
-    const picked = tf.sum(
-      tf.mul(logp, tf.cast(tf.oneHot(targets, config.vocabSize), 'float32')),
-      -1,
-    );
-    return tf.neg(tf.mean(picked)) as tf.Scalar;
+    return crossEntropy(logits as tf.Tensor2D, targets);
   });
+}
+
+/**
+ * Mean cross-entropy of logits [N, V] against target ids [N], in nats, with
+ * its gradient written out, (softmax(z) − onehot(y)) / N: autodiff through
+ * logSoftmax and a one-hot product costs several more [N, V] kernels.
+ * (Exported for its test.)
+ */
+export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  const [n, v] = logits.shape;
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const z = args[0] as tf.Tensor2D;
+    const lse = tf.logSumExp(z, -1, true); // [N, 1]
+    const at = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(v, 'int32')), targets);
+    const picked = tf.gather(tf.reshape(z, [-1]), at); // z[i, y_i]
+    save([z, lse, targets]); // kept for the backward pass, past the caller's tidy
+    return {
+      value: tf.mean(tf.sub(tf.reshape(lse, [-1]), picked)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [zs, l, y] = saved;
+        const softmax = tf.exp(tf.sub(zs, l));
+        const onehot = tf.cast(tf.oneHot(y as tf.Tensor1D, v), 'float32');
+        return [tf.mul(tf.sub(softmax, onehot), tf.div(dy, n))];
+      },
+    };
+  }) as (z: tf.Tensor) => tf.Tensor;
+  return op(logits) as tf.Scalar;
 }

@@ -4,6 +4,7 @@ import {
   type Checkpoint,
   type CheckpointTarget,
   checkpointFromBytes,
+  checkpointToBytes,
   formatShape,
   type JsonValue,
   loadCheckpoint,
@@ -223,6 +224,17 @@ export class GptModel {
     } finally {
       tf.dispose(Object.values(ckpt.tensors));
     }
+  }
+
+  /**
+   * Weights, config and tokenizer as one buffer (serve it to a page, keep it in IndexedDB).
+   * @returns a new `ArrayBuffer` holding a core checkpoint blob; {@link GptModel.fromBytes} reads it.
+   * @example `await writeFile('gpt.safetensors', new Uint8Array(await gpt.toBytes()))`
+   */
+  async toBytes(): Promise<ArrayBuffer> {
+    this.checkLive('GptModel.toBytes');
+    const bytes = await checkpointToBytes(this.toCheckpoint());
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 
   /** A model from checkpoint bytes (e.g. fetched in a browser). @example `GptModel.fromBytes(await (await fetch(url)).arrayBuffer())` */

@@ -6,7 +6,6 @@ import {
   type Checkpoint,
   type CheckpointTarget,
   describeLr,
-  disposeTrainerTensors,
   type EmaOptions,
   type FitCallbacks,
   type FitData,
@@ -14,15 +13,15 @@ import {
   type JsonValue,
   type LrSchedule,
   type LrSpec,
-  loadCheckpoint,
   lrFromSpec,
   packTrainingCheckpoint,
   Rng,
+  readCheckpoint,
+  restoreTrainer,
   SculptError,
   type StepResult,
-  saveCheckpoint,
+  saveTrainingCheckpoint,
   Trainer,
-  unpackTrainingCheckpoint,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 // Node's tfjs-core build registers no gradients; tfjs-layers registers them.
@@ -175,26 +174,18 @@ export class GptTrainer {
   }
 
   /** Saves weights + tokenizer + trainer state (atomic: a failed save leaves the previous checkpoint). */
-  async save(target: CheckpointTarget): Promise<void> {
-    const ckpt = this.checkpoint();
-    try {
-      await saveCheckpoint(target, ckpt);
-    } finally {
-      disposeTrainerTensors(ckpt);
-    }
+  save(target: CheckpointTarget): Promise<void> {
+    return saveTrainingCheckpoint(target, this.checkpoint());
   }
 
   /** Loads a checkpoint from `save` and continues bit-identically. @returns a new model and trainer the caller owns. */
-  static async resume(
+  static resume(
     target: CheckpointTarget,
     options: GptTrainOptions = {},
   ): Promise<{ model: GptModel; trainer: GptTrainer }> {
-    const ckpt = await loadCheckpoint(target);
-    try {
-      return GptTrainer.fromCheckpoint('GptTrainer.resume', ckpt, options);
-    } finally {
-      tf.dispose(Object.values(ckpt.tensors));
-    }
+    return readCheckpoint(target, (c) =>
+      GptTrainer.fromCheckpoint('GptTrainer.resume', c, options),
+    );
   }
 
   /** A model and trainer from a training checkpoint (tensors read, not taken). */
@@ -203,27 +194,18 @@ export class GptTrainer {
     checkpoint: Checkpoint,
     options: GptTrainOptions = {},
   ): { model: GptModel; trainer: GptTrainer } {
-    const { trainer: state, extra } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
-    if (!state)
-      throw new SculptError(
-        where,
-        'a trainer checkpoint (weights + trainer state)',
-        'got a model-only checkpoint',
-        'use GptModel.load for weights only',
-      );
-    const model = GptModel.fromCheckpoint(where, checkpoint);
-    const stored = (extra.trainOptions ?? {}) as GptTrainOptions;
-    const spec = extra.learningRate as LrSpec | undefined;
-    const learningRate = options.learningRate ?? (spec ? lrFromSpec(spec) : undefined);
-    const trainer = new GptTrainer(model, { ...stored, ...options, learningRate });
-    try {
-      trainer.trainer.setState(state);
-    } catch (error) {
-      trainer.dispose();
-      model.dispose();
-      throw error;
-    }
-    return { model, trainer };
+    return restoreTrainer(where, checkpoint, {
+      kind: CHECKPOINT_KIND,
+      modelName: 'GptModel',
+      model: (w, c) => GptModel.fromCheckpoint(w, c),
+      trainer: (model, extra) => {
+        const stored = (extra.trainOptions ?? {}) as GptTrainOptions;
+        const spec = extra.learningRate as LrSpec | undefined;
+        const learningRate = options.learningRate ?? (spec ? lrFromSpec(spec) : undefined);
+        return new GptTrainer(model, { ...stored, ...options, learningRate });
+      },
+      setState: (trainer, state) => trainer.trainer.setState(state),
+    });
   }
 
   /** Frees the optimizer (and EMA) state, not the model. */

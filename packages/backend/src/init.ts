@@ -179,7 +179,9 @@ function checkThreads(threads: InitBackendOptions['threads']): void {
  * the threaded build itself ({@link startWasmWithNodeThreads}).
  */
 async function configureWasm(options: InitBackendOptions, isNode: boolean): Promise<void> {
-  const mod = (await importOptional('@tensorflow/tfjs-backend-wasm').catch(() => undefined)) as
+  // A bundled page cannot import the bare name at run time: its loader gives the module.
+  const load = options.loaders?.wasm ?? (() => importOptional('@tensorflow/tfjs-backend-wasm'));
+  const mod = (await load().catch(() => undefined)) as
     | {
         setWasmPaths?: (paths: string | Record<string, string>) => void;
         setThreadsCount?: (n: number) => void;

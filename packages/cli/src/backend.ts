@@ -46,6 +46,7 @@ export async function startBackend(preference: BackendPreference): Promise<Backe
 }
 
 let nativeThreads: number | undefined;
+let warned = false;
 
 /**
  * On wasm, hands matMuls, convolutions and large elementwise ops to
@@ -56,7 +57,15 @@ async function useNativeKernels(): Promise<void> {
   if (process.env.SCULPT_NATIVE === '0' || nativeThreads !== undefined) return;
   try {
     const native = await import('@sculpt/native');
-    if (native.nativeStatus().available) nativeThreads = native.registerNativeKernels().threads;
+    const status = native.nativeStatus();
+    if (status.available) nativeThreads = native.registerNativeKernels().threads;
+    else if (!warned) {
+      // Said once per process: training still works, several times slower.
+      warned = true;
+      process.stderr.write(
+        `note: running on plain wasm, @sculpt/native is not available: ${status.reason} (SCULPT_NATIVE=0 silences this)\n`,
+      );
+    }
   } catch {
     // The package is optional at run time: wasm alone still trains.
   }

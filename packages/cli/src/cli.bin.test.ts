@@ -115,6 +115,15 @@ afterAll(() => {
 });
 
 describe('sculpt (built binary)', () => {
+  it("reports its package's version", () => {
+    const { version } = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const r = sculpt('--version');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
+  });
+
   it('lists the sampler registry', () => {
     const r = sculpt('samplers');
     expect(r.status).toBe(0);

@@ -2,6 +2,7 @@
 // failure ends as one line and a status (0 ok, 1 bug, 2 bad input, 130 Ctrl-C).
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, CommanderError, Option } from 'commander';
+import pkg from '../package.json';
 import { BACKEND_CHOICES, parseBackend } from './backend.js';
 import { benchCommand } from './commands/bench.js';
 import { DEMO, demoCommand } from './commands/demo.js';
@@ -16,7 +17,8 @@ import { FAMILIES } from './families/index.js';
 import { type CliIo, processIo } from './io.js';
 import { intInRange, numberInRange, parseLabels } from './options.js';
 
-const VERSION = '0.0.0';
+// The published version, inlined at build time (`changeset version` bumps it in package.json).
+const VERSION: string = pkg.version;
 
 function familiesHelp(): string {
   return FAMILIES.map(
@@ -164,6 +166,16 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
       '--top-p <p>',
       'nucleus: keep this much probability mass',
       numberInRange('--top-p', 0, 1, true),
+    )
+    .option(
+      '--min-p <p>',
+      'keep tokens at least p times as likely as the most likely one',
+      numberInRange('--min-p', 0, 1, true),
+    )
+    .option(
+      '--repetition-penalty <θ>',
+      'divide the logits of tokens already present by θ (1 = off; 1.1–1.3 is typical)',
+      numberInRange('--repetition-penalty', 0, 100, true),
     )
     .option('--stop <text...>', 'stop at any of these strings')
     .option('--seed <n>', 'seed of the token draws', intInRange('--seed', 0, 2 ** 31 - 1))

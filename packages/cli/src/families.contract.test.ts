@@ -174,6 +174,13 @@ describe.each(FAMILIES.map((f) => [f.name, f] as const))('family %s', (name, fam
     } else {
       expect(again.stdout).toBe(r.stdout);
       expect(r.stdout.length).toBeGreaterThan(1);
+      const knobs = ['--min-p', '0.05', '--repetition-penalty', '1.3', '--top-k', '20'];
+      const tuned = sculpt(...args('', '3'), ...knobs);
+      expect(tuned.status, tuned.stderr).toBe(0);
+      expect(liveTensors(tuned)).toBe(0);
+      const bad = sculpt(...args('', '3'), '--min-p', '0');
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/--min-p must be a number in \(0, 1\], got '0'/);
     }
   });
 

@@ -83,6 +83,10 @@ export interface GenerateRequest {
   topK?: number;
   /** Nucleus sampling: keep the smallest set with this probability mass. */
   topP?: number;
+  /** Keep tokens with p ≥ minP · p_max. */
+  minP?: number;
+  /** CTRL repetition penalty θ (1 = off). */
+  repetitionPenalty?: number;
   /** Stop when one of these strings appears (it is not returned). */
   stop?: readonly string[];
   /** Seed of the token draws. */

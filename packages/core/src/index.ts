@@ -52,11 +52,12 @@ export {
 } from './io/checkpoint.js';
 export type { IndexedDbStoreOptions } from './io/indexeddb.js';
 export { indexedDbStore } from './io/indexeddb.js';
-export type { EncodePngOptions, ImageGridOptions } from './io/png.js';
-export { decodePng, encodePng, imageGrid, readPng, writePng } from './io/png.js';
+export type { EncodePngOptions, ImageGridOptions, PngPixels } from './io/png.js';
+export { decodePng, decodePngPixels, encodePng, imageGrid, readPng, writePng } from './io/png.js';
 export type { DecodedSafetensors } from './io/safetensors.js';
 export { decodeSafetensors, encodeSafetensors } from './io/safetensors.js';
 export type {
+  TrainerRestorer,
   TrainingCheckpointParts,
   UnpackedTrainingCheckpoint,
 } from './io/training-checkpoint.js';
@@ -65,6 +66,9 @@ export {
   expectModelWeights,
   ownTrainingCheckpoint,
   packTrainingCheckpoint,
+  readCheckpoint,
+  restoreTrainer,
+  saveTrainingCheckpoint,
   unpackTrainingCheckpoint,
 } from './io/training-checkpoint.js';
 export type { RngState } from './random/index.js';

@@ -12,7 +12,6 @@ import {
   adamW,
   type Checkpoint,
   describeLr,
-  disposeTrainerTensors,
   type EmaOptions,
   type FitCallbacks,
   type FitData,
@@ -20,15 +19,15 @@ import {
   type JsonValue,
   type LrSchedule,
   type LrSpec,
-  loadCheckpoint,
   lrFromSpec,
   packTrainingCheckpoint,
   Rng,
+  readCheckpoint,
+  restoreTrainer,
   SculptError,
   type StepResult,
-  saveCheckpoint,
+  saveTrainingCheckpoint,
   Trainer,
-  unpackTrainingCheckpoint,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { CHECKPOINT_KIND, DiffusionModel } from './model.js';
@@ -292,13 +291,8 @@ export class DiffusionTrainer {
    * Saves weights + trainer state (optimizer, EMA, Rng, step) + config + options to a directory.
    * @example `await trainer.save('checkpoints/run1')`
    */
-  async save(dir: string): Promise<void> {
-    const ckpt = this.checkpoint();
-    try {
-      await saveCheckpoint(dir, ckpt);
-    } finally {
-      disposeTrainerTensors(ckpt);
-    }
+  save(dir: string): Promise<void> {
+    return saveTrainingCheckpoint(dir, this.checkpoint());
   }
 
   /**
@@ -334,16 +328,13 @@ export class DiffusionTrainer {
    * @returns a new model and trainer; the caller owns both.
    * @example `const { model, trainer } = await DiffusionTrainer.resume('checkpoints/run1')`
    */
-  static async resume(
+  static resume(
     dir: string,
     options: DiffusionTrainOptions = {},
   ): Promise<{ model: DiffusionModel; trainer: DiffusionTrainer }> {
-    const ckpt = await loadCheckpoint(dir);
-    try {
-      return DiffusionTrainer.fromCheckpoint('DiffusionTrainer.resume', ckpt, options);
-    } finally {
-      tf.dispose(Object.values(ckpt.tensors));
-    }
+    return readCheckpoint(dir, (c) =>
+      DiffusionTrainer.fromCheckpoint('DiffusionTrainer.resume', c, options),
+    );
   }
 
   /**
@@ -359,41 +350,30 @@ export class DiffusionTrainer {
     checkpoint: Checkpoint,
     options: DiffusionTrainOptions = {},
   ): { model: DiffusionModel; trainer: DiffusionTrainer } {
-    const { trainer: state, extra } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
-    if (!state)
-      throw new SculptError(
-        where,
-        'expected a trainer checkpoint (weights + trainer state)',
-        'got a model-only checkpoint',
-        'use DiffusionModel.load for weights only',
-      );
-    const model = DiffusionModel.fromCheckpoint(where, checkpoint);
-    const { learningRate: storedLr, ...stored } = (extra.trainOptions ?? {}) as Omit<
-      DiffusionTrainOptions,
-      'learningRate'
-    > & { learningRate?: LrSpec | null };
-    let learningRate = options.learningRate;
-    if (learningRate === undefined && storedLr !== undefined) {
-      if (storedLr === null) {
-        model.dispose();
-        throw new SculptError(
-          where,
-          'expected options.learningRate: the run was trained with a schedule function of its own, which a checkpoint cannot store',
-          'got no learningRate',
-          'pass the same schedule again, e.g. DiffusionTrainer.resume(dir, { learningRate: mySchedule })',
-        );
-      }
-      learningRate = lrFromSpec(storedLr);
-    }
-    const trainer = new DiffusionTrainer(model, { ...stored, ...options, learningRate });
-    try {
-      trainer.trainer.setState(state);
-    } catch (error) {
-      trainer.dispose();
-      model.dispose();
-      throw error;
-    }
-    return { model, trainer };
+    return restoreTrainer(where, checkpoint, {
+      kind: CHECKPOINT_KIND,
+      modelName: 'DiffusionModel',
+      model: (w, c) => DiffusionModel.fromCheckpoint(w, c),
+      trainer: (model, extra) => {
+        const { learningRate: storedLr, ...stored } = (extra.trainOptions ?? {}) as Omit<
+          DiffusionTrainOptions,
+          'learningRate'
+        > & { learningRate?: LrSpec | null };
+        let learningRate = options.learningRate;
+        if (learningRate === undefined && storedLr !== undefined) {
+          if (storedLr === null)
+            throw new SculptError(
+              where,
+              'expected options.learningRate: the run was trained with a schedule function of its own, which a checkpoint cannot store',
+              'got no learningRate',
+              'pass the same schedule again, e.g. DiffusionTrainer.resume(dir, { learningRate: mySchedule })',
+            );
+          learningRate = lrFromSpec(storedLr);
+        }
+        return new DiffusionTrainer(model, { ...stored, ...options, learningRate });
+      },
+      setState: (trainer, state) => trainer.trainer.setState(state),
+    });
   }
 
   /** Frees the optimizer and EMA state (not the model). */

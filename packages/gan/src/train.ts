@@ -14,20 +14,19 @@ import {
   AbortError,
   adam,
   type Checkpoint,
-  disposeTrainerTensors,
   type EmaOptions,
   type JsonValue,
   type LrSchedule,
-  loadCheckpoint,
   packTrainingCheckpoint,
   Rng,
   type RngState,
+  readCheckpoint,
+  restoreTrainer,
   SculptError,
   type StepResult,
-  saveCheckpoint,
+  saveTrainingCheckpoint,
   Trainer,
   type TrainState,
-  unpackTrainingCheckpoint,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -413,17 +412,9 @@ export class GanTrainer {
     });
   }
 
-  /**
-   * Saves weights + trainer state + config + options to a directory (core's atomic checkpoint).
-   * @example `await trainer.save('checkpoints/run1')`
-   */
-  async save(dir: string): Promise<void> {
-    const ckpt = this.checkpoint();
-    try {
-      await saveCheckpoint(dir, ckpt);
-    } finally {
-      disposeTrainerTensors(ckpt);
-    }
+  /** Saves weights, trainer state, config and options (atomic: a failed save leaves the previous checkpoint). */
+  save(dir: string): Promise<void> {
+    return saveTrainingCheckpoint(dir, this.checkpoint());
   }
 
   /**
@@ -432,16 +423,11 @@ export class GanTrainer {
    * @returns a new model and trainer; the caller owns both.
    * @example `const { model, trainer } = await GanTrainer.resume('checkpoints/run1')`
    */
-  static async resume(
+  static resume(
     dir: string,
     options: GanTrainOptions = {},
   ): Promise<{ model: GanModel; trainer: GanTrainer }> {
-    const ckpt = await loadCheckpoint(dir);
-    try {
-      return GanTrainer.fromCheckpoint('GanTrainer.resume', ckpt, options);
-    } finally {
-      tf.dispose(Object.values(ckpt.tensors));
-    }
+    return readCheckpoint(dir, (c) => GanTrainer.fromCheckpoint('GanTrainer.resume', c, options));
   }
 
   /**
@@ -454,30 +440,21 @@ export class GanTrainer {
     checkpoint: Checkpoint,
     options: GanTrainOptions = {},
   ): { model: GanModel; trainer: GanTrainer } {
-    const { trainer: state, extra } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
-    if (!state)
-      throw new SculptError(
-        where,
-        'expected a trainer checkpoint (weights + trainer state)',
-        'got a model-only checkpoint',
-        'use GanModel.load for weights only',
-      );
-    const model = GanModel.fromCheckpoint(where, checkpoint);
-    // JSON null marks an option that was not a plain number (no clipping, a schedule).
-    const stored = Object.fromEntries(
-      Object.entries((extra.trainOptions ?? {}) as Record<string, JsonValue>).filter(
-        ([, v]) => v !== null,
-      ),
-    ) as GanTrainOptions;
-    const trainer = new GanTrainer(model, { ...stored, ...options });
-    try {
-      trainer.setState(state);
-    } catch (error) {
-      trainer.dispose();
-      model.dispose();
-      throw error;
-    }
-    return { model, trainer };
+    return restoreTrainer(where, checkpoint, {
+      kind: CHECKPOINT_KIND,
+      modelName: 'GanModel',
+      model: (w, c) => GanModel.fromCheckpoint(w, c),
+      trainer: (model, extra) => {
+        // JSON null marks an option that was not a plain number (no clipping, a schedule).
+        const stored = Object.fromEntries(
+          Object.entries((extra.trainOptions ?? {}) as Record<string, JsonValue>).filter(
+            ([, v]) => v !== null,
+          ),
+        ) as GanTrainOptions;
+        return new GanTrainer(model, { ...stored, ...options });
+      },
+      setState: (trainer, state) => trainer.setState(state),
+    });
   }
 
   /** Frees both optimizers and the EMA (not the model). */

@@ -502,6 +502,7 @@ enum UnaryOp {
   kUTanh = 7,
   kULeakyRelu = 8,
   kUSoftplus = 9,
+  kUExp = 10,
 };
 
 // e^x for float32 without a libm call, so loops over it vectorise: x = k·ln2 + r with
@@ -570,6 +571,7 @@ void UnaryLoop(const float* x, float* out, int64_t n, float alpha) {
     if (Op == kUTanh) out[i] = 2.f / (1.f + FastExp(-2.f * v)) - 1.f;
     if (Op == kULeakyRelu) out[i] = v > 0.f ? v : alpha * v;
     if (Op == kUSoftplus) out[i] = Softplus(v);
+    if (Op == kUExp) out[i] = FastExp(v);
     if (Op == kUSqrt) out[i] = std::sqrt(v);
     if (Op == kURsqrt) out[i] = 1.f / std::sqrt(v);
     if (Op == kUSquare) out[i] = v * v;
@@ -600,6 +602,7 @@ Napi::Value UnaryJs(const Napi::CallbackInfo& info) {
       case kUTanh: UnaryLoop<kUTanh>(x + lo, out + lo, hi - lo, alpha); break;
       case kULeakyRelu: UnaryLoop<kULeakyRelu>(x + lo, out + lo, hi - lo, alpha); break;
       case kUSoftplus: UnaryLoop<kUSoftplus>(x + lo, out + lo, hi - lo, alpha); break;
+      case kUExp: UnaryLoop<kUExp>(x + lo, out + lo, hi - lo, alpha); break;
     }
   });
   return env.Undefined();

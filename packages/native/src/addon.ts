@@ -106,19 +106,26 @@ export const ADDON_PATH = fileURLToPath(
   new URL('../build/Release/sculpt_native.node', import.meta.url),
 );
 
+/**
+ * How to build the addon after installing: pnpm 10 runs no dependency's
+ * install script unless it is approved, so a pnpm user silently stays on wasm.
+ */
+export const BUILD_HINT =
+  'build it with `npm rebuild @sculpt/native`, or with pnpm: `pnpm approve-builds` (approve @sculpt/native) then `pnpm rebuild @sculpt/native`; it needs g++, make, python3 and libopenblas-dev';
+
 let loaded: { addon: NativeAddon } | { error: string } | undefined;
 
 /** The addon, or why it could not be loaded. */
 export function loadAddon(): { addon: NativeAddon } | { error: string } {
   if (loaded) return loaded;
   if (!existsSync(ADDON_PATH)) {
-    loaded = { error: `the addon was never built (no ${ADDON_PATH})` };
+    loaded = { error: `the addon was never built (no ${ADDON_PATH}): ${BUILD_HINT}` };
     return loaded;
   }
   try {
     loaded = { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon };
   } catch (err) {
-    loaded = { error: `the addon did not load: ${(err as Error).message}` };
+    loaded = { error: `the addon did not load (${(err as Error).message}): ${BUILD_HINT}` };
   }
   return loaded;
 }

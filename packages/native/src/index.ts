@@ -61,6 +61,7 @@ export const NATIVE_KERNEL_NAMES = [
   'Sigmoid',
   'Tanh',
   'Softplus',
+  'Exp',
   'Sum',
   'Mean',
   'SplitV',
@@ -128,7 +129,7 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` run
  * through OpenBLAS on every core, and `Add`, `Sub`, `Multiply`, `RealDiv`
  * (with broadcasting), `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`,
- * `LeakyRelu`, `Sigmoid`, `Tanh`, `Softplus`,
+ * `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack` and `GatherV2` on the addon's threads, in place
  * in the wasm memory. Cases they do
  * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
@@ -190,6 +191,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     Sigmoid: (f) => makeUnary(addon, required(f, 'Sigmoid'), 'Sigmoid'),
     Tanh: (f) => makeUnary(addon, required(f, 'Tanh'), 'Tanh'),
     Softplus: (f) => makeUnary(addon, required(f, 'Softplus'), 'Softplus'),
+    Exp: (f) => makeUnary(addon, required(f, 'Exp'), 'Exp'),
     Sum: (f) => makeReduce(addon, required(f, 'Sum'), false),
     Mean: (f) => makeReduce(addon, required(f, 'Mean'), true),
     SplitV: (f) => makeSplitV(addon, required(f, 'SplitV')),

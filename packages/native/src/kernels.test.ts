@@ -368,7 +368,7 @@ describe('elementwise and copies', () => {
     });
   });
 
-  it('sigmoid, tanh, softplus (polynomial e^x, ln x) and leakyRelu match cpu, also in the tails', async () => {
+  it('exp, sigmoid, tanh, softplus (polynomial e^x, ln x) and leakyRelu match cpu, also in the tails', async () => {
     await expectMatchesCpu(
       { x: [70, 300] },
       ({ x }) => {
@@ -381,6 +381,8 @@ describe('elementwise and copies', () => {
           tf.leakyRelu(x, 0.2),
           tf.softplus(tf.mul(x, 5)),
           tf.softplus(wide),
+          tf.exp(x),
+          tf.exp(tf.mul(x, 20)), // relative error where e^x is large, absolute near 0
         ];
       },
       2e-6,

@@ -3,7 +3,7 @@
  * `BatchMatMul`, `_FusedMatMul`, `Conv2D`, `FusedConv2D`,
  * `Conv2DBackpropInput` and `Conv2DBackpropFilter` (OpenBLAS sgemm), and the
  * memory-bound `Add`, `Sub`, `Multiply`, `RealDiv` (any broadcast), `Sqrt`,
- * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `LeakyRelu`, `Sigmoid`, `Tanh`, `Softplus`,
+ * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, and the copies
  * `SplitV`, `Concat`, `Unpack` and `GatherV2`, split across the addon's threads.
  *
@@ -532,11 +532,13 @@ const UNARY_OPS: Record<string, number> = {
   Tanh: 7,
   LeakyRelu: 8,
   Softplus: 9,
+  Exp: 10,
 };
 
 /**
- * `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `LeakyRelu`, and `Sigmoid`,
- * `Tanh` and `Softplus` through polynomial e^x and ln x (relative error ~2e-7), on float32.
+ * `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `LeakyRelu`, and `Exp`,
+ * `Sigmoid`, `Tanh` and `Softplus` through polynomial e^x and ln x (relative
+ * error ~2e-7), on float32.
  */
 export function makeUnary(
   addon: NativeAddon,

@@ -4,20 +4,19 @@
 import {
   adam,
   type Checkpoint,
-  disposeTrainerTensors,
   type FitCallbacks,
   type FitData,
   type FitResult,
   type JsonValue,
   type LrSchedule,
-  loadCheckpoint,
   packTrainingCheckpoint,
   Rng,
+  readCheckpoint,
+  restoreTrainer,
   SculptError,
   type StepResult,
-  saveCheckpoint,
+  saveTrainingCheckpoint,
   Trainer,
-  unpackTrainingCheckpoint,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 // Node's tfjs-core build registers no gradients; tfjs-layers registers them (as in @sculpt/diffusion).
@@ -173,27 +172,17 @@ export class VaeTrainer {
     });
   }
 
-  /** Saves weights + trainer state + config + options (atomic). */
-  async save(dir: string): Promise<void> {
-    const ckpt = this.checkpoint();
-    try {
-      await saveCheckpoint(dir, ckpt);
-    } finally {
-      disposeTrainerTensors(ckpt);
-    }
+  /** Saves weights and trainer state (atomic: a failed save leaves the previous checkpoint). */
+  save(dir: string): Promise<void> {
+    return saveTrainingCheckpoint(dir, this.checkpoint());
   }
 
   /** Loads a checkpoint from `save` and continues bit-identically. @returns a new model and trainer the caller owns. */
-  static async resume(
+  static resume(
     dir: string,
     options: VaeTrainOptions = {},
   ): Promise<{ model: VaeModel; trainer: VaeTrainer }> {
-    const ckpt = await loadCheckpoint(dir);
-    try {
-      return VaeTrainer.fromCheckpoint('VaeTrainer.resume', ckpt, options);
-    } finally {
-      tf.dispose(Object.values(ckpt.tensors));
-    }
+    return readCheckpoint(dir, (c) => VaeTrainer.fromCheckpoint('VaeTrainer.resume', c, options));
   }
 
   /** A model and trainer from a training checkpoint (tensors read, not taken). */
@@ -202,25 +191,14 @@ export class VaeTrainer {
     checkpoint: Checkpoint,
     options: VaeTrainOptions = {},
   ): { model: VaeModel; trainer: VaeTrainer } {
-    const { trainer: state, extra } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
-    if (!state)
-      throw new SculptError(
-        where,
-        'expected a trainer checkpoint (weights + trainer state)',
-        'got a model-only checkpoint',
-        'use VaeModel.load for weights only',
-      );
-    const model = VaeModel.fromCheckpoint(where, checkpoint);
-    const stored = (extra.trainOptions ?? {}) as VaeTrainOptions;
-    const trainer = new VaeTrainer(model, { ...stored, ...options });
-    try {
-      trainer.trainer.setState(state);
-    } catch (error) {
-      trainer.dispose();
-      model.dispose();
-      throw error;
-    }
-    return { model, trainer };
+    return restoreTrainer(where, checkpoint, {
+      kind: CHECKPOINT_KIND,
+      modelName: 'VaeModel',
+      model: (w, c) => VaeModel.fromCheckpoint(w, c),
+      trainer: (model, extra) =>
+        new VaeTrainer(model, { ...((extra.trainOptions ?? {}) as VaeTrainOptions), ...options }),
+      setState: (trainer, state) => trainer.trainer.setState(state),
+    });
   }
 
   /** Frees the optimizer state (not the model). */

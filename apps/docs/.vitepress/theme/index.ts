@@ -18,6 +18,10 @@ const theme: Theme = {
       defineAsyncComponent(() => import('./components/SamplersDemo.vue')),
     );
     app.component(
+      'GptDemo',
+      defineAsyncComponent(() => import('./components/GptDemo.vue')),
+    );
+    app.component(
       'ConformanceTable',
       defineAsyncComponent(() => import('./components/ConformanceTable.vue')),
     );

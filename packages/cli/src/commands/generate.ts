@@ -12,6 +12,8 @@ export interface GenerateOptions {
   temperature?: number;
   topK?: number;
   topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
   stop?: string[];
   seed?: number;
   backend: BackendPreference;
@@ -39,6 +41,8 @@ export async function generateCommand(
       temperature: options.temperature,
       topK: options.topK,
       topP: options.topP,
+      minP: options.minP,
+      repetitionPenalty: options.repetitionPenalty,
       stop: options.stop,
       seed: options.seed ?? 0,
       signal: controller.signal,

@@ -16,6 +16,7 @@ import {
   constantLr,
   type JsonValue,
   type LrSchedule,
+  type LrSpec,
   ownTrainingCheckpoint,
   type StepResult,
   warmupCosineLr,
@@ -49,7 +50,8 @@ const PRESETS = [
 ] as const;
 
 const BATCH: Record<string, number> = { tiny: 8, 'char-small': 32, 'bpe-small': 32 };
-const PEAK_LR = 1e-3;
+/** Peak learning rate per preset: the small models take a larger step (measured on Moby-Dick). */
+const PEAK_LR: Record<string, number> = { tiny: 1e-3, 'char-small': 2e-3, 'bpe-small': 2e-3 };
 /** BPE vocabulary of the bpe-small preset. */
 const BPE_VOCAB = 1024;
 /** Held-out tokens `sculpt eval` scores at most (all of Moby-Dick's held-out chapters fit). */
@@ -75,10 +77,17 @@ function tokenizerFor(preset: string, data: Extract<TrainingData, { kind: 'text'
 }
 
 /** Warm-up + cosine to a tenth of the peak when the run length is known; else the peak after nothing. */
-function scheduleFor(totalSteps: number | undefined): LrSchedule {
-  if (!totalSteps || totalSteps < 2) return constantLr(PEAK_LR);
+function scheduleFor(totalSteps: number | undefined, peak: number): LrSchedule {
+  if (!totalSteps || totalSteps < 2) return constantLr(peak);
   const warmupSteps = Math.min(100, Math.floor(totalSteps / 10));
-  return warmupCosineLr({ peak: PEAK_LR, warmupSteps, totalSteps, minLr: PEAK_LR / 10 });
+  return warmupCosineLr({ peak, warmupSteps, totalSteps, minLr: peak / 10 });
+}
+
+/** The peak rate of a checkpoint's stored schedule (a resumed run re-plans its length, not its peak). */
+function storedPeak(checkpoint: Checkpoint): number {
+  const spec = (checkpoint.json as { learningRate?: LrSpec } | null)?.learningRate;
+  if (!spec) return 1e-3;
+  return spec.kind === 'constant' ? spec.learningRate : spec.peak;
 }
 
 class GptRun implements TextFamilyModel {
@@ -152,6 +161,8 @@ class GptRun implements TextFamilyModel {
       temperature: request.temperature,
       topK: request.topK,
       topP: request.topP,
+      minP: request.minP,
+      repetitionPenalty: request.repetitionPenalty,
       stop: request.stop,
       seed: request.seed,
       signal: request.signal,
@@ -190,7 +201,7 @@ export const gptFamily: FamilyAdapter = Object.freeze({
       seed: options.seed,
     });
     const trainer = new GptTrainer(model, {
-      learningRate: scheduleFor(options.totalSteps),
+      learningRate: scheduleFor(options.totalSteps, PEAK_LR[options.preset] ?? 1e-3),
       seed: options.seed + 1,
     });
     const batchSize = options.batchSize ?? BATCH[options.preset] ?? 32;
@@ -204,7 +215,9 @@ export const gptFamily: FamilyAdapter = Object.freeze({
     const json = checkpoint.json as { batchSize?: number } | null;
     // A resumed run keeps its stored schedule unless the planned length changed.
     const learningRate =
-      options.totalSteps === undefined ? undefined : scheduleFor(options.totalSteps);
+      options.totalSteps === undefined
+        ? undefined
+        : scheduleFor(options.totalSteps, storedPeak(checkpoint));
     const { model, trainer } = GptTrainer.fromCheckpoint(
       'sculpt',
       checkpoint,

@@ -139,7 +139,7 @@ describe('encodePng / decodePng', () => {
     expect(error.message).toMatch(/finite low < high, got \[1,1\]/);
     error = await caught(() => decodePng(new Uint8Array([1, 2, 3, 4])));
     expect(error).toBeInstanceOf(SculptError);
-    expect(error.message).toMatch(/^decodePng: bytes of a valid PNG/);
+    expect(error.message).toMatch(/^decodePng: expected bytes of a valid PNG/);
     tf.dispose([batch, five, image]);
   });
 

@@ -102,26 +102,37 @@ function unpackLowDepth(png: DecodedPng): Uint8Array {
   return out;
 }
 
+/** A decoded PNG as plain floats: what {@link decodePngPixels} returns. */
+export interface PngPixels {
+  /** Row-major `height × width × channels` samples in [0, 1]. */
+  readonly pixels: Float32Array;
+  readonly height: number;
+  readonly width: number;
+  /** 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA). */
+  readonly channels: number;
+}
+
 /**
  * Decodes a PNG (gray, gray + alpha, RGB, RGBA or palette; 1 to 16 bits) into
- * a float32 tensor in [0, 1]. Palette images become RGB (RGBA with transparency).
+ * plain floats in [0, 1], without tfjs. Palette images become RGB (RGBA with
+ * transparency); 1/2/4-bit samples are unpacked.
  *
  * @param bytes - the PNG file's bytes.
- * @returns `[H, W, C]` float32 in [0, 1], C in 1…4; a new tensor the caller owns.
+ * @returns pixels, height, width and channels.
  * @throws SculptError when the bytes are not a valid PNG.
  * @example
  * ```ts
- * const image = decodePng(new Uint8Array(await (await fetch('digit.png')).arrayBuffer()));
+ * const { pixels, width, height } = decodePngPixels(new Uint8Array(await (await fetch('digit.png')).arrayBuffer()));
  * ```
  */
-export function decodePng(bytes: Uint8Array): tf.Tensor3D {
+export function decodePngPixels(bytes: Uint8Array, where = 'decodePngPixels'): PngPixels {
   let png: DecodedPng;
   try {
     png = decode(bytes);
   } catch (error) {
     throw new SculptError(
-      'decodePng',
-      'bytes of a valid PNG',
+      where,
+      'expected bytes of a valid PNG',
       `got an error decoding them: ${(error as Error).message}`,
       'check that the file is a complete PNG',
     );
@@ -136,8 +147,25 @@ export function decodePng(bytes: Uint8Array): tf.Tensor3D {
   } else if (png.depth < 8) {
     samples = unpackLowDepth(png);
   }
-  const values = Float32Array.from(samples, (v) => v / max);
-  return tf.tensor3d(values, [png.height, png.width, channels]);
+  const pixels = Float32Array.from(samples, (v) => v / max);
+  return { pixels, height: png.height, width: png.width, channels };
+}
+
+/**
+ * Decodes a PNG (gray, gray + alpha, RGB, RGBA or palette; 1 to 16 bits) into
+ * a float32 tensor in [0, 1]. Palette images become RGB (RGBA with transparency).
+ *
+ * @param bytes - the PNG file's bytes.
+ * @returns `[H, W, C]` float32 in [0, 1], C in 1…4; a new tensor the caller owns.
+ * @throws SculptError when the bytes are not a valid PNG.
+ * @example
+ * ```ts
+ * const image = decodePng(new Uint8Array(await (await fetch('digit.png')).arrayBuffer()));
+ * ```
+ */
+export function decodePng(bytes: Uint8Array): tf.Tensor3D {
+  const { pixels, height, width, channels } = decodePngPixels(bytes, 'decodePng');
+  return tf.tensor3d(pixels, [height, width, channels]);
 }
 
 /**

@@ -12,9 +12,15 @@
 // A model-only checkpoint (`Model.save`) has no `trainer`; a training
 // checkpoint has both, so either loads the model.
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, SculptError } from '../errors.js';
 import type { JsonValue, TrainState } from '../train/state.js';
-import type { Checkpoint, TensorSpec } from './checkpoint.js';
+import {
+  type Checkpoint,
+  type CheckpointTarget,
+  loadCheckpoint,
+  saveCheckpoint,
+  type TensorSpec,
+} from './checkpoint.js';
 
 const MODEL = 'model/';
 const TRAINER = 'trainer/';
@@ -77,6 +83,9 @@ export function packTrainingCheckpoint(parts: TrainingCheckpointParts): Checkpoi
   return { tensors: { ...tensors }, json };
 }
 
+const isObject = (v: unknown): v is { [key: string]: JsonValue } =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
 /** What {@link unpackTrainingCheckpoint} returns. */
 export interface UnpackedTrainingCheckpoint {
   version: number;
@@ -91,7 +100,8 @@ export interface UnpackedTrainingCheckpoint {
 
 /**
  * Reads a checkpoint written with {@link packTrainingCheckpoint}, checking
- * its kind.
+ * its kind. A `sculpt train` run's checkpoint (`{ run, model }`) reads as the
+ * model document inside it, so `Model.load('runs/x/checkpoint')` works.
  *
  * @param where - the calling function, for errors.
  * @param checkpoint - a loaded checkpoint (its tensors stay the caller's).
@@ -108,7 +118,10 @@ export function unpackTrainingCheckpoint(
   checkpoint: Checkpoint,
   kind: string,
 ): UnpackedTrainingCheckpoint {
-  const json = checkpoint.json;
+  let json = checkpoint.json;
+  // `sculpt train` writes { run, model: <this family's document> }: read its model.
+  if (isObject(json) && isObject(json.run) && isObject(json.model) && json.kind === undefined)
+    json = json.model;
   if (json === null || typeof json !== 'object' || Array.isArray(json) || json.kind !== kind) {
     const got =
       json !== null && typeof json === 'object' && !Array.isArray(json)
@@ -204,4 +217,93 @@ export function ownTrainingCheckpoint(checkpoint: Checkpoint): Checkpoint {
   for (const [k, v] of Object.entries(checkpoint.tensors))
     tensors[k] = k.startsWith(MODEL) ? tf.clone(v) : v;
   return { tensors, json: checkpoint.json };
+}
+
+/**
+ * Saves a training checkpoint from a family trainer's `checkpoint()` with
+ * core's atomic save, then frees the `trainer/` copies it holds, whether or
+ * not the save succeeded (the `model/` tensors stay the model's).
+ *
+ * @example
+ * ```ts
+ * async save(target) { await saveTrainingCheckpoint(target, this.checkpoint()); }
+ * ```
+ */
+export async function saveTrainingCheckpoint(
+  target: CheckpointTarget,
+  checkpoint: Checkpoint,
+): Promise<void> {
+  try {
+    await saveCheckpoint(target, checkpoint);
+  } finally {
+    disposeTrainerTensors(checkpoint);
+  }
+}
+
+/**
+ * Loads the checkpoint at `target`, hands it to `read` and frees its tensors
+ * afterwards: `read` copies what it keeps (as `Model.fromCheckpoint` does).
+ *
+ * @returns what `read` returns.
+ * @example `const model = await readCheckpoint(dir, (c) => MyModel.fromCheckpoint('MyModel.load', c));`
+ */
+export async function readCheckpoint<T>(
+  target: CheckpointTarget,
+  read: (checkpoint: Checkpoint) => T,
+): Promise<T> {
+  const checkpoint = await loadCheckpoint(target);
+  try {
+    return read(checkpoint);
+  } finally {
+    tf.dispose(Object.values(checkpoint.tensors));
+  }
+}
+
+/** How {@link restoreTrainer} rebuilds one family's model and trainer. */
+export interface TrainerRestorer<M extends { dispose(): void }, T extends { dispose(): void }> {
+  /** The checkpoint kind, e.g. `'sculpt-gpt'`. */
+  kind: string;
+  /** The model class's name, for the error on a model-only checkpoint (e.g. `'GptModel'`). */
+  modelName: string;
+  /** The model from the checkpoint (its tensors read, not taken). */
+  model: (where: string, checkpoint: Checkpoint) => M;
+  /** A fresh trainer for `model` from the stored extra JSON (training options, schedule spec). */
+  trainer: (model: M, extra: { [key: string]: JsonValue }) => T;
+  /** Restores the trainer's step, Rng, optimizer and EMA state. */
+  setState: (trainer: T, state: TrainState) => void;
+}
+
+/**
+ * A family's model and trainer from a training checkpoint, as every
+ * `Trainer.fromCheckpoint` needs them: checks the kind and that trainer state
+ * is there, builds the model, then the trainer, then restores its state. If
+ * any step throws, what was built is freed before the error propagates.
+ *
+ * @returns a new model and trainer; the caller owns both. The checkpoint's tensors are read, not taken.
+ * @throws CheckpointError for another kind; SculptError for a model-only checkpoint.
+ */
+export function restoreTrainer<M extends { dispose(): void }, T extends { dispose(): void }>(
+  where: string,
+  checkpoint: Checkpoint,
+  restorer: TrainerRestorer<M, T>,
+): { model: M; trainer: T } {
+  const { trainer: state, extra } = unpackTrainingCheckpoint(where, checkpoint, restorer.kind);
+  if (!state)
+    throw new SculptError(
+      where,
+      'expected a trainer checkpoint (weights + trainer state)',
+      'got a model-only checkpoint',
+      `use ${restorer.modelName}.load for weights only`,
+    );
+  const model = restorer.model(where, checkpoint);
+  let trainer: T | undefined;
+  try {
+    trainer = restorer.trainer(model, extra);
+    restorer.setState(trainer, state);
+    return { model, trainer };
+  } catch (error) {
+    trainer?.dispose();
+    model.dispose();
+    throw error;
+  }
 }

@@ -35,8 +35,25 @@ describe('decodePngImage', () => {
     expect(rgba.channels).toBe(4);
     expect(Array.from(rgba.pixels)).toEqual(Array.from(Float32Array.from([1, 0, 0.2, 0.4])));
     expect(() => decodePngImage(new Uint8Array([1, 2, 3]))).toThrow(
-      /decodePngImage: expected a valid PNG file/,
+      /decodePngImage: expected bytes of a valid PNG/,
     );
+  });
+
+  it('unpacks 1-, 2- and 4-bit gray into [0, 1] (core decodes, no second decoder)', () => {
+    const bits = decodePngImage(
+      encode({ width: 3, height: 1, data: Uint8Array.from([0b10100000]), channels: 1, depth: 1 }),
+    );
+    expect(Array.from(bits.pixels)).toEqual([1, 0, 1]);
+    const two = decodePngImage(
+      encode({ width: 2, height: 1, data: Uint8Array.from([0b11010000]), channels: 1, depth: 2 }),
+    );
+    expect(Array.from(two.pixels)).toEqual([1, 1 / 3].map(Math.fround));
+    const four = decodePngImage(
+      encode({ width: 2, height: 1, data: Uint8Array.from([0xf3]), channels: 1, depth: 4 }),
+    );
+    expect(Array.from(four.pixels)).toEqual([1, 3 / 15].map(Math.fround));
+    for (const img of [bits, two, four])
+      for (const v of img.pixels) expect(v).toBeLessThanOrEqual(1);
   });
 });
 

@@ -1,5 +1,4 @@
-import { SculptError } from '@sculpt/core';
-import { convertIndexedToRgb, decode } from 'fast-png';
+import { decodePngPixels, SculptError } from '@sculpt/core';
 import { type ImageSet, makeImageSet } from '../image-set.js';
 import { readFileBytes, requireNode } from '../node-io.js';
 
@@ -16,36 +15,17 @@ export interface DecodedImage {
 }
 
 /**
- * Decodes PNG bytes (any bit depth, palette or not) with `fast-png`. Works in
- * Node and browsers.
+ * Decodes PNG bytes (gray, gray + alpha, RGB, RGBA or palette; 1 to 16 bits)
+ * with core's decoder. Works in Node and browsers.
  *
  * @param bytes - the PNG file.
  * @returns a {@link DecodedImage} with pixels in `[0, 1]` (the caller owns it).
+ * @throws SculptError when the bytes are not a valid PNG.
  * @example
  * const img = decodePngImage(new Uint8Array(await (await fetch('/cat.png')).arrayBuffer()));
  */
 export function decodePngImage(bytes: Uint8Array): DecodedImage {
-  let png: ReturnType<typeof decode>;
-  try {
-    png = decode(bytes);
-  } catch (err) {
-    throw new SculptError(
-      'decodePngImage',
-      'expected a valid PNG file',
-      `got an error: ${(err as Error).message}`,
-    );
-  }
-  let data: ArrayLike<number> = png.data;
-  let channels = png.channels;
-  let max = 2 ** png.depth - 1;
-  if (png.palette) {
-    data = convertIndexedToRgb(png);
-    channels = png.transparency ? 4 : 3;
-    max = 255;
-  }
-  const pixels = new Float32Array(png.width * png.height * channels);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = data[i] / max;
-  return { pixels, height: png.height, width: png.width, channels };
+  return decodePngPixels(bytes, 'decodePngImage');
 }
 
 /** Options of {@link loadImageFolder}. */
