@@ -64,6 +64,7 @@ export default defineConfig({
             { text: '@sculpt/samplers', link: '/guide/samplers' },
             { text: '@sculpt/diffusion', link: '/guide/diffusion' },
             { text: '@sculpt/gan', link: '/guide/gan' },
+            { text: '@sculpt/vae', link: '/guide/vae' },
             { text: '@sculpt/datasets', link: '/guide/datasets' },
             { text: '@sculpt/metrics', link: '/guide/metrics' },
             { text: '@sculpt/native', link: '/guide/native' },
