@@ -18,6 +18,8 @@ export type {
 } from './config.js';
 // --- config ---
 export { LATENT_PRESETS, latentConfig } from './config.js';
+export type { LatentImg2ImgOptions } from './edit.js';
+export { latentImg2Img } from './edit.js';
 export type {
   AutoencoderTrainOptions,
   DenoiserTrainOptions,

@@ -12,6 +12,7 @@ import {
   LatentDiffusionModel,
   latentConfig,
   latentDiffusion,
+  latentImg2Img,
   measureScaleFactor,
   PromptEncoder,
 } from './index.js';
@@ -156,6 +157,42 @@ describe('LatentDiffusionModel (tiny preset)', () => {
     });
     expect(x.shape).toEqual([2, 8, 8, 1]);
     tf.dispose([x, cond.context, cond.contextMask]);
+  });
+
+  it('img2img in latent space: a light edit keeps the image, a prompt-led full edit follows the prompt', async () => {
+    const ones = tf.gather(images, [0, 2]) as tf.Tensor4D; // both "one" (bright top)
+    const light = await latentImg2Img(model, {
+      image: ones,
+      prompts: ['a one', 'a one'],
+      strength: 0.2,
+      steps: 10,
+    });
+    const heavy = await latentImg2Img(model, {
+      image: ones,
+      prompts: ['a two', 'a two'],
+      strength: 1,
+      steps: 10,
+      guidanceScale: 3,
+    });
+    const topMinusBottom = (x: tf.Tensor) =>
+      tf.tidy(() => {
+        const [t, b] = tf.split(x, 2, 1);
+        return Array.from(tf.sub(tf.mean(t, [1, 2, 3]), tf.mean(b, [1, 2, 3])).dataSync());
+      });
+    expect(Math.min(...topMinusBottom(light))).toBeGreaterThan(1);
+    expect(Math.max(...topMinusBottom(heavy))).toBeLessThan(-1);
+    await expectNoLeak(
+      () =>
+        latentImg2Img(model, {
+          image: ones,
+          prompts: ['a one', ''],
+          strength: 0.5,
+          steps: 4,
+          guidanceScale: 2,
+        }),
+      { label: 'latentImg2Img' },
+    );
+    tf.dispose([ones, light, heavy]);
   });
 
   it('has no leaks in train, sample, encode and decode', async () => {
