@@ -1,7 +1,7 @@
 // Trains the `mnist-text` preset in two stages with fixed step counts (so the
 // result does not depend on machine load) and measures it against its prompts.
 //
-//   pnpm --filter @sculpt/latent train:mnist-text [-- --ae-steps 1500 --unet-steps 3000 --batch 64]
+//   pnpm --filter @sculpt/latent train:mnist-text [-- --ae-steps 500 --unet-steps 1000 --batch 64]
 //
 // Stage 1: the KL autoencoder; then the latent scale factor is measured on the
 // encoded training set. Stage 2: the text-conditioned latent U-Net (captions
@@ -39,8 +39,8 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const aeSteps = arg('ae-steps', 1500);
-const unetSteps = arg('unet-steps', 3000);
+const aeSteps = arg('ae-steps', 500);
+const unetSteps = arg('unet-steps', 1000);
 const batchSize = arg('batch', 64);
 const guidanceScale = arg('guidance', 4);
 const numEval = arg('eval', 1000);

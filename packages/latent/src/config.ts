@@ -72,7 +72,7 @@ interface Preset {
  * | preset | image | latent | AE widths | text | U-Net |
  * |---|---|---|---|---|---|
  * | tiny | 8×8×1 | 2×2×2 | 4, 8, 8 | 8 wide, 1 layer | 2×2, width 8 |
- * | mnist-text | 28×28×1 | 7×7×4 | 16, 32, 64 | 32 wide, 2 layers | 7×7, width 96, 2 blocks, attention |
+ * | mnist-text | 28×28×1 | 7×7×4 | 16, 32, 64 | 32 wide, 2 layers | 7×7, width 64, 1 block, attention + middle |
  */
 export const LATENT_PRESETS: Readonly<Record<LatentPresetName, Preset>> = Object.freeze({
   tiny: {
@@ -111,14 +111,14 @@ export const LATENT_PRESETS: Readonly<Record<LatentPresetName, Preset>> = Object
     unet: {
       imageSize: 7,
       channels: 4,
-      widths: [96],
-      blocksPerLevel: 2,
+      widths: [64],
+      blocksPerLevel: 1,
       attentionLevels: [0],
       midAttention: true,
       numClasses: 0,
       groups: 8,
       numHeads: 2,
-      embedDim: 128,
+      embedDim: 64,
     },
     captionDropout: 0.1,
   },
