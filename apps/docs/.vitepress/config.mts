@@ -69,6 +69,7 @@ export default defineConfig({
             { text: '@sculpt/metrics', link: '/guide/metrics' },
             { text: '@sculpt/native', link: '/guide/native' },
             { text: '@sculpt/autoregressive', link: '/guide/autoregressive' },
+            { text: '@sculpt/latent', link: '/guide/latent' },
             { text: '@sculpt/cli', link: '/guide/cli' },
           ],
         },

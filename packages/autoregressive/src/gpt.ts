@@ -213,8 +213,8 @@ interface BlockContext {
   time: number;
   /** Absolute position of the first new token. */
   start: number;
-  /** The additive causal mask, or undefined when one new token sees every key. */
-  mask: tf.Tensor2D | undefined;
+  /** The additive mask ([T, S] causal, or [B, 1, 1, S] key padding), or undefined when every key is seen. */
+  mask: tf.Tensor | undefined;
   drop: (x: tf.Tensor) => tf.Tensor;
   cache?: KvCache;
 }
@@ -319,6 +319,50 @@ export function gptForward(
       ? tf.matMul(out, p.wte as tf.Tensor2D, false, true)
       : tf.matMul(out, p['lm_head.w'] as tf.Tensor2D);
     return tf.reshape(logits, [batch, time, config.vocabSize]) as tf.Tensor3D;
+  });
+}
+
+/** Options of {@link gptEncode}. */
+export interface EncodeHiddenOptions {
+  /** `[B, T]`, 1 = token, 0 = padding (keys that nothing attends to). Default all ones. */
+  keyMask?: tf.Tensor2D;
+}
+
+/**
+ * The GPT's blocks run **bidirectionally** (no causal mask) as a text
+ * encoder, BERT-style: tokens [B, T] int32 → final LayerNorm'd hidden states
+ * [B, T, C] (no logits). Padding keys are masked out. The same weights as
+ * {@link gptForward} (a GPT's `params`), so a GPT config builds an encoder.
+ *
+ * @returns hidden states the caller owns.
+ * @example
+ * ```ts
+ * const h = gptEncode(config, params, tokens, { keyMask }); // [B, T, C]
+ * ```
+ */
+export function gptEncode(
+  config: GptConfig,
+  p: Params,
+  tokens: tf.Tensor2D,
+  options: EncodeHiddenOptions = {},
+): tf.Tensor3D {
+  checkTokens(config, tokens, 0);
+  const [batch, time] = tokens.shape;
+  return tf.tidy(() => {
+    const keyMask = options.keyMask;
+    const mask = keyMask
+      ? tf.reshape(tf.mul(tf.sub(1, tf.cast(keyMask, 'float32')), -1e9), [batch, 1, 1, time])
+      : undefined;
+    const ctx: BlockContext = { config, batch, time, start: 0, mask, drop: (x) => x };
+    let x = tf.gather(p.wte, tf.reshape(tokens, [batch * time])) as tf.Tensor2D; // [B·T, C]
+    if (config.positions === 'learned')
+      x = tf.add(x, tf.gather(p.wpe, tf.tile(tf.range(0, time, 1, 'int32'), [batch])));
+    for (let l = 0; l < config.numLayers; l++) {
+      x = tf.add(x, attention(p, l, layerNorm(p, `h.${l}.ln_1`, x), ctx));
+      const h = gelu(linear(p, `h.${l}.mlp.c_fc`, layerNorm(p, `h.${l}.ln_2`, x))) as tf.Tensor2D;
+      x = tf.add(x, linear(p, `h.${l}.mlp.c_proj`, h));
+    }
+    return tf.reshape(layerNorm(p, 'ln_f', x), [batch, time, config.embedDim]) as tf.Tensor3D;
   });
 }
 

@@ -16,8 +16,8 @@ export type {
   TokenEvent,
 } from './generate.js';
 export { END_OF_TEXT } from './generate.js';
-export type { ForwardOptions } from './gpt.js';
-export { gptForward, gptLoss, KvCache } from './gpt.js';
+export type { EncodeHiddenOptions, ForwardOptions } from './gpt.js';
+export { gptEncode, gptForward, gptLoss, initGptParams, KvCache } from './gpt.js';
 export type { CreateGptOptions } from './model.js';
 export { CHECKPOINT_KIND, GptModel } from './model.js';
 export type {

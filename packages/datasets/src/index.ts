@@ -20,6 +20,23 @@ export {
   shuffledBatchIndices,
   subsetImages,
 } from './image-set.js';
+export type {
+  CaptionAttributes,
+  CaptionBins,
+  ParsedCaption,
+} from './mnist/caption-builder.js';
+export {
+  CAPTION_TEMPLATES,
+  CAPTION_WORDS,
+  captionAttributes,
+  captionBins,
+  captionImageSet,
+  DIGIT_WORDS,
+  digitCaption,
+  parseCaption,
+} from './mnist/caption-builder.js';
+export type { DigitMeasures } from './mnist/captions.js';
+export { measureDigit, measureImageSet } from './mnist/captions.js';
 export type { Mnist, MnistSource } from './mnist/mnist.js';
 // --- mnist ---
 export {

@@ -12,6 +12,8 @@ export type {
 } from './config.js';
 // --- config and architecture ---
 export { diffusionConfig, scheduleOf, sigmaRange } from './config.js';
+export type { CrossAttention2DArgs } from './cross-attention.js';
+export { CrossAttention2D } from './cross-attention.js';
 export type { ForwardMoments } from './forward.js';
 // --- the forward process, made visible ---
 export { forwardMoments, predictX0, qSample } from './forward.js';
@@ -48,4 +50,11 @@ export type { DiffusionBatch, DiffusionTrainOptions, LossWeighting } from './tra
 // --- training ---
 export { DiffusionTrainer } from './train.js';
 export type { UNetConfig, UNetPresetName } from './unet.js';
-export { buildUNet, checkUNetConfig, UNET_PRESETS, unetParams } from './unet.js';
+export {
+  buildUNet,
+  checkUNetConfig,
+  DEFAULT_CONTEXT_LENGTH,
+  hasContext,
+  UNET_PRESETS,
+  unetParams,
+} from './unet.js';

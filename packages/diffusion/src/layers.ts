@@ -11,6 +11,7 @@
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { attendAndAdd, splitHeads } from './attention-ops.js';
 
 type Shape = tfl.Shape;
 /** tfjs-layers' base layer options (`name`, `trainable`, …). */
@@ -381,32 +382,19 @@ export class SelfAttention2D extends tfl.layers.Layer {
       const [b, h, w, c] = x.shape;
       const n = h * w;
       const heads = this.numHeads;
-      const d = c / heads;
       const r = (v: tfl.LayerVariable) => v.read();
       const normed = groupNorm(x, r(this.w.normGamma), r(this.w.normBeta), this.groups);
       const qkv = tf.add(
         tf.matMul(tf.reshape(normed, [b * n, c]), r(this.w.qkvKernel)),
         r(this.w.qkvBias),
       ); // [B·N, 3C]
-      const [q, k, v] = tf
-        .split(qkv, 3, 1)
-        .map((t) =>
-          heads === 1
-            ? tf.reshape(t, [b, n, d])
-            : tf.reshape(tf.transpose(tf.reshape(t, [b, n, heads, d]), [0, 2, 1, 3]), [
-                b * heads,
-                n,
-                d,
-              ]),
-        );
-      const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)); // [B·heads, N, N]
-      let out = tf.matMul(tf.softmax(scores), v); // [B·heads, N, d]
-      if (heads > 1) out = tf.transpose(tf.reshape(out, [b, heads, n, d]), [0, 2, 1, 3]);
-      const proj = tf.add(
-        tf.matMul(tf.reshape(out, [b * n, c]), r(this.w.projKernel)),
-        r(this.w.projBias),
+      const [q, k, v] = tf.split(qkv, 3, 1).map((t) => splitHeads(t, b, n, heads));
+      return attendAndAdd(
+        x,
+        { q, k, v },
+        { kernel: r(this.w.projKernel), bias: r(this.w.projBias) },
+        heads,
       );
-      return tf.add(x, tf.reshape(proj, [b, h, w, c]));
     });
   }
 

@@ -36,7 +36,7 @@ import {
   type SampleOptions,
   sampleModel,
 } from './sample.js';
-import { buildUNet, unetParams } from './unet.js';
+import { buildUNet, DEFAULT_CONTEXT_LENGTH, hasContext, unetParams } from './unet.js';
 
 /** EDM's c_noise = ln(σ)/4 spans about [−1.6, 1.1]; scaled so the sinusoids see a DDPM-like range. */
 export const EDM_NOISE_SCALE = 250;
@@ -163,8 +163,31 @@ export class DiffusionModel {
       const time = this.config.preconditioning === 'edm' ? tf.mul(t, EDM_NOISE_SCALE) : t;
       const inputs = [x, tf.reshape(time, [b, 1])];
       if (this.numClasses > 0) inputs.push(tf.reshape(this.labelsOrNull(cond, b), [b, 1]));
+      if (hasContext(this.config.unet)) inputs.push(...this.contextOrNull(cond, b));
       return this.net.apply(inputs, { training: false }) as tf.Tensor;
     });
+
+  /** `[context, mask]`; a missing context is all padding (the cross-attention then adds only its bias). */
+  private contextOrNull(cond: Conditioning | undefined, batch: number): [tf.Tensor, tf.Tensor] {
+    const { contextDim = 0, contextLength = DEFAULT_CONTEXT_LENGTH } = this.config.unet;
+    const context = cond?.context;
+    if (context === undefined) {
+      return [tf.zeros([batch, contextLength, contextDim]), tf.zeros([batch, contextLength])];
+    }
+    if (context.shape.join(',') !== [batch, contextLength, contextDim].join(',')) {
+      throw new SculptError(
+        'DiffusionModel.network',
+        `expected cond.context of shape [${batch}, ${contextLength}, ${contextDim}] (batch, contextLength, contextDim)`,
+        `got ${formatShape(context.shape)}`,
+        'encode prompts with a text encoder whose contextLength and width match the U-Net config',
+      );
+    }
+    const mask = cond?.contextMask;
+    return [
+      context,
+      mask instanceof tf.Tensor ? tf.cast(mask, 'float32') : tf.ones([batch, contextLength]),
+    ];
+  }
 
   private labelsOrNull(cond: Conditioning | undefined, batch: number): tf.Tensor {
     const labels = cond?.labels;

@@ -36,6 +36,10 @@ import { CHECKPOINT_KIND, DiffusionModel } from './model.js';
 export interface DiffusionBatch {
   images: tf.Tensor4D;
   labels?: Int32Array;
+  /** Context sequence `[B, L, D]` for a U-Net with `contextDim` (e.g. encoded captions; drop captions for CFG before encoding). */
+  context?: tf.Tensor3D;
+  /** `[B, L]`: 1 = token, 0 = padding. Default all ones. */
+  contextMask?: tf.Tensor2D;
 }
 
 /** Loss weighting across noise levels. */
@@ -231,7 +235,11 @@ export class DiffusionTrainer {
         ? Float32Array.from(lv.sigma, (s) => 1 / Math.sqrt(s * s + sd * sd))
         : undefined;
       const input = cIn ? tf.mul(x, col(cIn)) : x;
-      const cond = labels ? { labels: tf.tensor1d(labels) } : undefined;
+      const cond = {
+        ...(labels ? { labels: tf.tensor1d(labels) as tf.Tensor1D } : {}),
+        ...(batch.context ? { context: batch.context } : {}),
+        ...(batch.contextMask ? { contextMask: batch.contextMask } : {}),
+      };
       const out = this.model.network(input, tf.tensor1d(lv.time), cond);
       const target = this.target(x0, eps, x, lv);
       const perImage = tf.mean(tf.square(tf.sub(out, target)), [1, 2, 3]);

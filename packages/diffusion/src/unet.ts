@@ -6,6 +6,7 @@
 import { SculptError } from '@sculpt/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { CrossAttention2D } from './cross-attention.js';
 import {
   AddEmbedding,
   ClassEmbedding,
@@ -47,7 +48,18 @@ export interface UNetConfig {
   readonly numHeads: number;
   /** The network's time input is multiplied by this before the sinusoids. */
   readonly timeScale: number;
+  /**
+   * Width D of a context sequence (`cond.context` [B, L, D], e.g. a text
+   * encoding) attended by a cross-attention layer after every self-attention
+   * layer. 0 or absent = no context (configs written before it load unchanged).
+   */
+  readonly contextDim?: number;
+  /** Length L of the context sequence when `contextDim` is set. Default 16. */
+  readonly contextLength?: number;
 }
+
+/** `contextLength` when a config leaves it out. */
+export const DEFAULT_CONTEXT_LENGTH = 16;
 
 /** Names of the built-in U-Net presets. */
 export type UNetPresetName = 'tiny' | 'mnist';
@@ -130,11 +142,22 @@ export function checkUNetConfig(where: string, c: UNetConfig): void {
     bad('numClasses', 'to be an integer ≥ 0', c.numClasses);
   if (!(Number.isFinite(c.timeScale) && c.timeScale > 0))
     bad('timeScale', 'to be a finite number > 0', c.timeScale);
+  if (c.contextDim !== undefined && !(Number.isInteger(c.contextDim) && c.contextDim >= 0))
+    bad('contextDim', 'to be an integer ≥ 0', c.contextDim, 'use 0 for no text context');
+  if (c.contextLength !== undefined && !posInt(c.contextLength))
+    bad('contextLength', 'to be a positive integer', c.contextLength);
+}
+
+/** Whether a U-Net config attends a context sequence (`contextDim` > 0). */
+export function hasContext(c: UNetConfig): boolean {
+  return (c.contextDim ?? 0) > 0;
 }
 
 interface Ctx {
   readonly c: UNetConfig;
   readonly embAct: tfl.SymbolicTensor;
+  /** `[context [B, L, D], mask [B, L]]` when the config has a context. */
+  readonly context?: [tfl.SymbolicTensor, tfl.SymbolicTensor];
 }
 
 const sym = (
@@ -174,8 +197,13 @@ function resBlock(
   return sym(tfl.layers.add({ name: `${name}_out` }), [skip, h]);
 }
 
+/** Self-attention, then (with a context) cross-attention to the context sequence. */
 function attention(ctx: Ctx, x: tfl.SymbolicTensor, name: string): tfl.SymbolicTensor {
-  return sym(new SelfAttention2D({ name, numHeads: ctx.c.numHeads, groups: ctx.c.groups }), x);
+  const { numHeads, groups } = ctx.c;
+  const h = sym(new SelfAttention2D({ name, numHeads, groups }), x);
+  if (!ctx.context) return h;
+  const cross = new CrossAttention2D({ name: `${name}_xattn`, numHeads, groups });
+  return sym(cross, [h, ...ctx.context]);
 }
 
 function embedding(
@@ -243,7 +271,8 @@ function upPath(ctx: Ctx, h: tfl.SymbolicTensor, skips: tfl.SymbolicTensor[]): t
 /**
  * Builds the U-Net as a tfjs-layers functional model. Inputs:
  * `image [B, S, S, C]`, `timestep [B, 1]` (float) and, when `numClasses > 0`,
- * `label [B, 1]` (class ids as floats; `numClasses` = null label). Output:
+ * `label [B, 1]` (class ids as floats; `numClasses` = null label) and, when
+ * `contextDim > 0`, `context [B, L, D]` and `context_mask [B, L]` (1 = token, 0 = padding). Output:
  * `[B, S, S, C]` (what the objective predicts: ε, v or x₀).
  *
  * @param config - a checked {@link UNetConfig}.
@@ -260,7 +289,16 @@ export function buildUNet(config: UNetConfig): tfl.LayersModel {
   const image = tfl.input({ name: 'image', shape: [c.imageSize, c.imageSize, c.channels] });
   const t = tfl.input({ name: 'timestep', shape: [1] });
   const label = c.numClasses > 0 ? tfl.input({ name: 'label', shape: [1] }) : undefined;
-  const ctx: Ctx = { c, embAct: embedding(c, t, label) };
+  const context = hasContext(c)
+    ? ([
+        tfl.input({
+          name: 'context',
+          shape: [c.contextLength ?? DEFAULT_CONTEXT_LENGTH, c.contextDim as number],
+        }),
+        tfl.input({ name: 'context_mask', shape: [c.contextLength ?? DEFAULT_CONTEXT_LENGTH] }),
+      ] as [tfl.SymbolicTensor, tfl.SymbolicTensor])
+    : undefined;
+  const ctx: Ctx = { c, embAct: embedding(c, t, label), context };
   const skips: tfl.SymbolicTensor[] = [];
   const p = c.patchSize;
   let h = sym(p === 1 ? conv('stem', c.widths[0]) : conv('stem', c.widths[0], p, p), image);
@@ -269,7 +307,8 @@ export function buildUNet(config: UNetConfig): tfl.LayersModel {
   h = upPath(ctx, h, skips);
   h = sym(conv('out_conv', c.channels * p * p, 3, 1, true), normAct(ctx, h, 'out'));
   const out = p === 1 ? h : sym(new PixelShuffle({ name: 'out_unpatchify', factor: p }), h);
-  return tfl.model({ name: 'unet', inputs: label ? [image, t, label] : [image, t], outputs: out });
+  const inputs = [image, t, ...(label ? [label] : []), ...(context ?? [])];
+  return tfl.model({ name: 'unet', inputs, outputs: out });
 }
 
 /**

@@ -1,0 +1,347 @@
+// LatentDiffusionModel: a KlAutoencoder + a frozen PromptEncoder + a
+// text-conditioned @sculpt/diffusion U-Net over the scaled latents, trained
+// in two stages (autoencoder, then denoiser on latents re-encoded once per
+// epoch with the encoder's sampling noise) and sampled through latentDiffusion.
+import {
+  adamW,
+  type Checkpoint,
+  checkpointFromBytes,
+  checkpointToBytes,
+  type Denoiser,
+  type FitCallbacks,
+  type FitResult,
+  type JsonValue,
+  karrasSigmas,
+  loadCheckpoint,
+  Rng,
+  SculptError,
+  saveCheckpoint,
+  Trainer,
+} from '@sculpt/core';
+import { DiffusionModel, DiffusionTrainer } from '@sculpt/diffusion';
+import { classifierFreeGuidance, type DiffusionSampler } from '@sculpt/samplers';
+import * as tf from '@tensorflow/tfjs-core';
+import { KlAutoencoder, measureScaleFactor } from './autoencoder.js';
+import { type LatentConfig, type LatentConfigInput, latentConfig } from './config.js';
+import { latentDiffusion } from './pipeline.js';
+import { PromptEncoder } from './prompt-encoder.js';
+
+/** Checkpoint JSON tag of a latent diffusion model. */
+export const LATENT_CHECKPOINT_KIND = 'sculpt-latent';
+
+/** Options of {@link LatentDiffusionModel.trainAutoencoder}. */
+export interface AutoencoderTrainOptions {
+  /** Training images `[N, S, S, C]` in [-1, 1] (not disposed). */
+  images: tf.Tensor4D;
+  steps: number;
+  /** Default 64. */
+  batchSize?: number;
+  /** Default 2e-3. */
+  learningRate?: number;
+  /** Default 0. */
+  seed?: number;
+  callbacks?: FitCallbacks;
+}
+
+/** Options of {@link LatentDiffusionModel.trainDenoiser}. */
+export interface DenoiserTrainOptions extends AutoencoderTrainOptions {
+  /** One caption per image. */
+  captions: readonly string[];
+}
+
+/** Options of {@link LatentDiffusionModel.sample}. */
+export interface LatentSampleOptions {
+  /** One prompt per image ('' = unconditional). */
+  prompts: readonly string[];
+  /** CFG scale w on the empty prompt (1 = off). Default 1. */
+  guidanceScale?: number;
+  /** Registered sampler name or object. Default `'dpmpp-2m'`. */
+  sampler?: string | DiffusionSampler;
+  /** Default 20. */
+  steps?: number;
+  /** Default 0. */
+  seed?: number;
+}
+
+function batchIndices(rng: Rng, n: number, size: number): Int32Array {
+  const u = rng.uniformArray(size);
+  return Int32Array.from(u, (v) => Math.min(n - 1, Math.floor(v * n)));
+}
+
+/**
+ * A text-to-image latent diffusion model. Owns its three parts (`dispose()`).
+ * @example
+ * ```ts
+ * const model = LatentDiffusionModel.create('tiny', { seed: 0 });
+ * await model.trainAutoencoder({ images, steps: 50 });
+ * await model.measureScale(images);
+ * await model.trainDenoiser({ images, captions, steps: 50 });
+ * const x = await model.sample({ prompts: ['a thick seven'], guidanceScale: 4 });
+ * ```
+ */
+export class LatentDiffusionModel {
+  readonly autoencoder: KlAutoencoder;
+  readonly text: PromptEncoder;
+  readonly diffusion: DiffusionModel;
+  private readonly base: LatentConfig;
+
+  private constructor(config: LatentConfig, seed: number) {
+    this.base = config;
+    this.autoencoder = new KlAutoencoder(config.autoencoder, { seed });
+    this.text = new PromptEncoder(config.text);
+    this.diffusion = DiffusionModel.create(config.diffusion, { seed: seed + 1 });
+  }
+
+  /**
+   * A new model with seeded weights.
+   * @example `LatentDiffusionModel.create('mnist-text', { seed: 0 })`
+   */
+  static create(
+    config: string | LatentConfigInput | LatentConfig = 'mnist-text',
+    options: { seed?: number } = {},
+  ): LatentDiffusionModel {
+    const input =
+      typeof config === 'string' ? { preset: config as LatentConfigInput['preset'] } : config;
+    return new LatentDiffusionModel(latentConfig(input as LatentConfigInput), options.seed ?? 0);
+  }
+
+  /** The same architecture (and measured scale) with fresh weights. @example `LatentDiffusionModel.fromConfig(m.getConfig())` */
+  static fromConfig(config: LatentConfig, options: { seed?: number } = {}): LatentDiffusionModel {
+    return LatentDiffusionModel.create(config, options);
+  }
+
+  /** The frozen config, with the autoencoder's measured scale factor. */
+  getConfig(): LatentConfig {
+    return Object.freeze({ ...this.base, autoencoder: this.autoencoder.config });
+  }
+
+  /**
+   * Stage 1: trains the autoencoder (AdamW, squared error + klWeight · KL).
+   * @returns core's FitResult.
+   */
+  async trainAutoencoder(options: AutoencoderTrainOptions): Promise<FitResult> {
+    const { images, steps, batchSize = 64, learningRate = 2e-3, seed = 0 } = options;
+    const n = images.shape[0];
+    const trainer = new Trainer<tf.Tensor4D>({
+      params: this.autoencoder.params,
+      loss: (_p, batch, rng) => {
+        const { loss, recon, kl } = this.autoencoder.loss(batch, rng);
+        tf.dispose([recon, kl]);
+        return loss;
+      },
+      optimizer: adamW({ weightDecay: 0 }),
+      learningRate,
+      clipNorm: 10,
+      rng: new Rng(seed),
+    });
+    try {
+      return await trainer.fit({
+        data: (_step, rng) => tf.gather(images, batchIndices(rng, n, batchSize)) as tf.Tensor4D,
+        steps,
+        callbacks: options.callbacks,
+      });
+    } finally {
+      trainer.dispose();
+    }
+  }
+
+  /**
+   * Measures the latent scale factor (1 / std of sampled latents) on `images` and records it.
+   * @returns the factor.
+   */
+  async measureScale(images: tf.Tensor4D, seed = 0): Promise<number> {
+    const factor = await measureScaleFactor(this.autoencoder, images, new Rng(seed));
+    this.autoencoder.withScaleFactor(factor);
+    return factor;
+  }
+
+  /** Scaled latents z ~ q(z|x) · scaleFactor of every image: `[N, ...latentShape]`, caller-owned. */
+  encodeLatents(images: tf.Tensor4D, rng: Rng, batchSize = 500): tf.Tensor4D {
+    const parts: tf.Tensor[] = [];
+    for (let start = 0; start < images.shape[0]; start += batchSize) {
+      const size = Math.min(batchSize, images.shape[0] - start);
+      parts.push(
+        tf.tidy(() => {
+          const q = this.autoencoder.encode(tf.slice(images, start, size));
+          const z = tf.mul(q.sample(rng), this.autoencoder.scaleFactor);
+          q.dispose();
+          return z;
+        }),
+      );
+    }
+    const all = tf.concat(parts, 0) as tf.Tensor4D;
+    tf.dispose(parts);
+    return all;
+  }
+
+  /**
+   * Stage 2: trains the U-Net on latents (re-encoded each epoch), captions
+   * dropped to '' with probability `captionDropout`.
+   * @returns core's FitResult.
+   */
+  async trainDenoiser(options: DenoiserTrainOptions): Promise<FitResult> {
+    const { images, captions, steps, batchSize = 64, learningRate = 2e-3, seed = 0 } = options;
+    const n = images.shape[0];
+    if (captions.length !== n) {
+      throw new SculptError(
+        'LatentDiffusionModel.trainDenoiser',
+        `expected one caption per image (${n})`,
+        `got ${captions.length}`,
+        'caption the set with captionImageSet from @sculpt/datasets',
+      );
+    }
+    const trainer = new DiffusionTrainer(this.diffusion, { learningRate, seed, ema: false });
+    const epochSteps = Math.max(1, Math.floor(n / batchSize));
+    const encodeRng = new Rng(seed + 7);
+    let latents: tf.Tensor4D | undefined;
+    const drop = this.getConfig().captionDropout;
+    try {
+      return await trainer.fit({
+        data: (step, rng) => {
+          if (!latents || step % epochSteps === 0) {
+            latents?.dispose();
+            latents = this.encodeLatents(images, encodeRng);
+          }
+          const idx = batchIndices(rng, n, batchSize);
+          const u = rng.uniformArray(batchSize);
+          const prompts = Array.from(idx, (i, j) => (u[j] < drop ? '' : captions[i]));
+          const { context, contextMask } = this.text.encode(prompts);
+          return { images: tf.gather(latents, idx) as tf.Tensor4D, context, contextMask };
+        },
+        steps,
+        callbacks: options.callbacks,
+      });
+    } finally {
+      latents?.dispose();
+      trainer.dispose();
+    }
+  }
+
+  /**
+   * The latent denoiser with CFG on the empty prompt (w = 1: the plain denoiser).
+   * @returns a Denoiser and a `dispose` for the null context it holds.
+   */
+  guidedDenoiser(guidanceScale: number): { denoiser: Denoiser; dispose: () => void } {
+    if (guidanceScale === 1) return { denoiser: this.diffusion.denoiser, dispose: () => {} };
+    // The empty prompt's encoding is made inside CFG's tidy at each call (freed with it).
+    const denoiser = classifierFreeGuidance(this.diffusion.denoiser, {
+      guidanceScale,
+      uncond: (cond) => {
+        const b = cond?.context?.shape[0] ?? 1;
+        const { context, contextMask } = this.text.encode(Array(b).fill(''));
+        return { context, contextMask };
+      },
+    });
+    return { denoiser, dispose: () => {} };
+  }
+
+  /**
+   * Text-to-image: prompts → images `[N, S, S, C]` in [-1, 1] (caller-owned).
+   * @example `const x = await model.sample({ prompts: ['a thick seven'], guidanceScale: 4, sampler: 'dpmpp-2m' })`
+   */
+  async sample(options: LatentSampleOptions): Promise<tf.Tensor4D> {
+    const { prompts, guidanceScale = 1, steps = 20, seed = 0 } = options;
+    const cond = this.text.encode(prompts);
+    const guided = this.guidedDenoiser(guidanceScale);
+    try {
+      const images = await latentDiffusion({
+        autoencoder: this.autoencoder,
+        denoiser: guided.denoiser,
+        sampler: options.sampler ?? 'dpmpp-2m',
+        sigmas: karrasSigmas({ numSteps: steps, ...this.diffusion.sigmaRange }),
+        numSamples: prompts.length,
+        seed,
+        cond: { context: cond.context, contextMask: cond.contextMask },
+        denoiserLatentShape: this.diffusion.imageShape,
+      });
+      const clipped = tf.clipByValue(images, -1, 1) as tf.Tensor4D;
+      images.dispose();
+      return clipped;
+    } finally {
+      guided.dispose();
+      tf.dispose([cond.context, cond.contextMask]);
+    }
+  }
+
+  /** Weights (prefixed `autoencoder/`, `unet/`, `text/`) and config as a core checkpoint. */
+  toCheckpoint(): Checkpoint {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(this.autoencoder.params)) tensors[`autoencoder/${k}`] = v;
+    for (const [k, v] of Object.entries(this.diffusion.params)) tensors[`unet/${k}`] = v;
+    for (const [k, v] of Object.entries(this.text.params)) tensors[`text/${k}`] = v;
+    const json = { kind: LATENT_CHECKPOINT_KIND, version: 1, config: this.getConfig() };
+    return { tensors, json: json as unknown as JsonValue };
+  }
+
+  /** A model from {@link LatentDiffusionModel.toCheckpoint}'s output; the checkpoint is not disposed. */
+  static fromCheckpoint(where: string, checkpoint: Checkpoint): LatentDiffusionModel {
+    const json = checkpoint.json as { kind?: string; config?: LatentConfig };
+    if (json?.kind !== LATENT_CHECKPOINT_KIND || !json.config) {
+      throw new SculptError(
+        where,
+        `expected a '${LATENT_CHECKPOINT_KIND}' checkpoint`,
+        `got kind ${JSON.stringify(json?.kind)}`,
+        'load it with the class that saved it',
+      );
+    }
+    const model = LatentDiffusionModel.create(json.config);
+    const groups: [string, Record<string, tf.Variable>][] = [
+      ['autoencoder/', model.autoencoder.params],
+      ['unet/', model.diffusion.params as Record<string, tf.Variable>],
+      ['text/', model.text.params],
+    ];
+    for (const [prefix, params] of groups) {
+      for (const [name, v] of Object.entries(params)) {
+        const t = checkpoint.tensors[prefix + name];
+        if (!t || t.shape.join(',') !== v.shape.join(',')) {
+          model.dispose();
+          throw new SculptError(
+            where,
+            `expected weight '${prefix + name}' of shape [${v.shape}]`,
+            `got ${t ? `[${t.shape}]` : 'none'}`,
+            'the checkpoint was written by a different config',
+          );
+        }
+        v.assign(t);
+      }
+    }
+    return model;
+  }
+
+  /** Saves weights + config to a directory (Node). @example `await model.save('runs/latent')` */
+  save(dir: string): Promise<void> {
+    return saveCheckpoint(dir, this.toCheckpoint());
+  }
+
+  /** Loads what `save` wrote. @example `const m = await LatentDiffusionModel.load('runs/latent')` */
+  static async load(dir: string): Promise<LatentDiffusionModel> {
+    const checkpoint = await loadCheckpoint(dir);
+    try {
+      return LatentDiffusionModel.fromCheckpoint('LatentDiffusionModel.load', checkpoint);
+    } finally {
+      tf.dispose(Object.values(checkpoint.tensors));
+    }
+  }
+
+  /** Weights + config as one buffer (browsers). */
+  async toBytes(): Promise<Uint8Array> {
+    return checkpointToBytes(this.toCheckpoint());
+  }
+
+  /** The inverse of `toBytes`. */
+  static fromBytes(bytes: Uint8Array): LatentDiffusionModel {
+    const checkpoint = checkpointFromBytes(bytes);
+    try {
+      return LatentDiffusionModel.fromCheckpoint('LatentDiffusionModel.fromBytes', checkpoint);
+    } finally {
+      tf.dispose(Object.values(checkpoint.tensors));
+    }
+  }
+
+  /** Frees every weight. */
+  dispose(): void {
+    this.autoencoder.dispose();
+    this.text.dispose();
+    this.diffusion.dispose();
+  }
+}
