@@ -7,9 +7,11 @@ import {
   checkpointFromBytes,
   checkpointToBytes,
   type Denoiser,
+  type FetchCheckpointOptions,
   formatShape,
   type JsonValue,
   loadCheckpoint,
+  modelFromUrl,
   type NoiseSchedule,
   packTrainingCheckpoint,
   Rng,
@@ -314,6 +316,20 @@ export class DiffusionModel {
    */
   async save(dir: string): Promise<void> {
     await saveCheckpoint(dir, this.toCheckpoint());
+  }
+
+  /**
+   * Loads a model from a URL: the bytes of `toBytes()` or a saved folder's
+   * `weights.safetensors`, with progress, an AbortSignal and a cache (the
+   * browser Cache API by default; see core's `fetchCheckpoint`).
+   * @returns a new model; the caller owns it.
+   * @throws CheckpointError on a 404, a truncated download or corrupt bytes; AbortError when aborted.
+   * @example `const model = await DiffusionModel.fromUrl('https://example.com/mnist/weights.safetensors', { onProgress: (p) => console.log(p.loadedBytes) })`
+   */
+  static fromUrl(url: string, options: FetchCheckpointOptions = {}): Promise<DiffusionModel> {
+    return modelFromUrl(url, options, (c) =>
+      DiffusionModel.fromCheckpoint('DiffusionModel.fromUrl', c),
+    );
   }
 
   /**
