@@ -47,6 +47,9 @@ export interface FetchCheckpointOptions extends LoadCheckpointOptions {
 
 /**
  * A {@link ModelCache} on the browser Cache API (`caches.open(name)`).
+ * Entries are keyed by URL and never revalidated (a cached load makes no
+ * request): publish a changed model under a new URL (a version or hash in the
+ * name), or clear the cache with `caches.delete(name)`.
  *
  * @param name - the cache's name. Default `'sculpt-models'`.
  * @example
