@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Scaffolds a package with sculpt's anatomy (STYLE.md §4), complete from its first commit:
+// Scaffolds a package with sculpt's anatomy (package.json with exports/files/sideEffects, tsup, tsconfig, README, CHANGELOG, src/), complete from its first commit:
 // package.json with `.` and `./testing` exports, tsup/vitest/typedoc/tsconfig, a README whose
 // first ```ts block runs in CI (apps/docs/scripts/examples.mjs), a first test, a changeset,
 // and its docs registration (typedoc entry point, sidebar link, guide page stub).

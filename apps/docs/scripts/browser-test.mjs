@@ -20,7 +20,8 @@ const expectedBackend = process.env.SCULPT_DOCS_BACKEND ?? 'webgpu';
 // webgpu is what 'auto' must pick here; any other backend is forced with ?backend=.
 const query = expectedBackend === 'webgpu' ? '' : `?backend=${expectedBackend}`;
 const shotSuffix = expectedBackend === 'webgpu' ? '' : `-${expectedBackend}`;
-// Flags from /work/shared/FACTS.md: WebGPU on SwiftShader, no background traffic.
+// WebGPU needs --enable-unsafe-webgpu in headless Chromium (it runs on SwiftShader
+// without a GPU); the rest keep the browser from any background traffic.
 const ARGS = [
   '--enable-unsafe-webgpu',
   '--no-sandbox',
@@ -205,7 +206,41 @@ async function testDenoising(page, base) {
   }
   await page.evaluate(() => window.scrollTo(0, 0)); // the fixed header would land mid-page otherwise
   await page.screenshot({ path: join(shots, `denoising${shotSuffix}-2.png`), fullPage: true });
+  if (!/untrained/.test(r.model)) await testDenoisingCache(page, base, r);
   return r;
+}
+
+/** Reloads the demo: DiffusionModel.fromUrl must now take the weights from the Cache API. */
+async function testDenoisingCache(page, base, r) {
+  check('denoising first load', /MB downloaded/.test(r.model), `model line: ${r.model}`);
+  const requests = [];
+  const count = (req) => {
+    if (req.url().endsWith('/mnist-diffusion.safetensors')) requests.push(req.url());
+  };
+  page.on('request', count);
+  await page.goto(`${base}/demos/denoising${query}`, { timeout: PAGE_TIMEOUT_MS });
+  await page.waitForFunction(
+    () =>
+      /^Model: /.test(
+        document.querySelector('[data-demo="denoising"] .sculpt-note')?.textContent?.trim() ?? '',
+      ),
+    null,
+    { timeout: DEMO_TIMEOUT_MS },
+  );
+  page.off('request', count);
+  r.secondLoad = (
+    await page.locator('[data-demo="denoising"] .sculpt-note').first().innerText()
+  ).trim();
+  r.secondLoadRequests = requests.length;
+  console.log(`denoising model, first load: ${r.model}`);
+  console.log(
+    `denoising model, second load: ${r.secondLoad} (${requests.length} requests for the weights)`,
+  );
+  check(
+    'denoising second load from the cache',
+    /from the browser cache/.test(r.secondLoad) && requests.length === 0,
+    `model line: ${r.secondLoad}; ${requests.length} requests for the weights`,
+  );
 }
 
 async function testSamplers(page, base) {

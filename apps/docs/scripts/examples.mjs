@@ -1,6 +1,6 @@
 // Examples that cannot rot: every ```ts runnable block in the guides
 // (apps/docs/**/*.md) and in every package README, plus each README's first
-// ```ts block (the package's example, which STYLE.md says must run), is
+// ```ts block (the package's example, which must run), is
 // extracted, type-checked with tsc (strict) and executed with tsx in Node on
 // the wasm/cpu backend. A fence marked `ts no-run` is never run.
 //

@@ -5,9 +5,11 @@ import {
   type CheckpointTarget,
   checkpointFromBytes,
   checkpointToBytes,
+  type FetchCheckpointOptions,
   formatShape,
   type JsonValue,
   loadCheckpoint,
+  modelFromUrl,
   packTrainingCheckpoint,
   SculptError,
   saveCheckpoint,
@@ -214,6 +216,18 @@ export class GptModel {
   async save(target: CheckpointTarget): Promise<void> {
     this.checkLive('GptModel.save');
     await saveCheckpoint(target, this.toCheckpoint());
+  }
+
+  /**
+   * Loads a model from a URL: the bytes of `toBytes()` or a saved folder's
+   * `weights.safetensors`, with progress, an AbortSignal and a cache (the
+   * browser Cache API by default; see core's `fetchCheckpoint`).
+   * @returns a new model; the caller owns it.
+   * @throws CheckpointError on a 404, a truncated download or corrupt bytes; AbortError when aborted.
+   * @example `const model = await GptModel.fromUrl('https://example.com/gpt/weights.safetensors', { onProgress: (p) => console.log(p.loadedBytes) })`
+   */
+  static fromUrl(url: string, options: FetchCheckpointOptions = {}): Promise<GptModel> {
+    return modelFromUrl(url, options, (c) => GptModel.fromCheckpoint('GptModel.fromUrl', c));
   }
 
   /** Loads a model saved by `save` (or a trainer checkpoint). @returns the caller owns it. */

@@ -1,6 +1,6 @@
 // WebGPU in Node through Dawn (the `webgpu` npm package), opt-in.
 //
-// What works on a GPU-less Linux machine (see FACTS.md): Dawn's OpenGL ES
+// What works on a GPU-less Linux machine (measured with Mesa's llvmpipe): Dawn's OpenGL ES
 // backend on Mesa's llvmpipe, reached through a surfaceless EGL display, with
 // the adapter requested at `featureLevel: 'compatibility'` (GL cannot offer
 // core WebGPU). Dawn's Vulkan path on lavapipe is rejected. tfjs's own

@@ -1,7 +1,7 @@
 // Drives the real built executable (`node dist/bin.js …`) as a user would:
 // train a tiny model, interrupt it with SIGINT, resume, sample, evaluate, and
 // every kind of bad input (status 2, one line, no stack trace, checkpoint intact).
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -22,25 +22,14 @@ import { SHAPE_CLASSES, shapeImages } from '@sculpt/datasets';
 import { listSamplers } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, type Run, runBin } from './testing/run-bin.js';
 
 const PKG = resolve(__dirname, '..');
-const BIN = join(PKG, 'dist', 'bin.js');
 let root: string;
 let shapes: string;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function sculpt(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 240_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runBin(root, args);
 }
 
 /** Flags of the tiny training runs: 8×8 shapes in 3 classes, batch 8, cpu-free wasm. */
@@ -128,8 +117,12 @@ describe('sculpt (built binary)', () => {
     const r = sculpt('samplers');
     expect(r.status).toBe(0);
     for (const s of listSamplers()) expect(r.stdout).toMatch(new RegExp(`^${s.name}\\s`, 'm'));
-    const json = JSON.parse(sculpt('samplers', '--json').stdout) as { name: string }[];
-    expect(json.map((s) => s.name)).toEqual(listSamplers().map((s) => s.name));
+    const lines = sculpt('samplers', '--json').stdout.trim().split('\n');
+    const events = lines.map((l) => JSON.parse(l) as { event: string; name?: string });
+    expect(events.filter((e) => e.event === 'sampler').map((e) => e.name)).toEqual(
+      listSamplers().map((s) => s.name),
+    );
+    expect(events.at(-1)).toMatchObject({ event: 'done', command: 'samplers', status: 0 });
   });
 
   it('trains, and an interrupted + resumed run gives the same numbers as an uninterrupted one', async () => {
@@ -137,7 +130,8 @@ describe('sculpt (built binary)', () => {
       ...tiny('a', '--steps', '120', '--sample-every', '60', '--checkpoint-every', '40'),
     );
     expect(a.status, a.stderr).toBe(0);
-    expect(a.stdout).toMatch(/done: step 120/);
+    expect(a.stderr).toMatch(/done: step 120/);
+    expect(a.stdout).toBe(''); // messages and progress go to stderr
     const la = losses(join(root, 'a'));
     expect([...la.keys()]).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     for (const f of [
@@ -159,9 +153,9 @@ describe('sculpt (built binary)', () => {
       [BIN, ...tiny('b', '--steps', '120', '--sample-every', '60', '--checkpoint-every', '40')],
       { cwd: root },
     );
-    let stdout = '';
-    child.stdout?.on('data', (d) => {
-      stdout += String(d);
+    let stderr = '';
+    child.stderr?.on('data', (d) => {
+      stderr += String(d);
     });
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
     const log = join(root, 'b', 'log.jsonl');
@@ -172,12 +166,12 @@ describe('sculpt (built binary)', () => {
     const stoppedAt = losses(join(root, 'b')).size;
     expect(stoppedAt).toBeGreaterThanOrEqual(3);
     expect(stoppedAt).toBeLessThan(120);
-    expect(stdout).toMatch(new RegExp(`stopped at step ${stoppedAt}; checkpoint saved`));
-    expect(stdout).toMatch(/--resume/);
+    expect(stderr).toMatch(new RegExp(`stopped at step ${stoppedAt}; checkpoint saved`));
+    expect(stderr).toMatch(/--resume/);
 
     const resumed = sculpt('train', 'diffusion', '--out', 'b', '--resume');
     expect(resumed.status, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toMatch(new RegExp(`resuming at step ${stoppedAt}`));
+    expect(resumed.stderr).toMatch(new RegExp(`resuming at step ${stoppedAt}`));
     const lb = losses(join(root, 'b'));
     expect([...lb.entries()]).toEqual([...la.entries()]); // bit-identical losses, step by step
     const [wa, wb] = [await tensorsOf(join(root, 'a')), await tensorsOf(join(root, 'b'))];
@@ -189,7 +183,7 @@ describe('sculpt (built binary)', () => {
     // Moving the target re-plans the learning rate: said in one line.
     const longer = sculpt('train', 'diffusion', '--out', 'b', '--resume', '--steps', '124');
     expect(longer.status, longer.stderr).toBe(0);
-    expect(longer.stdout).toMatch(
+    expect(longer.stderr).toMatch(
       /target moves from step 120 to step 124; the learning-rate schedule is re-planned/,
     );
   });

@@ -11,11 +11,13 @@ import { generateCommand } from './commands/generate.js';
 import { sampleCommand } from './commands/sample.js';
 import { samplersCommand } from './commands/samplers.js';
 import { trainCommand } from './commands/train.js';
+import { completionFor } from './completion.js';
 import { DATA_FORMS } from './data.js';
 import { describeFailure, EXIT } from './errors.js';
 import { FAMILIES } from './families/index.js';
-import { type CliIo, processIo } from './io.js';
+import { type CliIo, processIo, withMode } from './io.js';
 import { intInRange, numberInRange, parseLabels } from './options.js';
+import { type OutputMode, outputMode } from './report.js';
 
 // The published version, inlined at build time (`changeset version` bumps it in package.json).
 const VERSION: string = pkg.version;
@@ -60,9 +62,28 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
   const program = new Command('sculpt')
     .description("Train, sample and evaluate sculpt's generative models on bundled data.")
     .version(VERSION)
+    .option('--json', 'print one JSON object per line on stdout (schema: the README)')
+    .option('-q, --quiet', 'print only errors (and the data a command exists to print)')
     .showSuggestionAfterError(true)
     .exitOverride()
     .addHelpText('after', `\nFamilies:\n${familiesHelp()}\n\nStart with: sculpt demo`);
+  // Each command runs with the reporter its --json / --quiet ask for, and ends with a `done` event.
+  let scoped = io;
+  let status: number = EXIT.ok;
+  let started = 0;
+  const ctx = () => scoped;
+  const report = (s: number) => {
+    status = s;
+    setStatus(s);
+  };
+  program.hook('preAction', (_root, action) => {
+    scoped = withMode(io, outputMode(action.optsWithGlobals()));
+    started = performance.now();
+  });
+  program.hook('postAction', (_root, action) => {
+    const seconds = Number(((performance.now() - started) / 1000).toFixed(3));
+    scoped.report.emit({ event: 'done', command: action.name(), status, seconds });
+  });
 
   program
     .command('train')
@@ -106,8 +127,8 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
       intInRange('--checkpoint-every', 0, 10_000_000),
     )
     .action(async (family: string, o) => {
-      const outcome = await trainCommand(family, { ...o, resume: Boolean(o.resume) }, io);
-      setStatus(outcome.status);
+      const outcome = await trainCommand(family, { ...o, resume: Boolean(o.resume) }, ctx());
+      report(outcome.status);
     });
 
   samplingOptions(
@@ -125,8 +146,8 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
     .option('--out <file>', 'PNG to write (default <run>/sample.png)')
     .addOption(backendOption())
     .action(async (checkpoint: string, o) => {
-      await sampleCommand(checkpoint, o, io);
-      setStatus(EXIT.ok);
+      await sampleCommand(checkpoint, o, ctx());
+      report(EXIT.ok);
     });
 
   samplingOptions(
@@ -141,8 +162,8 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
     .option('--out <file>', 'JSON file to write (default <run>/metrics.json)')
     .addOption(backendOption())
     .action(async (checkpoint: string, o) => {
-      await evalCommand(checkpoint, o, io);
-      setStatus(EXIT.ok);
+      await evalCommand(checkpoint, o, ctx());
+      report(EXIT.ok);
     });
 
   program
@@ -181,17 +202,16 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
     .option('--seed <n>', 'seed of the token draws', intInRange('--seed', 0, 2 ** 31 - 1))
     .addOption(backendOption())
     .action(async (checkpoint: string, o) => {
-      await generateCommand(checkpoint, o, io);
-      setStatus(EXIT.ok);
+      await generateCommand(checkpoint, o, ctx());
+      report(EXIT.ok);
     });
 
   program
     .command('samplers')
     .description('list the diffusion samplers')
-    .option('--json', 'print JSON')
-    .action((o) => {
-      samplersCommand(o, io);
-      setStatus(EXIT.ok);
+    .action(() => {
+      samplersCommand(ctx());
+      report(EXIT.ok);
     });
 
   program
@@ -206,8 +226,8 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
     .option('--n <count>', 'samples to draw', intInRange('--n', 1, 10_000), 16)
     .addOption(backendOption())
     .action(async (family: string, o) => {
-      await benchCommand(family, o, io);
-      setStatus(EXIT.ok);
+      await benchCommand(family, o, ctx());
+      report(EXIT.ok);
     });
 
   program
@@ -233,10 +253,11 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
     .option('--seed <n>', 'seed', intInRange('--seed', 0, 2 ** 31 - 1), 0)
     .addOption(backendOption())
     .action(async (o) => {
-      const outcome = await demoCommand({ ...o, overwrite: Boolean(o.overwrite) }, io);
-      setStatus(outcome.status);
+      const outcome = await demoCommand({ ...o, overwrite: Boolean(o.overwrite) }, ctx());
+      report(outcome.status);
     });
 
+  completionFor(program);
   for (const cmd of [program, ...program.commands]) configureOutput(cmd, io);
   return program;
 }
@@ -266,6 +287,22 @@ function reportLiveTensors(io: CliIo): void {
   io.stderr.write(`sculpt: ${tf.memory().numTensors} live tensors\n`);
 }
 
+/** The output mode `argv` asks for, read before parsing so that a parse error is reported in it too. */
+function modeOf(argv: readonly string[]): OutputMode {
+  const end = argv.indexOf('--');
+  const flags = end === -1 ? argv : argv.slice(0, end);
+  return outputMode({
+    json: flags.includes('--json'),
+    quiet: flags.includes('--quiet') || flags.includes('-q'),
+  });
+}
+
+/** Under `--json`, a failure is also an `error` event on stdout (the one line on stderr stays). */
+function jsonError(io: CliIo, mode: OutputMode, message: string, status: number): void {
+  if (mode !== 'json') return;
+  io.stdout.write(`${JSON.stringify({ event: 'error', message: message.trim(), status })}\n`);
+}
+
 /**
  * Runs the `sculpt` command line.
  *
@@ -279,6 +316,7 @@ function reportLiveTensors(io: CliIo): void {
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let status: number = EXIT.ok;
+  const mode = modeOf(argv);
   const program = buildProgram(io, (s) => {
     status = s;
   });
@@ -293,10 +331,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and --version end here too; commander already printed the message.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      if (error.exitCode === 0) return EXIT.ok;
+      jsonError(io, mode, error.message.replace(/^error: /, ''), EXIT.usage);
+      return EXIT.usage;
     }
     const { line, status: s } = describeFailure(error, Boolean(process.env.SCULPT_DEBUG));
     io.stderr.write(`${line}\n`);
+    jsonError(io, mode, line, s);
     return s;
   }
 }

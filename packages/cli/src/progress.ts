@@ -115,14 +115,30 @@ function barProgress(stream: ProgressStream, target: ProgressTarget): Progress {
 }
 
 function lineProgress(stream: ProgressStream, target: ProgressTarget): Progress {
-  let lastBucket = -1;
-  let last: ProgressUpdate | undefined;
-  let printed: ProgressUpdate | undefined;
-  const print = (u: ProgressUpdate) => {
-    const { rate, eta } = measure(target, u);
+  return throttledProgress(target, (u, { rate, eta }) => {
     stream.write(
       `step ${stepLabel(target, u.step)}  loss ${formatLoss(u.loss)}  ${rate.toFixed(2)} steps/s  ETA ${formatDuration(eta)}\n`,
     );
+  });
+}
+
+/**
+ * Calls `print` on the first update, about every 5% of the run, and for the
+ * last update at `stop()` (for logs, pipes and JSON lines).
+ *
+ * @param target - `{ steps, startStep }` or `{ seconds, startStep }`.
+ * @param print - receives the update with its rate (steps/s) and ETA (seconds).
+ * @returns a {@link Progress}.
+ */
+export function throttledProgress(
+  target: ProgressTarget,
+  print: (u: ProgressUpdate, m: { rate: number; eta: number }) => void,
+): Progress {
+  let lastBucket = -1;
+  let last: ProgressUpdate | undefined;
+  let printed: ProgressUpdate | undefined;
+  const show = (u: ProgressUpdate) => {
+    print(u, measure(target, u));
     printed = u;
   };
   return {
@@ -131,11 +147,11 @@ function lineProgress(stream: ProgressStream, target: ProgressTarget): Progress 
       const bucket = Math.floor(measure(target, u).fraction * 20);
       if (u.stepsThisRun === 1 || bucket > lastBucket) {
         lastBucket = bucket;
-        print(u);
+        show(u);
       }
     },
     stop() {
-      if (last && last !== printed) print(last);
+      if (last && last !== printed) show(last);
     },
   };
 }

@@ -71,6 +71,8 @@ export {
   saveTrainingCheckpoint,
   unpackTrainingCheckpoint,
 } from './io/training-checkpoint.js';
+export type { FetchCheckpointOptions, FetchProgress, ModelCache } from './io/url.js';
+export { browserCache, fetchCheckpoint, memoryCache, modelFromUrl } from './io/url.js';
 export type { RngState } from './random/index.js';
 // --- random ---
 export { Rng } from './random/index.js';

@@ -45,7 +45,13 @@ export type {
   SamplableModel,
   SampleOptions,
 } from './sample.js';
-export { img2imgModel, inpaintModel, sampleModel } from './sample.js';
+export {
+  img2imgModel,
+  img2imgModelAsync,
+  inpaintModel,
+  inpaintModelAsync,
+  sampleModel,
+} from './sample.js';
 export type { DiffusionBatch, DiffusionTrainOptions, LossWeighting } from './train.js';
 // --- training ---
 export { DiffusionTrainer } from './train.js';

@@ -7,9 +7,11 @@ import {
   checkpointFromBytes,
   checkpointToBytes,
   type Denoiser,
+  type FetchCheckpointOptions,
   formatShape,
   type JsonValue,
   loadCheckpoint,
+  modelFromUrl,
   type NoiseSchedule,
   packTrainingCheckpoint,
   Rng,
@@ -32,7 +34,9 @@ import {
   type Img2ImgModelOptions,
   type InpaintModelOptions,
   img2imgModel,
+  img2imgModelAsync,
   inpaintModel,
+  inpaintModelAsync,
   type SampleOptions,
   sampleModel,
 } from './sample.js';
@@ -340,6 +344,20 @@ export class DiffusionModel {
   }
 
   /**
+   * Loads a model from a URL: the bytes of `toBytes()` or a saved folder's
+   * `weights.safetensors`, with progress, an AbortSignal and a cache (the
+   * browser Cache API by default; see core's `fetchCheckpoint`).
+   * @returns a new model; the caller owns it.
+   * @throws CheckpointError on a 404, a truncated download or corrupt bytes; AbortError when aborted.
+   * @example `const model = await DiffusionModel.fromUrl('https://example.com/mnist/weights.safetensors', { onProgress: (p) => console.log(p.loadedBytes) })`
+   */
+  static fromUrl(url: string, options: FetchCheckpointOptions = {}): Promise<DiffusionModel> {
+    return modelFromUrl(url, options, (c) =>
+      DiffusionModel.fromCheckpoint('DiffusionModel.fromUrl', c),
+    );
+  }
+
+  /**
    * Loads a model saved by `save` (or a trainer checkpoint).
    * @returns a new model; the caller owns it.
    * @example `const model = await DiffusionModel.load('checkpoints/mnist')`
@@ -398,12 +416,32 @@ export class DiffusionModel {
   }
 
   /**
+   * img2img that yields between sampler steps and stops at `options.signal`;
+   * see {@link img2imgModelAsync}. Prefer it in a page: `img2img` blocks until done.
+   * @returns `[N, H, W, C]` in [-1, 1]; the caller owns it.
+   * @example `const y = await model.img2imgAsync({ image, strength: 0.5, labels: [8], signal })`
+   */
+  img2imgAsync(options: Img2ImgModelOptions): Promise<tf.Tensor4D> {
+    return img2imgModelAsync(this, options);
+  }
+
+  /**
    * Inpainting with any sampler; see {@link inpaintModel}.
    * @returns `[N, H, W, C]` in [-1, 1]; the caller owns it.
    * @example `const y = model.inpaint({ image, mask, labels: [2] })`
    */
   inpaint(options: InpaintModelOptions): tf.Tensor4D {
     return inpaintModel(this, options);
+  }
+
+  /**
+   * Inpainting that yields between sampler steps and stops at `options.signal`;
+   * see {@link inpaintModelAsync}. Prefer it in a page: `inpaint` blocks until done.
+   * @returns `[N, H, W, C]` in [-1, 1]; the caller owns it.
+   * @example `const y = await model.inpaintAsync({ image, mask, labels: [2], signal })`
+   */
+  inpaintAsync(options: InpaintModelOptions): Promise<tf.Tensor4D> {
+    return inpaintModelAsync(this, options);
   }
 
   /** Frees the weights and cached tensors. */

@@ -13,7 +13,9 @@ import {
   type DiffusionSampler,
   getSampler,
   img2img,
+  img2imgAsync,
   inpaint,
+  inpaintAsync,
 } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { hasNonFinite } from './checks.js';
@@ -279,16 +281,52 @@ export interface Img2ImgModelOptions extends GuidedSamplingOptions {
  * ```
  */
 export function img2imgModel(model: SamplableModel, options: Img2ImgModelOptions): tf.Tensor4D {
-  const where = 'DiffusionModel.img2img';
-  model.checkImages(where, options.image);
-  checkCount(where, options.image.shape[0], 'the number of images');
-  const p = prepare(where, model, options.image.shape[0], options);
+  const p = prepareEdit('DiffusionModel.img2img', model, options);
   try {
     const out = img2img({ ...editArgs(p, options), strength: options.strength ?? 0.6 });
     return clipToRange(out);
   } finally {
     p.dispose();
   }
+}
+
+/**
+ * {@link img2imgModel} that yields to the event loop between sampler steps
+ * (a page stays responsive) and stops at `options.signal` with an AbortError,
+ * leaking nothing.
+ * @returns `[N, H, W, C]` in [-1, 1]; the caller owns it.
+ * @example
+ * ```ts
+ * const edited = await model.img2imgAsync({ image: digits, strength: 0.5, labels: [7, 7], signal });
+ * ```
+ */
+export async function img2imgModelAsync(
+  model: SamplableModel,
+  options: Img2ImgModelOptions,
+): Promise<tf.Tensor4D> {
+  const p = prepareEdit('DiffusionModel.img2imgAsync', model, options);
+  try {
+    const out = await img2imgAsync({
+      ...editArgs(p, options),
+      sampler: p.sampler.sampleAsync,
+      strength: options.strength ?? 0.6,
+    });
+    return clipToRange(out);
+  } finally {
+    p.dispose();
+  }
+}
+
+/** Checks the images (and the mask, when given) of an edit and prepares its sampler and guidance. */
+function prepareEdit(
+  where: string,
+  model: SamplableModel,
+  options: GuidedSamplingOptions & { image: tf.Tensor4D; mask?: tf.Tensor },
+): Prepared {
+  model.checkImages(where, options.image);
+  checkCount(where, options.image.shape[0], 'the number of images');
+  if ('mask' in options) checkMask(where, options.mask, options.image);
+  return prepare(where, model, options.image.shape[0], options);
 }
 
 function checkMask(where: string, mask: unknown, image: tf.Tensor4D): void {
@@ -339,10 +377,46 @@ export interface InpaintModelOptions extends GuidedSamplingOptions {
  */
 export function inpaintModel(model: SamplableModel, options: InpaintModelOptions): tf.Tensor4D {
   const where = 'DiffusionModel.inpaint';
-  model.checkImages(where, options.image);
-  checkCount(where, options.image.shape[0], 'the number of images');
-  checkMask(where, options.mask, options.image);
-  const resampleCount = options.resampleCount ?? 1;
+  const resampleCount = checkResampleCount(where, options.resampleCount ?? 1);
+  const p = prepareEdit(where, model, options);
+  try {
+    const out = inpaint({ ...editArgs(p, options), mask: options.mask, resampleCount });
+    return clipToRange(out);
+  } finally {
+    p.dispose();
+  }
+}
+
+/**
+ * {@link inpaintModel} that yields to the event loop between sampler steps
+ * and stops at `options.signal` with an AbortError, leaking nothing.
+ * @returns `[N, H, W, C]` in [-1, 1]; the caller owns it.
+ * @example
+ * ```ts
+ * const filled = await model.inpaintAsync({ image, mask, labels: [3], signal: controller.signal });
+ * ```
+ */
+export async function inpaintModelAsync(
+  model: SamplableModel,
+  options: InpaintModelOptions,
+): Promise<tf.Tensor4D> {
+  const where = 'DiffusionModel.inpaintAsync';
+  const resampleCount = checkResampleCount(where, options.resampleCount ?? 1);
+  const p = prepareEdit(where, model, options);
+  try {
+    const out = await inpaintAsync({
+      ...editArgs(p, options),
+      sampler: p.sampler.sampleAsync,
+      mask: options.mask,
+      resampleCount,
+    });
+    return clipToRange(out);
+  } finally {
+    p.dispose();
+  }
+}
+
+function checkResampleCount(where: string, resampleCount: number): number {
   if (
     !(Number.isInteger(resampleCount) && resampleCount >= 1 && resampleCount <= MAX_RESAMPLE_COUNT)
   )
@@ -352,15 +426,5 @@ export function inpaintModel(model: SamplableModel, options: InpaintModelOptions
       `got ${resampleCount}`,
       'RePaint uses about 10',
     );
-  const p = prepare(where, model, options.image.shape[0], options);
-  try {
-    const out = inpaint({
-      ...editArgs(p, options),
-      mask: options.mask,
-      resampleCount,
-    });
-    return clipToRange(out);
-  } finally {
-    p.dispose();
-  }
+  return resampleCount;
 }

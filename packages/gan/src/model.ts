@@ -4,9 +4,11 @@ import {
   type Checkpoint,
   checkpointFromBytes,
   checkpointToBytes,
+  type FetchCheckpointOptions,
   formatShape,
   type JsonValue,
   loadCheckpoint,
+  modelFromUrl,
   packTrainingCheckpoint,
   Rng,
   SculptError,
@@ -308,6 +310,18 @@ export class GanModel {
    */
   async save(dir: string): Promise<void> {
     await saveCheckpoint(dir, this.toCheckpoint());
+  }
+
+  /**
+   * Loads a model from a URL: the bytes of `toBytes()` or a saved folder's
+   * `weights.safetensors`, with progress, an AbortSignal and a cache (the
+   * browser Cache API by default; see core's `fetchCheckpoint`).
+   * @returns a new model; the caller owns it.
+   * @throws CheckpointError on a 404, a truncated download or corrupt bytes; AbortError when aborted.
+   * @example `const model = await GanModel.fromUrl('https://example.com/dcgan/weights.safetensors', { onProgress: (p) => console.log(p.loadedBytes) })`
+   */
+  static fromUrl(url: string, options: FetchCheckpointOptions = {}): Promise<GanModel> {
+    return modelFromUrl(url, options, (c) => GanModel.fromCheckpoint('GanModel.fromUrl', c));
   }
 
   /**

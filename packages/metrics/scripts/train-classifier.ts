@@ -8,7 +8,7 @@
 // one matMul), whose gradients are slices, pads and matMuls: every one of them
 // has a wasm kernel, so this does not depend on the Conv2DBackprop* kernels.
 // The matMul gradient is written with explicit transposes, which are 10–27×
-// faster on wasm than matMul's transposeA/transposeB flags (FACTS.md).
+// faster on wasm than matMul's transposeA/transposeB flags (10–27× at the shapes measured).
 import { writeFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import './register-gradients.js';

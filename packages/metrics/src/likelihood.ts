@@ -172,7 +172,8 @@ export async function tokenNll(
   }
   const total = tf.tidy(() => {
     const logProbs = tf.logSoftmax(logits);
-    // One-hot by comparison (cast, not tf.oneHot: FACTS.md — oneHot float32 is wrong on wasm).
+    // One-hot by comparison and a cast, not tf.oneHot(…, 'float32'): on the wasm
+    // backend that returns int32 bit patterns (1 reads as 1.4e-45).
     const ids = tf.expandDims(tf.cast(targets, 'int32'), 1);
     const mask = tf.cast(tf.equal(tf.range(0, logits.shape[1], 1, 'int32'), ids), 'float32');
     return tf.neg(tf.sum(tf.mul(logProbs, mask)));

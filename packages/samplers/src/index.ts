@@ -60,9 +60,16 @@ export { getSampler, listSamplers } from './registry.js';
 
 // --- end diffusion samplers ---
 
-export type { Img2ImgOptions, InpaintOptions, PassThroughOptions } from './pipelines/index.js';
+export type {
+  AsyncSampler,
+  Img2ImgAsyncOptions,
+  Img2ImgOptions,
+  InpaintAsyncOptions,
+  InpaintOptions,
+  PassThroughOptions,
+} from './pipelines/index.js';
 // --- pipelines (img2img, inpainting) ---
-export { img2img, inpaint } from './pipelines/index.js';
+export { img2img, img2imgAsync, inpaint, inpaintAsync } from './pipelines/index.js';
 export type {
   BannedTokensOptions,
   Beam,

@@ -3,9 +3,11 @@ import {
   type Autoencoder,
   type Checkpoint,
   DiagonalNormal,
+  type FetchCheckpointOptions,
   formatShape,
   type JsonValue,
   loadCheckpoint,
+  modelFromUrl,
   packTrainingCheckpoint,
   Rng,
   SculptError,
@@ -273,6 +275,18 @@ export class VaeModel implements Autoencoder {
   /** Saves weights + config to a directory (core's atomic checkpoint). @example `await vae.save('ckpt/vae')` */
   async save(dir: string): Promise<void> {
     await saveCheckpoint(dir, this.toCheckpoint());
+  }
+
+  /**
+   * Loads a model from a URL: the bytes of `toBytes()` or a saved folder's
+   * `weights.safetensors`, with progress, an AbortSignal and a cache (the
+   * browser Cache API by default; see core's `fetchCheckpoint`).
+   * @returns a new model; the caller owns it.
+   * @throws CheckpointError on a 404, a truncated download or corrupt bytes; AbortError when aborted.
+   * @example `const model = await VaeModel.fromUrl('https://example.com/vae/weights.safetensors', { onProgress: (p) => console.log(p.loadedBytes) })`
+   */
+  static fromUrl(url: string, options: FetchCheckpointOptions = {}): Promise<VaeModel> {
+    return modelFromUrl(url, options, (c) => VaeModel.fromCheckpoint('VaeModel.fromUrl', c));
   }
 
   /** Loads a model saved by `save` (or a trainer checkpoint). @returns the caller owns it. */

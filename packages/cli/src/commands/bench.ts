@@ -66,7 +66,7 @@ export async function benchCommand(
         ? await timeSampling(family, model, options)
         : await timeGeneration(model, options)),
     };
-    io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    io.report.data(`${JSON.stringify(result, null, 2)}\n`, { event: 'bench', ...result });
     return result;
   } finally {
     model.dispose();

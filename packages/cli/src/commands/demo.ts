@@ -79,8 +79,8 @@ export async function demoCommand(options: DemoOptions, io: CliIo): Promise<Demo
     ])
       await rm(p, { recursive: true, force: true });
   }
-  io.stdout.write(
-    `sculpt demo: a class-conditional diffusion model (${DEMO.family}/${options.preset ?? DEMO.preset}) learns MNIST digits for ${formatDuration(options.minutes * 60)}\n`,
+  io.report.say(
+    `sculpt demo: a class-conditional diffusion model (${DEMO.family}/${options.preset ?? DEMO.preset}) learns MNIST digits for ${formatDuration(options.minutes * 60)}`,
   );
   const trained = await trainCommand(
     DEMO.family,
@@ -98,7 +98,7 @@ export async function demoCommand(options: DemoOptions, io: CliIo): Promise<Demo
     io,
   );
   if (trained.status !== EXIT.ok) return { status: trained.status };
-  io.stdout.write('sampling a 10×10 grid (one column per digit) and measuring it…\n');
+  io.report.say('sampling a 10×10 grid (one column per digit) and measuring it…');
   const loaded = await loadRun(paths.dir, options.backend, 'sculpt demo');
   try {
     // One 10×10 grid (ten of each digit) is both the picture and the measured sample.
@@ -132,7 +132,9 @@ export async function demoCommand(options: DemoOptions, io: CliIo): Promise<Demo
     }
     await writeFile(paths.metrics, `${JSON.stringify(metrics, null, 2)}\n`);
     const ref = (metrics.reference ?? {}) as { [key: string]: JsonValue };
-    const line = (s: string) => io.stdout.write(`${s}\n`);
+    const line = (s: string) => io.report.say(s);
+    io.report.emit({ event: 'sample', path: gridFile, numSamples: request.numSamples });
+    io.report.emit({ event: 'metrics', path: paths.metrics, ...metrics });
     line('');
     line(
       `done in ${formatDuration((performance.now() - started) / 1000)}: ${trained.step} training steps on ${trained.backend}, final loss ${trained.lastLoss?.toPrecision(4) ?? 'n/a'}`,

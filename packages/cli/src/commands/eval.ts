@@ -89,8 +89,12 @@ export async function evalCommand(
     const file = resolve(options.out ?? `${loaded.runDir}/metrics.json`);
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(metrics, null, 2)}\n`);
-    io.stdout.write(`${JSON.stringify(metrics, null, 2)}\n`);
-    io.stderr.write(`metrics written to ${file}\n`);
+    io.report.data(`${JSON.stringify(metrics, null, 2)}\n`, {
+      event: 'metrics',
+      path: file,
+      ...metrics,
+    });
+    io.report.say(`metrics written to ${file}`);
     return { metrics, file };
   } finally {
     loaded.model.dispose();

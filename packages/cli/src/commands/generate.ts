@@ -47,13 +47,13 @@ export async function generateCommand(
       seed: options.seed ?? 0,
       signal: controller.signal,
     };
-    io.stdout.write(options.prompt);
+    io.report.data(options.prompt, { event: 'prompt', text: options.prompt });
     let text = '';
     for await (const piece of model.generate(request)) {
       text += piece;
-      io.stdout.write(piece);
+      io.report.data(piece, { event: 'text', text: piece });
     }
-    io.stdout.write('\n');
+    io.report.data('\n');
     return text;
   } finally {
     unsubscribe();

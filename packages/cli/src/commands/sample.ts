@@ -195,8 +195,17 @@ export async function sampleCommand(
     ]
       .filter(Boolean)
       .join(', ');
-    io.stdout.write(
-      `wrote ${request.numSamples} samples (${what}; ${secs.toFixed(1)} s) to ${file}\n`,
+    io.report.say(`wrote ${request.numSamples} samples (${what}; ${secs.toFixed(1)} s) to ${file}`);
+    io.report.emit(
+      {
+        event: 'sample',
+        path: file,
+        numSamples: request.numSamples,
+        sampler: request.sampler ?? null,
+        steps: request.steps ?? null,
+        seconds: Number(secs.toFixed(3)),
+      },
+      `${file}\n`,
     );
     return file;
   } finally {

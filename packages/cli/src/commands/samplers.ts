@@ -3,12 +3,12 @@ import { listSamplers } from '@sculpt/samplers';
 import type { CliIo } from '../io.js';
 
 /**
- * Prints every registered diffusion sampler.
+ * Prints every registered diffusion sampler: a table, or one `sampler` event
+ * per line under `--json`.
  *
- * @param options - `json`: print a JSON array instead of a table.
  * @returns the number of samplers listed.
  */
-export function samplersCommand(options: { json?: boolean }, io: CliIo): number {
+export function samplersCommand(io: CliIo): number {
   const rows = listSamplers().map((s) => ({
     name: s.name,
     aliases: [...s.aliases],
@@ -17,8 +17,8 @@ export function samplersCommand(options: { json?: boolean }, io: CliIo): number 
     stochastic: s.stochastic,
     paper: s.paper,
   }));
-  if (options.json) {
-    io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  if (io.report.mode === 'json') {
+    for (const row of rows) io.report.emit({ event: 'sampler', ...row });
     return rows.length;
   }
   const table = [
@@ -33,14 +33,12 @@ export function samplersCommand(options: { json?: boolean }, io: CliIo): number 
   ];
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
   for (const row of table)
-    io.stdout.write(
+    io.report.data(
       `${row
         .map((cell, i) => cell.padEnd(widths[i]))
         .join('  ')
         .trimEnd()}\n`,
     );
-  io.stdout.write(
-    `\n${rows.length} samplers; pass a name or alias to 'sculpt sample --sampler'.\n`,
-  );
+  io.report.say(`\n${rows.length} samplers; pass a name or alias to 'sculpt sample --sampler'.`);
   return rows.length;
 }

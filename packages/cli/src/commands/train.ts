@@ -13,7 +13,7 @@ import { checkPreset, getFamily } from '../families/index.js';
 import type { FamilyAdapter, FamilyModel, ImageFamilyModel, TextFamilyModel } from '../family.js';
 import type { CliIo } from '../io.js';
 import { writeLossPlot } from '../plot.js';
-import { createProgress, formatDuration } from '../progress.js';
+import { formatDuration } from '../progress.js';
 import {
   appendLog,
   hasCheckpoint,
@@ -249,12 +249,12 @@ async function writeTextPreview(
     text += piece;
   const file = join(paths.samplesDir, previewName(model, 'txt'));
   await writeFile(file, text);
-  io.stdout.write(`\n[sample at step ${model.stepCount}] ${text.replace(/\s+/g, ' ').trim()}\n`);
+  io.report.say(`\n[sample at step ${model.stepCount}] ${text.replace(/\s+/g, ' ').trim()}`);
   return file;
 }
 
 /** Writes the family's kind of preview (an image grid or a text sample). */
-function writePreview(
+async function writePreview(
   family: FamilyAdapter,
   model: FamilyModel,
   paths: RunPaths,
@@ -262,9 +262,12 @@ function writePreview(
   io: CliIo,
   signal?: AbortSignal,
 ): Promise<string> {
-  return model.kind === 'images'
-    ? writeImagePreview(family, model, paths, seed, signal)
-    : writeTextPreview(model, paths, seed, io, signal);
+  const file =
+    model.kind === 'images'
+      ? await writeImagePreview(family, model, paths, seed, signal)
+      : await writeTextPreview(model, paths, seed, io, signal);
+  io.report.emit({ event: 'sample', step: model.stepCount, path: file });
+  return file;
 }
 
 /** Redraws loss.png from log.jsonl. */
@@ -311,8 +314,8 @@ export async function trainCommand(
   const unsubscribe = io.onInterrupt(() => {
     interrupts++;
     if (interrupts === 1) {
-      io.stderr.write(
-        '\ninterrupted: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)\n',
+      io.report.say(
+        '\ninterrupted: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)',
       );
       controller.abort();
     } else {
@@ -379,13 +382,12 @@ async function loop(
     'minutes' in target ? Math.max(0, target.minutes * 60 - run.trainSeconds) : undefined;
   const steps = 'steps' in target ? Math.max(0, target.steps - startStep) : Number.MAX_SAFE_INTEGER;
   const where = `${family.name}/${run.preset} on ${run.data} (${model.parameterCount.toLocaleString('en-US')} weights, batch ${model.batchSize}, ${run.backend})`;
-  io.stdout.write(
+  io.report.say(
     `${p.resume ? `resuming at step ${startStep}` : 'training'} ${where}\n` +
-      `  ${'steps' in target ? `to step ${target.steps}` : `for ${formatDuration(budgetSeconds ?? 0)}`}; writing to ${paths.dir}\n`,
+      `  ${'steps' in target ? `to step ${target.steps}` : `for ${formatDuration(budgetSeconds ?? 0)}`}; writing to ${paths.dir}`,
   );
-  for (const note of p.notes) io.stdout.write(`${note}\n`);
-  const progress = createProgress(
-    io.stdout,
+  for (const note of p.notes) io.report.say(note);
+  const progress = io.report.progress(
     'steps' in target
       ? { steps: target.steps, startStep }
       : { seconds: budgetSeconds ?? 0, startStep },
@@ -412,8 +414,10 @@ async function loop(
   const checkpoint = async () => {
     await save(model, paths, { ...run, trainSeconds: run.trainSeconds + seconds() });
     savedStep = model.stepCount;
+    io.report.emit({ event: 'checkpoint', step: savedStep, path: paths.checkpoint });
   };
   let interrupted = false;
+  let sampled: { step: number; file: string } | undefined;
   try {
     if (steps > 0 && !controller.signal.aborted) {
       await model.train({
@@ -448,6 +452,7 @@ async function loop(
                 controller.signal,
               );
               await appendLog(paths, { event: 'samples', step: r.step, file });
+              sampled = { step: r.step, file };
               await plotLog(paths);
             });
           }
@@ -461,7 +466,7 @@ async function loop(
     progress.stop();
   }
   interrupted = controller.signal.aborted && !timedOut;
-  const out = (s: string) => io.stdout.write(`${s}\n`);
+  const out = (s: string) => io.report.say(s);
   if (interrupted && !p.resume && model.stepCount === 0) {
     out('stopped before the first step; nothing was saved');
     return {
@@ -488,8 +493,8 @@ async function loop(
       backend: run.backend,
     };
   }
-  let samples: string | undefined;
-  if (p.sampleEvery > 0 && model.stepCount > 0) {
+  let samples = sampled?.step === model.stepCount ? sampled.file : undefined;
+  if (p.sampleEvery > 0 && model.stepCount > 0 && samples === undefined) {
     samples = await writePreview(family, model, paths, run.seed, io);
     await appendLog(paths, { event: 'samples', step: model.stepCount, file: samples });
   }

@@ -3,7 +3,7 @@
  *
  * Notation: β_t is the variance added at step t (t = 0 … T−1), α_t = 1 − β_t,
  * ᾱ_t = ∏_{s≤t} α_s. Everything is computed in float64 and returned as
- * float32, so the arrays are CPU-side data, never tensors (STYLE rule 7).
+ * float32, so the arrays are CPU-side data, never tensors (reading a scalar back from a GPU tensor every step would be a sync).
  */
 import { SculptError } from '../errors.js';
 

@@ -36,6 +36,14 @@ export interface PassThroughOptions {
   samplerOptions?: Record<string, unknown>;
 }
 
+/** A sampler run that yields between steps, e.g. a registered sampler's `sampleAsync`. */
+export type AsyncSampler = (
+  denoiser: Denoiser,
+  xT: tf.Tensor,
+  sigmas: Float32Array,
+  options?: SamplerOptions,
+) => Promise<tf.Tensor>;
+
 /** Options for {@link img2img}. */
 export interface Img2ImgOptions extends PassThroughOptions {
   /** The sampler to run (any registered one, e.g. `getSampler('dpmpp-2m')`). */
@@ -64,8 +72,48 @@ export interface Img2ImgOptions extends PassThroughOptions {
  * ```
  */
 export function img2img(options: Img2ImgOptions): tf.Tensor {
-  const { sampler, denoiser, image, sigmas, strength, rng, cond, onStep, signal, samplerOptions } =
-    options;
+  const { xStart, tail } = img2imgStart(options);
+  try {
+    return options.sampler(options.denoiser, xStart, tail, passThrough(options));
+  } finally {
+    xStart.dispose();
+  }
+}
+
+/** Options for {@link img2imgAsync}: those of {@link img2img} with an {@link AsyncSampler}. */
+export interface Img2ImgAsyncOptions extends Omit<Img2ImgOptions, 'sampler'> {
+  /** e.g. `getSampler('dpmpp-2m').sampleAsync`. */
+  sampler: AsyncSampler;
+}
+
+/**
+ * {@link img2img} that yields to the event loop between sampler steps (a page
+ * stays responsive) and stops at `signal` with an AbortError, leaking nothing.
+ *
+ * @returns the edited image(s), same shape as `image`; the caller owns it.
+ * @example
+ * ```ts
+ * const edited = await img2imgAsync({ sampler: getSampler('euler').sampleAsync, denoiser, image, sigmas, strength: 0.5, rng: new Rng(0), signal });
+ * ```
+ */
+export async function img2imgAsync(options: Img2ImgAsyncOptions): Promise<tf.Tensor> {
+  const { xStart, tail } = img2imgStart(options);
+  try {
+    return await options.sampler(options.denoiser, xStart, tail, passThrough(options));
+  } finally {
+    xStart.dispose();
+  }
+}
+
+/** What every sampler run of a pipeline gets: the caller's pass-through options and the Rng. */
+function passThrough(options: PassThroughOptions & { rng: Rng }): SamplerOptions {
+  const { samplerOptions, cond, onStep, signal, rng } = options;
+  return { ...samplerOptions, cond, onStep, signal, rng };
+}
+
+/** Checks img2img's inputs and noises the image to the σ that `strength` picks: `xStart` is the caller's. */
+function img2imgStart(options: Omit<Img2ImgOptions, 'sampler'>) {
+  const { image, sigmas, strength, rng } = options;
   checkSigmas('img2img', sigmas);
   if (!(strength > 0 && strength <= 1)) {
     throw new SculptError(
@@ -81,11 +129,7 @@ export function img2img(options: Img2ImgOptions): tf.Tensor {
   const noise = rng.normal(image.shape);
   const xStart = tf.tidy(() => tf.add(image, tf.mul(noise, tail[0])));
   noise.dispose();
-  try {
-    return sampler(denoiser, xStart, tail, { ...samplerOptions, cond, onStep, signal, rng });
-  } finally {
-    xStart.dispose();
-  }
+  return { xStart, tail };
 }
 
 /** Options for {@link inpaint}. */
@@ -127,20 +171,60 @@ export interface InpaintOptions extends PassThroughOptions {
  * ```
  */
 export function inpaint(options: InpaintOptions): tf.Tensor {
-  const {
-    sampler,
-    denoiser,
-    image,
-    mask,
-    sigmas,
-    rng,
-    resampleCount = 0,
-    resampleFrom,
-    cond,
-    onStep,
-    signal,
-    samplerOptions,
-  } = options;
+  const job = inpaintJob(options);
+  const program = job.program();
+  try {
+    let r = program.next();
+    while (!r.done) {
+      r = program.next(options.sampler(job.masked, r.value.xStart, r.value.schedule, job.run));
+    }
+    return job.finish(r.value);
+  } finally {
+    program.return(undefined as never);
+    job.dispose();
+  }
+}
+
+/** Options for {@link inpaintAsync}: those of {@link inpaint} with an {@link AsyncSampler}. */
+export interface InpaintAsyncOptions extends Omit<InpaintOptions, 'sampler'> {
+  /** e.g. `getSampler('dpmpp-2m').sampleAsync`. */
+  sampler: AsyncSampler;
+}
+
+/**
+ * {@link inpaint} that yields to the event loop between sampler steps and
+ * stops at `signal` with an AbortError, leaking nothing.
+ *
+ * @returns the inpainted image(s); the caller owns it.
+ * @example
+ * ```ts
+ * const filled = await inpaintAsync({ sampler: getSampler('euler').sampleAsync, denoiser, image, mask, sigmas, rng: new Rng(1), signal });
+ * ```
+ */
+export async function inpaintAsync(options: InpaintAsyncOptions): Promise<tf.Tensor> {
+  const job = inpaintJob(options);
+  const program = job.program();
+  try {
+    let r = program.next();
+    while (!r.done) {
+      const x = await options.sampler(job.masked, r.value.xStart, r.value.schedule, job.run);
+      r = program.next(x);
+    }
+    return job.finish(r.value);
+  } finally {
+    program.return(undefined as never);
+    job.dispose();
+  }
+}
+
+/** One sampler run the inpainting program asks for; the driver hands back its result. */
+interface SamplerRun {
+  xStart: tf.Tensor;
+  schedule: Float32Array;
+}
+
+function checkInpaint(options: Omit<InpaintOptions, 'sampler'>): number {
+  const { image, mask, sigmas, resampleCount = 0, resampleFrom } = options;
   checkSigmas('inpaint', sigmas);
   const broadcastable =
     mask.rank === image.rank && mask.shape.every((d, i) => d === 1 || d === image.shape[i]);
@@ -167,6 +251,19 @@ export function inpaint(options: InpaintOptions): tf.Tensor {
       `got ${resampleFrom}`,
     );
   }
+  return from;
+}
+
+/**
+ * The inpainting shared by the sync and async drivers: the masked denoiser,
+ * and a program that yields each sampler run (the first pass, then one per
+ * RePaint resampling) and gets its result back. Every tensor it makes is
+ * disposed by `dispose()` or by the program's own `finally`, also when a run
+ * throws (an abort) and the driver returns the program early.
+ */
+function inpaintJob(options: Omit<InpaintOptions, 'sampler'>) {
+  const { denoiser, image, mask, sigmas, rng, resampleCount = 0 } = options;
+  const from = checkInpaint(options);
   const known = tf.keep(tf.tidy(() => tf.mul(image, tf.sub(1, mask))));
   const keepMask = tf.keep(tf.sub(1, mask));
   const fixedNoise = rng.normal(image.shape);
@@ -178,25 +275,38 @@ export function inpaint(options: InpaintOptions): tf.Tensor {
       const d = denoiser(input, sigma, c);
       return tf.add(tf.mul(d, mask), known);
     });
-  const run = (xStart: tf.Tensor, schedule: Float32Array): tf.Tensor =>
-    sampler(masked, xStart, schedule, { ...samplerOptions, cond, onStep, signal, rng });
-  try {
+  function* program(): Generator<SamplerRun, tf.Tensor, tf.Tensor> {
     const noise = rng.normal(image.shape);
     const xT = tf.tidy(() => tf.add(image, tf.mul(noise, sigmas[0])));
     noise.dispose();
-    let x = run(xT, sigmas);
-    xT.dispose();
+    let x: tf.Tensor;
+    try {
+      x = yield { xStart: xT, schedule: sigmas };
+    } finally {
+      xT.dispose();
+    }
     for (let r = 0; r < resampleCount; r++) {
       const z = rng.normal(image.shape);
       const renoised = tf.tidy(() => tf.add(x, tf.mul(z, sigmas[from])));
       tf.dispose([z, x]);
-      x = run(renoised, sigmas.slice(from));
-      renoised.dispose();
+      try {
+        x = yield { xStart: renoised, schedule: sigmas.slice(from) };
+      } finally {
+        renoised.dispose();
+      }
     }
-    const out = tf.tidy(() => tf.add(tf.mul(x, mask), known));
-    x.dispose();
-    return out;
-  } finally {
-    tf.dispose([known, keepMask, fixedNoise]);
+    return x;
   }
+  return {
+    masked,
+    program,
+    run: passThrough(options),
+    /** The known pixels pasted back in; `x` is disposed. */
+    finish(x: tf.Tensor): tf.Tensor {
+      const out = tf.tidy(() => tf.add(tf.mul(x, mask), known));
+      x.dispose();
+      return out;
+    },
+    dispose: () => tf.dispose([known, keepMask, fixedNoise]),
+  };
 }

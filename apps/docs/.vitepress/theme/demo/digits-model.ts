@@ -1,8 +1,14 @@
 // The class-conditional digit model behind the denoising demo: @sculpt/diffusion's
-// `DiffusionModel`, loaded from the checkpoint the site serves
+// `DiffusionModel`, loaded with `DiffusionModel.fromUrl` (kept in the browser's
+// Cache API, so a second visit makes no download) from the checkpoint the site serves
 // (public/checkpoints/mnist-diffusion.safetensors, trained by
 // `pnpm --filter @sculpt/diffusion train:mnist` and copied by scripts/prepare.mjs).
-import type { Denoiser, NoiseSchedule } from '@sculpt/core';
+import {
+  CheckpointError,
+  type Denoiser,
+  type FetchProgress,
+  type NoiseSchedule,
+} from '@sculpt/core';
 import { DiffusionModel } from '@sculpt/diffusion';
 import { withBase } from 'vitepress';
 
@@ -58,15 +64,31 @@ function wrap(model: DiffusionModel, source: string, trained: boolean): DigitsMo
  * any training run), a freshly initialised `mnist` model stands in so the page
  * still works end to end — and says so.
  */
-export async function loadDigitsModel(): Promise<DigitsModel> {
-  const res = await fetch(withBase('/checkpoints/mnist-diffusion.safetensors'));
-  if (!res.ok)
+export async function loadDigitsModel(
+  onProgress?: (progress: FetchProgress) => void,
+): Promise<DigitsModel> {
+  const url = new URL(withBase('/checkpoints/mnist-diffusion.safetensors'), location.href).href;
+  let last: FetchProgress | undefined;
+  let model: DiffusionModel;
+  try {
+    model = await DiffusionModel.fromUrl(url, {
+      onProgress: (p) => {
+        last = p;
+        onProgress?.(p);
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof CheckpointError)) throw error;
     return wrap(
       DiffusionModel.create('mnist', { seed: 0 }),
       'untrained stand-in (no checkpoint served)',
       false,
     );
-  const model = DiffusionModel.fromBytes(await res.arrayBuffer());
+  }
+  const megabytes = ((last?.loadedBytes ?? 0) / 2 ** 20).toFixed(1);
+  const origin = last?.fromCache
+    ? `${megabytes} MB from the browser cache`
+    : `${megabytes} MB downloaded`;
   const report: TrainingReport = await fetch(withBase('/checkpoints/mnist-diffusion.json'))
     .then((r) => (r.ok ? r.json() : {}))
     .catch(() => ({}));
@@ -76,6 +98,7 @@ export async function loadDigitsModel(): Promise<DigitsModel> {
     report.classAccuracy !== undefined
       ? `class accuracy of guided samples ${(100 * report.classAccuracy).toFixed(0)}%`
       : undefined,
+    origin,
   ].filter(Boolean);
   return wrap(
     model,
