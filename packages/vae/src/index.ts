@@ -5,9 +5,17 @@
  * tempered prior samples). Models implement core's `Autoencoder` contract.
  * @packageDocumentation
  */
-export type { Likelihood, VaeConfig, VaeConfigInput, VaeKind, VaePreset } from './config.js';
+export type {
+  Likelihood,
+  VaeArch,
+  VaeConfig,
+  VaeConfigInput,
+  VaeKind,
+  VaePreset,
+} from './config.js';
 export { PRESETS, vaeConfig } from './config.js';
 export { interpolate, latentGrid2d, reconstruct, samplePrior } from './latent.js';
+export { cbLogNormalizer, cbMean } from './likelihood.js';
 export type { CreateVaeOptions } from './model.js';
 export { CHECKPOINT_KIND, VaeModel } from './model.js';
 export type { BoundOptions, BoundReport, ElboTerms } from './objectives.js';
