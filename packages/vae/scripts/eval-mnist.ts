@@ -3,7 +3,10 @@
 // @sculpt/metrics' classifier (FD and KID against the held-out digits, the
 // class histogram of the samples). Prints one JSON line; writes
 // assets/<name>-samples.png and assets/<name>-reconstructions.png.
-//   tsx scripts/eval-mnist.ts <modelDir> [k=5000] [name=mnist-conv] [samples=1000]
+//   tsx scripts/eval-mnist.ts <modelDir> [k=5000] [name=mnist-conv] [samples=1000] [budgetSeconds]
+// With a budget, a k = 50 pass is timed first and k is lowered (to the largest
+// of 5000, 2000, 1000, 500, 200 that fits) when k would not fit: the JSON says
+// which k was used.
 import { initBackend } from '@sculpt/backend';
 import { imageGrid, Rng, writePng } from '@sculpt/core';
 import { imageSetTensors, loadMnist } from '@sculpt/datasets';
@@ -21,6 +24,7 @@ const dir = process.argv[2];
 const k = Number(process.argv[3] ?? 5000);
 const name = process.argv[4] ?? 'mnist-conv';
 const numSamples = Number(process.argv[5] ?? 1000);
+const budget = process.argv[6] === undefined ? Infinity : Number(process.argv[6]);
 const root = new URL('../', import.meta.url).pathname;
 await initBackend('wasm');
 const native = await import('@sculpt/native').catch(() => undefined);
@@ -37,8 +41,13 @@ const hx = tf.tidy(
       'float32',
     ) as tf.Tensor4D,
 );
+const tp = Date.now();
+const probe = await evaluateBounds(model, hx, new Rng(7), { k: 50, batchSize: 100 });
+const perSample = (Date.now() - tp) / 1000 / 50;
+const kUsed = [k, 5000, 2000, 1000, 500, 200].find((c) => c <= k && c * perSample <= budget) ?? 50;
 const t0 = Date.now();
-const bounds = await evaluateBounds(model, hx, new Rng(7), { k, batchSize: 100 });
+const bounds =
+  kUsed === 50 ? probe : await evaluateBounds(model, hx, new Rng(7), { k: kUsed, batchSize: 100 });
 const boundSeconds = (Date.now() - t0) / 1000;
 
 // prior samples (T = 1), the decoder mean as the image
@@ -61,6 +70,8 @@ console.log(
     name,
     backend: nativeOn ? 'wasm+native' : tf.getBackend(),
     ...bounds,
+    kRequested: k,
+    negIwae50: probe.negIwae,
     boundSeconds,
     numSamples,
     fd,

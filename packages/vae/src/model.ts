@@ -24,6 +24,7 @@ import {
   type Params,
 } from './conv.js';
 import { decoderMean, logLikelihoodFlat } from './likelihood.js';
+import { assignWeights, checkImageBatch } from './shared.js';
 
 /** The `kind` written into checkpoints of this package. */
 export const CHECKPOINT_KIND = 'sculpt-vae';
@@ -138,22 +139,7 @@ export class VaeModel implements Autoencoder {
   /** @throws SculptError unless `x` is `[B, H, W, C]` float32 of this model's image shape with finite pixels. */
   checkImages(where: string, x: tf.Tensor): void {
     this.check(where);
-    const [h, w, c] = this.config.imageShape;
-    if (x.rank !== 4 || x.shape[1] !== h || x.shape[2] !== w || x.shape[3] !== c || x.shape[0] < 1)
-      throw new SculptError(
-        where,
-        `expected images of shape [B, ${h}, ${w}, ${c}]`,
-        `got ${formatShape(x.shape)}`,
-        'resize the images or build the model with a matching imageShape',
-      );
-    const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(x))).dataSync()[0]);
-    if (bad)
-      throw new SculptError(
-        where,
-        'expected finite pixels',
-        'got NaN or ±Infinity',
-        'clean the data (pixels in [0, 1])',
-      );
+    checkImageBatch(where, x, this.config.imageShape);
   }
 
   /** @throws SculptError unless `z` is `[B, latentDim]`. */
@@ -270,18 +256,11 @@ export class VaeModel implements Autoencoder {
   static fromCheckpoint(where: string, checkpoint: Checkpoint): VaeModel {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
     const model = VaeModel.fromConfig(config as unknown as VaeConfig);
-    for (const [name, v] of Object.entries(model.params)) {
-      const t = weights[name];
-      if (!t || t.shape.join(',') !== v.shape.join(',')) {
-        model.dispose();
-        throw new SculptError(
-          where,
-          `expected weight '${name}' of shape ${formatShape(v.shape)}`,
-          `got ${t ? formatShape(t.shape) : 'none'}`,
-          'the checkpoint was written by a different config',
-        );
-      }
-      v.assign(t);
+    try {
+      assignWeights(where, model.params, weights);
+    } catch (error) {
+      model.dispose();
+      throw error;
     }
     return model;
   }
