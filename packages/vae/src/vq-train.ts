@@ -205,13 +205,13 @@ export class VqVaeTrainer {
     return last;
   }
 
-  /** Weights, codebook, optimizer and VQ state in sculpt's checkpoint layout. */
-  async checkpoint(extra: { [key: string]: JsonValue } = {}): Promise<Checkpoint> {
+  /** Weights, codebook, optimizer and VQ state in sculpt's checkpoint layout (model tensors are live; `trainer/` tensors are copies). */
+  checkpoint(extra: { [key: string]: JsonValue } = {}): Checkpoint {
     const vq = {
       initialised: this.initialised,
       windowSteps: this.windowSteps,
-      window: Array.from(await this.window.data()),
-      epoch: Array.from(await this.epoch.data()),
+      window: Array.from(this.window.dataSync()),
+      epoch: Array.from(this.epoch.dataSync()),
       rng: this.rng.getState() as unknown as JsonValue,
     };
     return packTrainingCheckpoint({
@@ -226,7 +226,7 @@ export class VqVaeTrainer {
 
   /** Saves everything needed to continue bit-identically (atomic). */
   async save(dir: string): Promise<void> {
-    await saveTrainingCheckpoint(dir, await this.checkpoint());
+    await saveTrainingCheckpoint(dir, this.checkpoint());
   }
 
   /** Loads a checkpoint from `save`. @returns a new model and trainer the caller owns. */
