@@ -71,6 +71,13 @@ describe('continuous Bernoulli', () => {
     tf.dispose(l);
   });
 
+  it('log normaliser and mean are leak-free', async () => {
+    const l = tf.tensor1d([-3, 0, 0.001, 4]);
+    await expectNoLeak(() => cbLogNormalizer(l));
+    await expectNoLeak(() => cbMean(l));
+    l.dispose();
+  });
+
   it('its gradient is finite at λ = ½ and the likelihood adds log C to the Bernoulli one', () => {
     const cb = VaeModel.create({ preset: 'tiny-conv', likelihood: 'continuous-bernoulli' });
     const x = tf.fill([1, 8, 8, 1], 0.3);

@@ -7,7 +7,7 @@ import { expectNoLeak } from '@sculpt/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barsFixture } from './fixture.test-util.js';
-import { codebookUsage, VqVaeModel, VqVaeTrainer, vqVaeConfig } from './index.js';
+import { codebookUsage, quantize, VqVaeModel, VqVaeTrainer, vqVaeConfig } from './index.js';
 import { restartDeadCodes } from './quantizer.js';
 
 let dir: string;
@@ -169,7 +169,12 @@ describe('VqVaeTrainer', () => {
       z.dispose();
       return y;
     });
-    tf.dispose([x, codes]);
+    const z = tf.tensor2d([
+      [0.1, 0.2, 0.3, 0.4],
+      [1, 1, 1, 1],
+    ]);
+    await expectNoLeak(() => quantize(z, m.ema.codebook as tf.Tensor2D));
+    tf.dispose([x, codes, z]);
     tr.dispose();
     m.dispose();
   });
