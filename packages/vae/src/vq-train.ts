@@ -4,6 +4,7 @@
 // After each gradient step the codebook takes one EMA step on that step's
 // encodings; codes unused for `restartAfter` steps restart on random encodings.
 import {
+  AbortError,
   adam,
   type Checkpoint,
   type JsonValue,
@@ -185,7 +186,10 @@ export class VqVaeTrainer {
     return codebookUsage(counts);
   }
 
-  /** Runs `steps` steps on batches `data(step, rng)` (disposed after use). */
+  /**
+   * Runs `steps` steps on batches `data(step, rng)` (disposed after use).
+   * @throws AbortError when `signal` is aborted (between steps; resume with the rest).
+   */
   async fit(options: {
     data: (step: number, rng: Rng) => tf.Tensor4D;
     steps: number;
@@ -193,7 +197,14 @@ export class VqVaeTrainer {
     signal?: AbortSignal;
   }): Promise<VqStepResult | undefined> {
     let last: VqStepResult | undefined;
-    for (let i = 0; i < options.steps && !options.signal?.aborted; i++) {
+    for (let i = 0; i < options.steps; i++) {
+      if (options.signal?.aborted)
+        throw new AbortError(
+          'VqVaeTrainer.fit',
+          `expected to run ${options.steps} steps`,
+          `got aborted after ${i} (trainer at step ${this.stepCount})`,
+          'call fit again with the remaining steps to resume',
+        );
       const batch = options.data(this.stepCount, this.rng);
       try {
         last = await this.step(batch);

@@ -179,3 +179,25 @@ describe('VqVaeTrainer', () => {
     m.dispose();
   });
 });
+
+describe('VqVaeTrainer.fit', () => {
+  it('runs the steps it is given and stops with an AbortError when aborted', async () => {
+    const m = VqVaeModel.create('tiny-vq', { seed: 1 });
+    const tr = new VqVaeTrainer(m);
+    const last = await tr.fit({ data: () => barsFixture(), steps: 3 });
+    expect(last?.step).toBe(3);
+    const stop = new AbortController();
+    const run = tr.fit({
+      data: () => barsFixture(),
+      steps: 5,
+      onStep: (r) => {
+        if (r.step === 4) stop.abort();
+      },
+      signal: stop.signal,
+    });
+    await expect(run).rejects.toThrow(/aborted after 1/);
+    expect(tr.stepCount).toBe(4);
+    tr.dispose();
+    m.dispose();
+  });
+});
