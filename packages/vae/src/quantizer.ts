@@ -109,7 +109,7 @@ export function kmeansInit(ema: EmaCodebook, z: tf.Tensor2D, rng: Rng, iteration
   const [n] = z.shape;
   const k = ema.codebook.shape[0];
   const picks = n >= k ? rng.permutation(n).slice(0, k) : rng.integers(k, 0, n);
-  let centres = tf.gather(z, tf.tensor1d(Array.from(picks), 'int32')) as tf.Tensor2D;
+  let centres = tf.tidy(() => tf.gather(z, tf.tensor1d(Array.from(picks), 'int32'))) as tf.Tensor2D;
   let sizes = tf.zeros([k]) as tf.Tensor1D;
   for (let i = 0; i < iterations; i++) {
     const next = tf.tidy(() => {

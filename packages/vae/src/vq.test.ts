@@ -19,6 +19,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Adam keeps two slots per trainable weight after its first step. */
+const optimizerSlots = (m: VqVaeModel) => 2 * Object.keys(m.params).length;
+
 const data = (m: VqVaeModel) => Object.values(m.allTensors()).map((v) => Array.from(v.dataSync()));
 
 describe('VqVaeModel', () => {
@@ -157,7 +160,10 @@ describe('VqVaeTrainer', () => {
     const m = VqVaeModel.create('tiny-vq', { seed: 1 });
     const tr = new VqVaeTrainer(m);
     const x = barsFixture();
+    // the first step also initialises the codebook by k-means
+    const before = tf.memory().numTensors;
     await tr.step(x);
+    expect(tf.memory().numTensors - before).toBe(optimizerSlots(m));
     await expectNoLeak(() => tr.step(x));
     await expectNoLeak(() => tr.takeUsage());
     const codes = m.encodeCodes(x);
