@@ -244,7 +244,81 @@ def unet():
     return measure(step)
 
 
-WORKLOADS = {"matMul512": mat_mul_512, "dcgan": dcgan, "vae": vae, "gpt": gpt, "unet": unet}
+# 6. Conv VAE (mnist-conv of @sculpt/vae), batch 128, Bernoulli likelihood, Adam(1e-3).
+def conv_vae():
+    batch = 128
+    enc = nn.Sequential(
+        nn.Conv2d(1, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 256), nn.ReLU(),
+    )
+    mean, log_var = nn.Linear(256, 32), nn.Linear(256, 32)
+    dec = nn.Sequential(
+        nn.Linear(32, 256), nn.ReLU(), nn.Linear(256, 32 * 7 * 7), nn.ReLU(),
+        nn.Unflatten(1, (32, 7, 7)),
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(32, 16, 3, 1, 1), nn.ReLU(),
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(16, 1, 3, 1, 1),
+    )
+    params = [p for m in (enc, mean, log_var, dec) for p in m.parameters()]
+    opt = torch.optim.Adam(params, 1e-3)
+    x = (torch.rand(batch, 1, 28, 28) > 0.5).float()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        h = enc(x)
+        mu, lv = mean(h), log_var(h)
+        z = mu + torch.exp(0.5 * lv) * torch.randn_like(mu)
+        logits = dec(z)
+        nll = (F.softplus(logits) - x * logits).sum()
+        kl = 0.5 * (mu.square() + lv.exp() - lv - 1).sum()
+        loss = (nll + kl) / batch
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return measure(step)
+
+
+# 7. VQ-VAE (mnist-vq of @sculpt/vae), batch 128: 7x7 grid of K=64 codes of D=32,
+# straight-through, commitment 0.25, Bernoulli cross-entropy on grey pixels,
+# Adam(1e-3). The gradient step only (no EMA codebook update), as on the tfjs side.
+def vq_vae():
+    batch, codes, dim = 128, 64, 32
+    enc = nn.Sequential(
+        nn.Conv2d(1, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU(),
+        nn.Conv2d(32, dim, 1),
+    )
+    dec = nn.Sequential(
+        nn.Conv2d(dim, 32, 3, 1, 1), nn.ReLU(),
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(32, 16, 3, 1, 1), nn.ReLU(),
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(16, 1, 3, 1, 1),
+    )
+    codebook = torch.randn(codes, dim) / codes
+    params = [p for m in (enc, dec) for p in m.parameters()]
+    opt = torch.optim.Adam(params, 1e-3)
+    x = torch.rand(batch, 1, 28, 28)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        z = enc(x).permute(0, 2, 3, 1).reshape(-1, dim)
+        with torch.no_grad():
+            d = z.square().sum(1, keepdim=True) - 2 * z @ codebook.t() + codebook.square().sum(1)
+            e = F.one_hot(d.argmin(1), codes).float() @ codebook
+        q = z + (e - z).detach()
+        logits = dec(q.reshape(batch, 7, 7, dim).permute(0, 3, 1, 2))
+        recon = (F.softplus(logits) - x * logits).sum() / batch
+        commit = 0.25 * (z - e).square().sum() / batch
+        loss = recon + commit
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return measure(step)
+
+
+WORKLOADS = {
+    "matMul512": mat_mul_512, "dcgan": dcgan, "vae": vae, "gpt": gpt, "unet": unet,
+    "convVae": conv_vae, "vqVae": vq_vae,
+}
 
 
 def blas_library():

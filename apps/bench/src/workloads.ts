@@ -24,6 +24,7 @@ import {
   type Params,
   silu,
 } from './nn.js';
+import { convVae, vqVae } from './vae-workloads.js';
 
 /** A built workload: one step, and the disposal of everything it allocated. */
 export interface Session {
@@ -262,4 +263,4 @@ export const unet: Workload = {
 };
 
 /** The training workloads, in report order. */
-export const WORKLOADS: readonly Workload[] = [matMul512, dcgan, vae, gpt, unet];
+export const WORKLOADS: readonly Workload[] = [matMul512, dcgan, vae, gpt, unet, convVae, vqVae];

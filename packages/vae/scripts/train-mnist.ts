@@ -1,7 +1,10 @@
 // Trains a VAE on dynamically binarized MNIST for a wall-clock budget, then
 // reports held-out −ELBO and the IWAE bound (nats) and writes a sample grid
 // and an interpolation strip.
-//   tsx scripts/train-mnist.ts [preset=mnist-mlp] [seconds=150] [k=50] [steps]
+//   tsx scripts/train-mnist.ts [preset=mnist-mlp] [seconds=150] [k=50] [steps] [saveDir]
+// k = 0 skips the evaluation (run scripts/eval-mnist.ts on `saveDir` instead).
+// Assets are written as assets/{samples,interpolation}.png for mnist-mlp and
+// assets/<preset>-{samples,interpolation}.png for the other presets.
 // With `steps`, it trains exactly that many steps under warm-up + cosine decay
 // (deterministic, the recipe the README reports) and `seconds` is ignored; on
 // wasm the matMuls go to @sculpt/native's addon when it is built.
@@ -22,6 +25,8 @@ const preset = (process.argv[2] ?? 'mnist-mlp') as VaePreset;
 const seconds = Number(process.argv[3] ?? 150);
 const k = Number(process.argv[4] ?? 50);
 const steps = process.argv[5] === undefined ? undefined : Number(process.argv[5]);
+const saveDir = process.argv[6];
+const assetPrefix = preset === 'mnist-mlp' ? '' : `${preset}-`;
 const root = new URL('../', import.meta.url).pathname;
 await initBackend('wasm');
 const native = await import('@sculpt/native').catch(() => undefined);
@@ -57,6 +62,9 @@ while (more()) {
     console.log(`step ${trainer.stepCount} train −ELBO ${last.toFixed(2)}`);
 }
 const trainSeconds = (Date.now() - t0) / 1000;
+if (saveDir) await model.save(saveDir);
+console.log(JSON.stringify({ preset, steps: trainer.stepCount, batch: bs, trainSeconds }));
+if (k === 0) process.exit(0);
 // held-out digits binarized once with a fixed seed
 const hx = tf.tidy(() => {
   const x = tf.tensor4d(heldOut.images, [heldOut.count, 28, 28, 1]);
@@ -78,7 +86,7 @@ console.log(
 );
 const samples = samplePrior(model, 64, new Rng(3));
 await writePng(
-  `${root}assets/samples.png`,
+  `${root}assets/${assetPrefix}samples.png`,
   imageGrid(samples, { columns: 8, padding: 2, padValue: 0 }),
   { range: [0, 1] },
 );
@@ -87,7 +95,7 @@ const q1 = model.encodeParams(tf.slice(hx, [700, 0, 0, 0], [1, -1, -1, -1]));
 const path = interpolate(q0.mean, q1.mean, 10, 'slerp');
 const strip = model.decode(path);
 await writePng(
-  `${root}assets/interpolation.png`,
+  `${root}assets/${assetPrefix}interpolation.png`,
   imageGrid(strip, { columns: 10, padding: 2, padValue: 0 }),
   { range: [0, 1] },
 );

@@ -1,4 +1,4 @@
-// MLP autoencoder / VAE: weights are plain tf.Variables, saved through core's checkpoints.
+// MLP or conv autoencoder / VAE: weights are plain tf.Variables, saved through core's checkpoints.
 import {
   type Autoencoder,
   type Checkpoint,
@@ -16,6 +16,17 @@ import {
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type VaeConfig, type VaeConfigInput, type VaePreset, vaeConfig } from './config.js';
+import {
+  addConvDecoder,
+  addConvEncoder,
+  addDense,
+  convDecoder,
+  convEncoder,
+  dense,
+  type Params,
+} from './conv.js';
+import { decoderMean, logLikelihoodFlat } from './likelihood.js';
+import { assignWeights, checkImageBatch } from './shared.js';
 
 /** The `kind` written into checkpoints of this package. */
 export const CHECKPOINT_KIND = 'sculpt-vae';
@@ -26,13 +37,8 @@ export interface CreateVaeOptions {
   seed?: number;
 }
 
-function glorot(rng: Rng, fanIn: number, fanOut: number): tf.Tensor2D {
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
-  return tf.tensor2d(rng.uniformArray(fanIn * fanOut, -limit, limit), [fanIn, fanOut]);
-}
-
 /**
- * An MLP autoencoder (`kind: 'ae'`) or variational autoencoder (`kind: 'vae'`)
+ * An MLP or conv autoencoder (`kind: 'ae'`) or variational autoencoder (`kind: 'vae'`)
  * over images `[B, H, W, C]` with pixels in [0, 1]. Implements core's
  * `Autoencoder` contract: `encode` returns a `DiagonalNormal` (VAE) or a
  * latent tensor (AE), `decode` returns the decoder mean (pixel probabilities
@@ -56,30 +62,38 @@ export class VaeModel implements Autoencoder {
   private constructor(config: VaeConfig, seed: number) {
     this.config = config;
     const rng = new Rng(seed);
-    const d = this.pixels;
-    const p: Record<string, tf.Variable> = {};
-    // tf.variable keeps its initial tensor alive: tidy frees it (variables survive tidy).
-    const variable = (init: () => tf.Tensor) => tf.tidy(() => tf.variable(init(), true));
-    const dense = (name: string, i: number, o: number) => {
-      p[`${name}/w`] = variable(() => glorot(rng, i, o));
-      p[`${name}/b`] = variable(() => tf.zeros([o]));
-    };
-    let w = d;
+    const p: Params = {};
+    const conv = config.arch === 'conv';
+    if (conv) addConvEncoder(p, rng, config.imageShape[2], config.convChannels);
+    let w = conv ? this.featureSize : this.pixels;
     config.hidden.forEach((h, i) => {
-      dense(`enc/${i}`, w, h);
+      addDense(p, rng, `enc/${i}`, w, h);
       w = h;
     });
-    dense('enc/mean', w, config.latentDim);
-    if (config.kind === 'vae') dense('enc/logvar', w, config.latentDim);
+    addDense(p, rng, 'enc/mean', w, config.latentDim);
+    if (config.kind === 'vae') addDense(p, rng, 'enc/logvar', w, config.latentDim);
     w = config.latentDim;
     [...config.hidden].reverse().forEach((h, i) => {
-      dense(`dec/${i}`, w, h);
+      addDense(p, rng, `dec/${i}`, w, h);
       w = h;
     });
-    dense('dec/out', w, d);
+    addDense(p, rng, conv ? 'dec/proj' : 'dec/out', w, conv ? this.featureSize : this.pixels);
+    if (conv) addConvDecoder(p, rng, config.imageShape[2], config.convChannels);
     if (config.likelihood === 'gaussian' && config.decoderStd === 'learned')
-      p['dec/logvar'] = variable(() => tf.fill([d], Math.log(0.1)));
+      p['dec/logvar'] = tf.tidy(() => tf.variable(tf.fill([this.pixels], Math.log(0.1)), true));
     this.params = p;
+  }
+
+  /** Conv only: the encoder's feature map `[h, w, c]` before the dense layers. */
+  private get featureShape(): [number, number, number] {
+    const [h, w] = this.config.imageShape;
+    const s = 2 ** this.config.convChannels.length;
+    return [h / s, w / s, this.config.convChannels.at(-1) ?? 1];
+  }
+
+  private get featureSize(): number {
+    const [h, w, c] = this.featureShape;
+    return h * w * c;
   }
 
   /**
@@ -127,22 +141,7 @@ export class VaeModel implements Autoencoder {
   /** @throws SculptError unless `x` is `[B, H, W, C]` float32 of this model's image shape with finite pixels. */
   checkImages(where: string, x: tf.Tensor): void {
     this.check(where);
-    const [h, w, c] = this.config.imageShape;
-    if (x.rank !== 4 || x.shape[1] !== h || x.shape[2] !== w || x.shape[3] !== c || x.shape[0] < 1)
-      throw new SculptError(
-        where,
-        `expected images of shape [B, ${h}, ${w}, ${c}]`,
-        `got ${formatShape(x.shape)}`,
-        'resize the images or build the model with a matching imageShape',
-      );
-    const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(x))).dataSync()[0]);
-    if (bad)
-      throw new SculptError(
-        where,
-        'expected finite pixels',
-        'got NaN or ±Infinity',
-        'clean the data (pixels in [0, 1])',
-      );
+    checkImageBatch(where, x, this.config.imageShape);
   }
 
   /** @throws SculptError unless `z` is `[B, latentDim]`. */
@@ -159,29 +158,26 @@ export class VaeModel implements Autoencoder {
 
   private mlp(prefix: string, h: tf.Tensor2D, n: number): tf.Tensor2D {
     let out = h;
-    for (let i = 0; i < n; i++)
-      out = tf.relu(
-        tf.add(tf.matMul(out, this.params[`${prefix}/${i}/w`]), this.params[`${prefix}/${i}/b`]),
-      );
+    for (let i = 0; i < n; i++) out = tf.relu(dense(this.params, `${prefix}/${i}`, out));
     return out;
   }
 
-  private dense(name: string, h: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(h, this.params[`${name}/w`]), this.params[`${name}/b`]);
+  /** The encoder input of the dense layers: flat pixels (MLP) or flat conv features. */
+  private features(x: tf.Tensor): tf.Tensor2D {
+    const b = x.shape[0];
+    if (this.config.arch === 'mlp') return tf.reshape(x, [b, this.pixels]);
+    const depth = this.config.convChannels.length;
+    return tf.reshape(convEncoder(this.params, x as tf.Tensor4D, depth), [b, this.featureSize]);
   }
 
   /** Encoder outputs μ and (VAE) log σ², `[B, latentDim]` each. The caller owns them. */
   encodeParams(x: tf.Tensor): { mean: tf.Tensor2D; logVar?: tf.Tensor2D } {
     this.checkImages('VaeModel.encode', x);
     return tf.tidy(() => {
-      const h = this.mlp(
-        'enc',
-        tf.reshape(x, [x.shape[0], this.pixels]),
-        this.config.hidden.length,
-      );
-      const mean = this.dense('enc/mean', h);
+      const h = this.mlp('enc', this.features(x), this.config.hidden.length);
+      const mean = dense(this.params, 'enc/mean', h);
       if (this.config.kind === 'ae') return { mean };
-      return { mean, logVar: this.dense('enc/logvar', h) };
+      return { mean, logVar: dense(this.params, 'enc/logvar', h) };
     });
   }
 
@@ -201,40 +197,46 @@ export class VaeModel implements Autoencoder {
   decodeRaw(z: tf.Tensor): tf.Tensor4D {
     this.checkLatent('VaeModel.decode', z);
     return tf.tidy(() => {
+      const b = z.shape[0];
       const h = this.mlp('dec', z as tf.Tensor2D, this.config.hidden.length);
-      return tf.reshape(this.dense('dec/out', h), [z.shape[0], ...this.config.imageShape]);
+      if (this.config.arch === 'mlp')
+        return tf.reshape(dense(this.params, 'dec/out', h), [b, ...this.config.imageShape]);
+      // [B, F] → [B, h, w, c] → upsample + conv per level → [B, H, W, C]
+      const f = tf.reshape(tf.relu(dense(this.params, 'dec/proj', h)), [
+        b,
+        ...this.featureShape,
+      ]) as tf.Tensor4D;
+      return convDecoder(this.params, f, this.config.convChannels.length);
     });
   }
 
   /**
-   * The decoder mean E[x|z]: pixel probabilities (Bernoulli) or means (Gaussian), `[B, H, W, C]`.
+   * The decoder mean E[x|z]: pixel probabilities (Bernoulli), the continuous-Bernoulli mean, or means (Gaussian), `[B, H, W, C]`.
    * @returns the caller owns it.
    */
   decode(z: tf.Tensor): tf.Tensor4D {
     return tf.tidy(() => {
       const raw = this.decodeRaw(z);
-      return this.config.likelihood === 'bernoulli' ? tf.sigmoid(raw) : raw;
+      return decoderMean(this.config.likelihood, raw) as tf.Tensor4D;
     });
   }
 
   /**
    * log p(x|z) summed over pixels, per image: `[B]` (nats). `raw` is {@link VaeModel.decodeRaw}'s output.
-   * Bernoulli: Σ x·l − softplus(l); Gaussian: Σ −½[(x − μ)²/σ² + log σ² + ln 2π].
+   * Bernoulli: Σ x·l − softplus(l); continuous Bernoulli adds log C(λ); Gaussian: Σ −½[(x − μ)²/σ² + log σ² + ln 2π].
    */
   logLikelihood(x: tf.Tensor, raw: tf.Tensor): tf.Tensor1D {
     return tf.tidy(() => {
       const n = raw.shape[0];
-      const flatX = tf.reshape(x, [n, this.pixels]);
-      const flatR = tf.reshape(raw, [n, this.pixels]);
-      if (this.config.likelihood === 'bernoulli')
-        return tf.sum(tf.sub(tf.mul(flatX, flatR), tf.softplus(flatR)), 1) as tf.Tensor1D;
+      const { likelihood, decoderStd } = this.config;
       const logVar =
-        this.config.decoderStd === 'learned'
-          ? this.params['dec/logvar']
-          : tf.scalar(2 * Math.log(this.config.decoderStd));
-      const sq = tf.mul(tf.square(tf.sub(flatX, flatR)), tf.exp(tf.neg(logVar)));
-      const elem = tf.mul(-0.5, tf.add(tf.add(sq, logVar), Math.log(2 * Math.PI)));
-      return tf.sum(elem, 1) as tf.Tensor1D;
+        decoderStd === 'learned' ? this.params['dec/logvar'] : tf.scalar(2 * Math.log(decoderStd));
+      return logLikelihoodFlat(
+        likelihood,
+        tf.reshape(x, [n, this.pixels]),
+        tf.reshape(raw, [n, this.pixels]),
+        logVar,
+      );
     });
   }
 
@@ -256,18 +258,11 @@ export class VaeModel implements Autoencoder {
   static fromCheckpoint(where: string, checkpoint: Checkpoint): VaeModel {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
     const model = VaeModel.fromConfig(config as unknown as VaeConfig);
-    for (const [name, v] of Object.entries(model.params)) {
-      const t = weights[name];
-      if (!t || t.shape.join(',') !== v.shape.join(',')) {
-        model.dispose();
-        throw new SculptError(
-          where,
-          `expected weight '${name}' of shape ${formatShape(v.shape)}`,
-          `got ${t ? formatShape(t.shape) : 'none'}`,
-          'the checkpoint was written by a different config',
-        );
-      }
-      v.assign(t);
+    try {
+      assignWeights(where, model.params, weights);
+    } catch (error) {
+      model.dispose();
+      throw error;
     }
     return model;
   }

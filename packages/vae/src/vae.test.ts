@@ -6,6 +6,7 @@ import { DiagonalNormal, Rng, SculptError } from '@sculpt/core';
 import { expectNoLeak } from '@sculpt/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { barsFixture } from './fixture.test-util.js';
 import {
   elboTerms,
   evaluateBounds,
@@ -27,16 +28,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Eight binary 8×8 images: four horizontal and four vertical bars. */
-function fixture(): tf.Tensor4D {
-  const px = new Float32Array(8 * 64);
-  for (let k = 0; k < 4; k++)
-    for (let i = 0; i < 8; i++) {
-      px[k * 64 + 2 * k * 8 + i] = 1;
-      px[(4 + k) * 64 + i * 8 + 2 * k] = 1;
-    }
-  return tf.tensor4d(px, [8, 8, 8, 1]);
-}
+const fixture = barsFixture;
 
 describe('ownership', () => {
   it('create + dispose frees every tensor (initial values included)', async () => {

@@ -1,6 +1,7 @@
-// The VAE family: @sculpt/vae's MLP VAE (Bernoulli decoder on dynamically
-// binarized pixels), trained by its VaeTrainer on core's Trainer, sampled from
-// the prior and evaluated by its held-out −ELBO and IWAE bound in nats.
+// The VAE family: @sculpt/vae's MLP and conv VAEs (Bernoulli decoder on
+// dynamically binarized pixels), trained by its VaeTrainer on core's Trainer,
+// sampled from the prior and evaluated by their held-out −ELBO and IWAE bound
+// in nats; the VQ-VAE presets live in ./vq.ts.
 import {
   type Checkpoint,
   type JsonValue,
@@ -15,6 +16,7 @@ import {
   type VaeConfig,
   VaeModel,
   VaeTrainer,
+  VQ_CHECKPOINT_KIND,
   vaeConfig,
 } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,16 +33,37 @@ import type {
 } from '../family.js';
 import { scoreImageSamples } from '../metrics/images.js';
 import { checkImages, drawImages } from './images.js';
+import { createVqRun, restoreVqRun } from './vq.js';
 
 const PRESETS = [
   {
     name: 'tiny',
     description: 'one hidden layer of 32, 4 latents: a step takes milliseconds (tests)',
   },
+  {
+    name: 'tiny-vq',
+    description: 'VQ-VAE with 8 codes on a 2×2 grid (8×8 images): a step takes milliseconds',
+  },
   { name: 'mlp', description: 'encoder 512-256, 32 latents (the mnist-mlp preset of @sculpt/vae)' },
+  {
+    name: 'mnist-conv',
+    description:
+      'conv VAE: stride-2 convs 16-32, dense 256, 32 latents (mnist-conv of @sculpt/vae)',
+  },
+  {
+    name: 'mnist-vq',
+    description: 'VQ-VAE: 7×7 grid of 64 codes of 32 dims, EMA codebook (mnist-vq of @sculpt/vae)',
+  },
 ] as const;
 
-const BATCH: Record<string, number> = { tiny: 32, mlp: 100 };
+const BATCH: Record<string, number> = {
+  tiny: 32,
+  'tiny-vq': 32,
+  mlp: 100,
+  'mnist-conv': 100,
+  'mnist-vq': 64,
+};
+const isVq = (preset: string): boolean => preset === 'tiny-vq' || preset === 'mnist-vq';
 /** Importance samples of the IWAE bound `sculpt eval` reports. */
 const IWAE_K = 50;
 /** KL warm-up of the CLI recipe (measured in packages/vae/README.md). */
@@ -48,9 +71,9 @@ const KL_WARMUP_STEPS = 500;
 
 function configFor(preset: string, set: ImageSet): VaeConfig {
   const imageShape: [number, number, number] = [set.height, set.width, set.channels];
-  return preset === 'tiny'
-    ? vaeConfig({ preset: 'tiny', imageShape })
-    : vaeConfig({ preset: 'mnist-mlp', imageShape });
+  if (preset === 'tiny') return vaeConfig({ preset: 'tiny', imageShape });
+  if (preset === 'mnist-conv') return vaeConfig({ preset: 'mnist-conv', imageShape });
+  return vaeConfig({ preset: 'mnist-mlp', imageShape });
 }
 
 /** The images of `set` picked by `indices`, as a `[N, H, W, C]` tensor in [0, 1]. */
@@ -169,7 +192,8 @@ const round = (v: number): number => Number(v.toFixed(3));
 /** The VAE family of the `sculpt` command. */
 export const vaeFamily: FamilyAdapter = Object.freeze({
   name: 'vae',
-  description: 'MLP variational autoencoder (Bernoulli decoder); held-out −ELBO and IWAE in nats',
+  description:
+    'MLP/conv VAEs (Bernoulli decoder; held-out −ELBO and IWAE in nats) and VQ-VAEs (code grids)',
   presets: PRESETS,
   defaultPreset: 'mlp',
   dataKinds: ['images'] as const,
@@ -177,11 +201,15 @@ export const vaeFamily: FamilyAdapter = Object.freeze({
   generates: 'images',
   usesSamplers: false,
   sampleDefaults: {},
+  // What every VAE preset reports; the VQ-VAE presets report reconClassAccuracy,
+  // reconMse, codesUsedPercent and perplexity instead (see ./vq.ts).
   metrics: ['negElbo', 'negIwae', 'bitsPerDim', 'activeUnits', 'fd', 'kid'],
   smoke: { preset: 'tiny', data: 'mnist', batchSize: 8 },
 
   async create(options: CreateModelOptions): Promise<FamilyModel> {
     const set = checkImages('vae', options.data).train;
+    const batchSize = options.batchSize ?? BATCH[options.preset] ?? 32;
+    if (isVq(options.preset)) return createVqRun(options.preset, set, options.seed, batchSize);
     const model = VaeModel.create(configFor(options.preset, set), { seed: options.seed });
     const trainer = new VaeTrainer(model, {
       learningRate: 1e-3,
@@ -189,7 +217,6 @@ export const vaeFamily: FamilyAdapter = Object.freeze({
       klWarmupSteps: KL_WARMUP_STEPS,
       seed: options.seed + 1,
     });
-    const batchSize = options.batchSize ?? BATCH[options.preset] ?? 32;
     return new VaeRun(model, trainer, batchSize, set);
   },
 
@@ -197,7 +224,8 @@ export const vaeFamily: FamilyAdapter = Object.freeze({
     checkpoint: Checkpoint,
     options: { data?: TrainingData; totalSteps: number | undefined },
   ): Promise<FamilyModel> {
-    const json = checkpoint.json as { batchSize?: number } | null;
+    const json = checkpoint.json as { batchSize?: number; kind?: string } | null;
+    if (json?.kind === VQ_CHECKPOINT_KIND) return restoreVqRun(checkpoint, options.data);
     const { model, trainer } = VaeTrainer.fromCheckpoint('sculpt', checkpoint, {
       learningRate: 1e-3,
     });
