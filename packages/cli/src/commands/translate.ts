@@ -14,6 +14,7 @@ import {
 } from '@sculpt/datasets';
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from 'commander';
+import { checkDataPath, parseDataSpec } from '../data.js';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { imageModelOf, loadRun } from './sample.js';
@@ -47,6 +48,8 @@ async function inputs(source: string, direction: Direction): Promise<ImageSet> {
     const { heldOut } = await loadMnist();
     return direction === 'AtoB' ? heldOut : styleTransform(heldOut);
   }
+  const spec = parseDataSpec(`images:${source}`);
+  await checkDataPath(spec); // a UsageError for a missing folder
   const { set } = await loadImageFolder(resolve(source));
   return set;
 }
