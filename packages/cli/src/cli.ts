@@ -158,7 +158,12 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
       'mnist',
     )
     .option('--direction <d>', 'AtoB or BtoA', parseDirection, 'AtoB')
-    .option('--n <count>', 'images to translate (the first n)', intInRange('--n', 1, 10_000), 20)
+    .option(
+      '--n <count>',
+      'images to translate (evenly spaced through the set)',
+      intInRange('--n', 1, 10_000),
+      20,
+    )
     .option('--out <dir>', 'folder to write into (default <run>/translate)')
     .addOption(backendOption())
     .action(async (checkpoint: string, o) => {

@@ -27,7 +27,7 @@ export interface TranslateOptions {
   /** `mnist` (held-out digits; their styled form for BtoA) or a folder of PNGs. */
   in: string;
   direction: Direction;
-  /** How many images (the first n). */
+  /** How many images (evenly spaced through the set). */
   n: number;
   /** Folder to write into (default `<run>/translate`). */
   out?: string;
@@ -102,9 +102,11 @@ export async function translateCommand(
       );
     }
     const n = Math.min(options.n, set.count);
+    // Evenly spaced through the set (MNIST's held-out digits are ordered by class).
+    const stride = Math.floor(set.count / n);
     const picked = subsetImages(
       set,
-      Array.from({ length: n }, (_, i) => i),
+      Array.from({ length: n }, (_, i) => i * stride),
     );
     const started = performance.now();
     const x = tf.tensor4d(picked.images, [n, h, w, c]);

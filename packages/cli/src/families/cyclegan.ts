@@ -172,9 +172,11 @@ class CycleGanRun implements ImageFamilyModel {
   async evaluate(request: EvaluateRequest): Promise<EvalReport> {
     const data = checkImages('gan', request.data);
     const n = Math.min(request.numSamples, data.heldOut.count);
+    // Evenly spaced through the held-out set (MNIST's is ordered by class).
+    const stride = Math.floor(data.heldOut.count / n);
     const held = subsetImages(
       data.heldOut,
-      Array.from({ length: n }, (_, i) => i),
+      Array.from({ length: n }, (_, i) => i * stride),
     );
     const trueB = styleTransform(held);
     const toB = await translateImages(this.model, held.images, n, 'AtoB');
