@@ -11,6 +11,7 @@ import { generateCommand } from './commands/generate.js';
 import { sampleCommand } from './commands/sample.js';
 import { samplersCommand } from './commands/samplers.js';
 import { trainCommand } from './commands/train.js';
+import { parseDirection, translateCommand } from './commands/translate.js';
 import { completionFor } from './completion.js';
 import { DATA_FORMS } from './data.js';
 import { describeFailure, EXIT } from './errors.js';
@@ -163,6 +164,31 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
     .addOption(backendOption())
     .action(async (checkpoint: string, o) => {
       await evalCommand(checkpoint, o, ctx());
+      report(EXIT.ok);
+    });
+
+  program
+    .command('translate')
+    .description(
+      'translate images with an image-to-image checkpoint (gan --preset cyclegan-digits): a PNG grid, inputs over outputs',
+    )
+    .argument('<checkpoint>', "a run folder of 'sculpt train' (or its checkpoint/ folder)")
+    .option(
+      '--in <source>',
+      'mnist (held-out digits; their thick inverted form for BtoA) or a folder of PNGs',
+      'mnist',
+    )
+    .option('--direction <d>', 'AtoB or BtoA', parseDirection, 'AtoB')
+    .option(
+      '--n <count>',
+      'images to translate (evenly spaced through the set)',
+      intInRange('--n', 1, 10_000),
+      20,
+    )
+    .option('--out <dir>', 'folder to write into (default <run>/translate)')
+    .addOption(backendOption())
+    .action(async (checkpoint: string, o) => {
+      await translateCommand(checkpoint, o, ctx());
       report(EXIT.ok);
     });
 

@@ -152,6 +152,11 @@ export interface ImageFamilyModel extends FamilyModelBase {
   readonly sampleShape: readonly [number, number, number];
   /** Draws samples: `[N, H, W, C]` float32 in [0, 1]; the caller owns it. */
   sample(request: SampleRequest): Promise<tf.Tensor4D>;
+  /**
+   * Image-to-image models only (CycleGAN): translates `[N, H, W, C]` in [0, 1]
+   * from domain A to B or back; returns `[N, H, W, C]` in [0, 1] (the caller owns it).
+   */
+  translate?(images: tf.Tensor4D, direction: 'AtoB' | 'BtoA'): Promise<tf.Tensor4D>;
 }
 
 /** A model that generates text. */

@@ -8,6 +8,30 @@
  */
 export type { GanConfig, GanConfigInput, GanPresetName } from './config.js';
 export { GAN_PRESETS, ganConfig } from './config.js';
+export type {
+  CycleGanConfig,
+  CycleGanConfigInput,
+  CycleGanPresetName,
+} from './cycle/config.js';
+export { CYCLE_GAN_PRESETS, cycleGanConfig } from './cycle/config.js';
+export type { CreateCycleGanOptions, TranslateDirection } from './cycle/model.js';
+export {
+  CYCLE_CHECKPOINT_KIND,
+  CycleGanModel,
+  checkDirection,
+  TRANSLATE_DIRECTIONS,
+} from './cycle/model.js';
+export type { ImagePoolState } from './cycle/pool.js';
+export { ImagePool } from './cycle/pool.js';
+export type {
+  CycleGanBatch,
+  CycleGanFitOptions,
+  CycleGanStepResult,
+  CycleGanTrainOptions,
+} from './cycle/train.js';
+export { CycleGanTrainer } from './cycle/train.js';
+export type { TranslateImagesOptions } from './cycle/translate.js';
+export { translateImages } from './cycle/translate.js';
 export type { GanLoss } from './losses.js';
 export {
   checkLoss,

@@ -23,6 +23,7 @@ import type {
   TrainingData,
 } from '../family.js';
 import { IMAGE_METRICS, scoreImageSamples } from '../metrics/images.js';
+import { CYCLE_PRESET, createCycleRun, isCycleCheckpoint, restoreCycleRun } from './cyclegan.js';
 import { checkImages, drawImages } from './images.js';
 
 const PRESETS = [
@@ -35,6 +36,7 @@ const PRESETS = [
     description:
       "the bench's DCGAN (z 100, G 128→64 maps, D 64/128 convs); conditional on labelled data",
   },
+  CYCLE_PRESET,
 ] as const;
 
 const BATCH: Record<string, number> = { tiny: 16, dcgan: 64 };
@@ -185,7 +187,8 @@ class GanRun implements ImageFamilyModel {
 /** The GAN family of the `sculpt` command. */
 export const ganFamily: FamilyAdapter = Object.freeze({
   name: 'gan',
-  description: 'DCGAN; class-conditional (projection discriminator) when the images have labels',
+  description:
+    'DCGAN; class-conditional (projection discriminator) when the images have labels; CycleGAN (cyclegan-digits) for sculpt translate',
   presets: PRESETS,
   defaultPreset: 'dcgan',
   dataKinds: ['images'] as const,
@@ -197,6 +200,7 @@ export const ganFamily: FamilyAdapter = Object.freeze({
   smoke: { preset: 'tiny', data: 'mnist', batchSize: 8 },
 
   async create(options: CreateModelOptions): Promise<FamilyModel> {
+    if (options.preset === CYCLE_PRESET.name) return createCycleRun(options);
     const data = checkImages('gan', options.data);
     const set = data.train;
     const labelled = data.classNames.length > 0 && set.labels.every((l) => l >= 0);
@@ -219,6 +223,7 @@ export const ganFamily: FamilyAdapter = Object.freeze({
     checkpoint: Checkpoint,
     options: { data?: TrainingData; totalSteps: number | undefined },
   ): Promise<FamilyModel> {
+    if (isCycleCheckpoint(checkpoint)) return restoreCycleRun(checkpoint, options.data);
     const json = checkpoint.json as { batchSize?: number } | null;
     const { model, trainer } = GanTrainer.fromCheckpoint('sculpt', checkpoint);
     const set = options.data === undefined ? undefined : checkImages('gan', options.data).train;
