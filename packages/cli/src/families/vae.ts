@@ -14,6 +14,7 @@ import {
   samplePrior,
   type VaeConfig,
   VaeModel,
+  type VaePreset,
   VaeTrainer,
   vaeConfig,
 } from '@sculpt/vae';
@@ -38,9 +39,19 @@ const PRESETS = [
     description: 'one hidden layer of 32, 4 latents: a step takes milliseconds (tests)',
   },
   { name: 'mlp', description: 'encoder 512-256, 32 latents (the mnist-mlp preset of @sculpt/vae)' },
+  {
+    name: 'mnist-2d',
+    description: 'encoder 512-256, 2 latents: a latent map you can draw (the docs demo)',
+  },
 ] as const;
 
-const BATCH: Record<string, number> = { tiny: 32, mlp: 100 };
+const BATCH: Record<string, number> = { tiny: 32, mlp: 100, 'mnist-2d': 100 };
+/** The @sculpt/vae preset behind each CLI preset name. */
+const VAE_PRESET: Record<string, VaePreset> = {
+  tiny: 'tiny',
+  mlp: 'mnist-mlp',
+  'mnist-2d': 'mnist-2d',
+};
 /** Importance samples of the IWAE bound `sculpt eval` reports. */
 const IWAE_K = 50;
 /** KL warm-up of the CLI recipe (measured in packages/vae/README.md). */
@@ -48,9 +59,7 @@ const KL_WARMUP_STEPS = 500;
 
 function configFor(preset: string, set: ImageSet): VaeConfig {
   const imageShape: [number, number, number] = [set.height, set.width, set.channels];
-  return preset === 'tiny'
-    ? vaeConfig({ preset: 'tiny', imageShape })
-    : vaeConfig({ preset: 'mnist-mlp', imageShape });
+  return vaeConfig({ preset: VAE_PRESET[preset] ?? 'mnist-mlp', imageShape });
 }
 
 /** The images of `set` picked by `indices`, as a `[N, H, W, C]` tensor in [0, 1]. */
