@@ -11,7 +11,7 @@ const DEMO_TIMEOUT_MS = 300_000;
  * `vaeTrain` results): BOUNDS_NOTE.
  */
 const TRAIN = {
-  webgpu: { steps: 60, bound: 230 },
+  webgpu: { steps: 40, bound: 260 },
   webgl: { steps: 100, bound: 215 },
   wasm: { steps: 100, bound: 215 },
   cpu: { steps: 30, bound: 300 },
@@ -74,11 +74,43 @@ async function dragTo(page, fx, fy) {
   await page.mouse.up();
 }
 
+/** Runs one demo test; a timeout or error becomes a failure with what the page showed. */
+async function guarded(page, t, name, sel, body) {
+  const r = {};
+  try {
+    return await body(r);
+  } catch (err) {
+    r.error = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    r.page = await page
+      .$eval(sel, (el) => ({
+        attributes: Object.fromEntries([...el.attributes].map((a) => [a.name, a.value])),
+        text: el.innerText.slice(0, 600),
+      }))
+      .catch(() => null);
+    await page.screenshot({
+      path: join(t.shots, `${name}-${t.backend}-failed.png`),
+      fullPage: true,
+    });
+    t.check(name, false, `${r.error} ${JSON.stringify(r.page)}`);
+    return r;
+  }
+}
+
 /** The latent explorer: a map, a decoded point that follows a drag, two interpolation strips, no leak. */
-export async function testVaeExplorer(page, t) {
+export function testVaeExplorer(page, t) {
   const sel = '[data-demo="vae-explorer"]';
+  return guarded(page, t, 'vae-explorer', sel, (r) => explorer(page, t, sel, r));
+}
+
+/** The in-page training demo: Start, a fixed number of steps, −ELBO below a bound, flat tensor counts. */
+export function testVaeTrain(page, t) {
+  const sel = '[data-demo="vae-train"]';
+  return guarded(page, t, 'vae-train', sel, (r) => training(page, t, sel, r));
+}
+
+async function explorer(page, t, sel, r) {
   const { demo, backend } = await openDemo(page, t, `/demos/vae${query(t.backend)}`, sel);
-  const r = { backend };
+  r.backend = backend;
   await waitForEntries(page, sel, 'data-tensors-after', 2);
   r.phase = await demo.getAttribute('data-phase');
   if (
@@ -158,13 +190,11 @@ export async function testVaeExplorer(page, t) {
   return r;
 }
 
-/** The in-page training demo: Start, a fixed number of steps, −ELBO below a bound, flat tensor counts. */
-export async function testVaeTrain(page, t) {
-  const sel = '[data-demo="vae-train"]';
+async function training(page, t, sel, r) {
   const { steps, bound } = TRAIN[t.backend] ?? TRAIN.wasm;
   const path = `/demos/vae-train${query(t.backend, { steps: String(steps), seconds: '600' })}`;
   const { demo, backend } = await openDemo(page, t, path, sel);
-  const r = { backend, steps, bound };
+  Object.assign(r, { backend, steps, bound });
   await page.waitForFunction(
     (s) => ['ready', 'error'].includes(document.querySelector(s)?.getAttribute('data-phase') ?? ''),
     sel,
