@@ -34,7 +34,6 @@ export interface TrainTick {
 
 /** Options of {@link trainInPage}. */
 export interface TrainInPageOptions {
-  model: VaeModel;
   data: ImageSet;
   /** Stop after this many steps (this run). */
   maxSteps: number;
