@@ -5,7 +5,7 @@
 // E[x|z] = sigmoid(f(z)) (Bernoulli pixels). The map is E[x|z] over a grid of
 // z ∈ [−R, R]²; a point's digit is E[x|z] at that z; an interpolation decodes
 // points on the line (lerp) or the great circle (slerp) between μ(x_a) and μ(x_b).
-import { checkpointFromBytes, DiagonalNormal } from '@sculpt/core';
+import { checkpointFromBytes, DiagonalNormal, SculptError } from '@sculpt/core';
 import { type ImageSet, unpackMnist } from '@sculpt/datasets';
 import { interpolate, latentGrid2d, VaeModel } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,6 +31,30 @@ export async function loadDigits(path: string): Promise<ImageSet> {
   return unpackMnist(new Uint8Array(await res.arrayBuffer()));
 }
 
+/**
+ * On WebGPU, `VaeModel.checkImages` reads a finiteness flag back synchronously
+ * (`dataSync`); tfjs-webgpu does that through an OffscreenCanvas, after which
+ * headless Chromium's WebGPU device is gone ("A valid external Instance
+ * reference no longer exists" on the next read). The demos' pixels come from
+ * packed uint8 files (always finite), so on WebGPU the model checks the shape
+ * only; on other backends it keeps the full check.
+ * @returns the same model.
+ */
+export function withoutSyncReads(model: VaeModel): VaeModel {
+  if (tf.getBackend() !== 'webgpu') return model;
+  const [h, w, c] = model.config.imageShape;
+  model.checkImages = (where: string, x: tf.Tensor) => {
+    if (x.rank !== 4 || x.shape[1] !== h || x.shape[2] !== w || x.shape[3] !== c)
+      throw new SculptError(
+        where,
+        `expected images of shape [B, ${h}, ${w}, ${c}]`,
+        `got [${x.shape.join(', ')}]`,
+        'pass 28×28 grayscale digits',
+      );
+  };
+  return model;
+}
+
 /** The explorer's model and where it came from. */
 export interface ShippedVae {
   model: VaeModel;
@@ -50,7 +74,7 @@ export async function loadShippedVae(): Promise<ShippedVae> {
   const checkpoint = checkpointFromBytes(new Uint8Array(await res.arrayBuffer()));
   let model: VaeModel;
   try {
-    model = VaeModel.fromCheckpoint('loadShippedVae', checkpoint);
+    model = withoutSyncReads(VaeModel.fromCheckpoint('loadShippedVae', checkpoint));
   } finally {
     tf.dispose(Object.values(checkpoint.tensors));
   }
