@@ -1,5 +1,5 @@
 // Browser tests of the two VAE demos, run by browser-test.mjs (which passes its
-// `check`, canvas helpers, the site's address and the screenshot folder).
+// `check`, its canvas measurements, the site's address and the screenshot folder).
 import { join } from 'node:path';
 
 const PAGE_TIMEOUT_MS = 30_000;
