@@ -87,6 +87,8 @@ export default defineConfig({
             { text: 'Diffusion denoising', link: '/demos/denoising' },
             { text: 'Samplers', link: '/demos/samplers' },
             { text: 'A GPT writing Moby-Dick', link: '/demos/gpt' },
+            { text: 'VAE latent explorer', link: '/demos/vae' },
+            { text: 'Train a VAE in the page', link: '/demos/vae-train' },
           ],
         },
       ],

@@ -4,12 +4,14 @@
 // otherwise), and draws canvases that are not blank; screenshots go to
 // screenshots/. Serves .vitepress/dist on 127.0.0.1 itself and stops it.
 // Usage: node scripts/browser-test.mjs   (after `pnpm build`)
-// Env: CHROMIUM (default /usr/bin/chromium), SCULPT_DOCS_BACKEND (default webgpu).
+// Env: CHROMIUM (default /usr/bin/chromium), SCULPT_DOCS_BACKEND (default webgpu),
+//      SCULPT_DOCS_DEMOS (comma list of demos to run, e.g. `vae,vae-train`; default all).
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { testVaeExplorer, testVaeTrain } from './browser-test-vae.mjs';
 import { serveStatic } from './serve.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -32,6 +34,8 @@ const ARGS = [
   '--no-first-run',
   '--disable-quic',
 ];
+const onlyDemos = process.env.SCULPT_DOCS_DEMOS?.split(',').filter(Boolean);
+const wanted = (name) => !onlyDemos || onlyDemos.includes(name);
 const PAGE_TIMEOUT_MS = 30_000;
 const DEMO_TIMEOUT_MS = 300_000;
 
@@ -425,21 +429,30 @@ async function main() {
       .goto(`${server.url}/`, { timeout: PAGE_TIMEOUT_MS })
       .then((res) => res?.status());
     check('home page', results.home === 200, `HTTP ${results.home}`);
-    results.math = await testMath(page, server.url);
-    results.denoising = await testDenoising(page, server.url);
-    results.samplers = await testSamplers(page, server.url);
+    if (wanted('math')) results.math = await testMath(page, server.url);
+    if (wanted('denoising')) results.denoising = await testDenoising(page, server.url);
+    if (wanted('samplers')) results.samplers = await testSamplers(page, server.url);
     // WebGPU here is SwiftShader (a CPU emulating a GPU): a short run; wasm: the full 256-token timing.
-    results.gpt = await testGpt(page, server.url, {
-      backend: expectedBackend,
-      tokens: expectedBackend === 'webgpu' ? 24 : 200,
-      speedTokens: expectedBackend === 'webgpu' ? 32 : 256,
-    });
-    if (expectedBackend !== 'wasm')
+    if (wanted('gpt'))
+      results.gpt = await testGpt(page, server.url, {
+        backend: expectedBackend,
+        tokens: expectedBackend === 'webgpu' ? 24 : 200,
+        speedTokens: expectedBackend === 'webgpu' ? 32 : 256,
+      });
+    if (wanted('gpt') && expectedBackend !== 'wasm')
       results.gptWasm = await testGpt(page, server.url, {
         backend: 'wasm',
         tokens: 200,
         speedTokens: 256,
       });
+    const vaeTools = { check, canvasStats, canvasCorrelation, shots, base: server.url };
+    if (wanted('vae'))
+      results.vaeExplorer = await testVaeExplorer(page, { ...vaeTools, backend: expectedBackend });
+    if (wanted('vae-train'))
+      results.vaeTrain = await testVaeTrain(page, { ...vaeTools, backend: expectedBackend });
+    // The training demo on wasm as well: where 'auto' lands without a GPU.
+    if (wanted('vae-train') && expectedBackend !== 'wasm')
+      results.vaeTrainWasm = await testVaeTrain(page, { ...vaeTools, backend: 'wasm' });
     results.totalMs = Date.now() - started;
   } catch (err) {
     failures.push(`run: ${err instanceof Error ? err.message : String(err)}`);

@@ -9,6 +9,11 @@
 //                                    the text demo's char-level GPT, from @sculpt/autoregressive's assets/
 //                                    (trained by `sculpt train gpt --preset char-small --data moby-dick`,
 //                                    exported by `pnpm --filter @sculpt/autoregressive export:demo`)
+//   public/assets/mnist-train-3000.bin
+//                                    every third of the 9,000 training digits: what the VAE demo trains on in the page
+//   public/checkpoints/vae-mnist-2d.{safetensors,json}
+//                                    the VAE explorer's model, from data/ (made by scripts/vae-checkpoint.mjs:
+//                                    `sculpt train vae --preset mnist-2d --data mnist`, then `sculpt eval`)
 //   public/checkpoints/mnist-classifier.safetensors
 //                                    @sculpt/metrics' MNIST classifier (reads the generated digit)
 //   api/**                           the API reference, by TypeDoc from each package's src/index.ts
@@ -46,6 +51,17 @@ if (!existsSync(mnistOut)) {
   report.mnistHeldOut = { images: heldOut.labels.length, bytes: bytes.length };
 }
 
+// 2b. training digits for the VAE demo that trains in the page (every third: all classes, 2.4 MB).
+const trainOut = join(root, 'public/assets/mnist-train-3000.bin');
+if (!existsSync(trainOut)) {
+  const datasets = await import('@sculpt/datasets');
+  const { train } = await datasets.loadMnist();
+  const every3 = Array.from({ length: Math.floor(train.count / 3) }, (_, i) => 3 * i);
+  const bytes = datasets.packMnist(datasets.subsetImages(train, every3));
+  writeFileSync(trainOut, bytes);
+  report.mnistTrainSubset = { images: every3.length, bytes: bytes.length };
+}
+
 // 3. The denoising demo's checkpoint (the page falls back to an untrained model without it).
 const diffusionDir = dirname(require.resolve('@sculpt/diffusion/package.json'));
 const ckptOut = join(root, 'public/checkpoints');
@@ -65,6 +81,8 @@ for (const [from, to] of [
   ['assets/moby-dick-char-small.json', 'moby-dick-gpt.json'],
 ])
   copies.push([join(autoregressiveDir, from), to]);
+for (const name of ['vae-mnist-2d.safetensors', 'vae-mnist-2d.json'])
+  copies.push([join(root, 'data', name), name]);
 report.checkpoint = {};
 for (const [from, to] of copies) {
   const src = from.startsWith('/') ? from : join(diffusionDir, from);

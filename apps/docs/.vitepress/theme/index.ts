@@ -22,6 +22,14 @@ const theme: Theme = {
       defineAsyncComponent(() => import('./components/GptDemo.vue')),
     );
     app.component(
+      'VaeExplorerDemo',
+      defineAsyncComponent(() => import('./components/VaeExplorerDemo.vue')),
+    );
+    app.component(
+      'VaeTrainDemo',
+      defineAsyncComponent(() => import('./components/VaeTrainDemo.vue')),
+    );
+    app.component(
       'ConformanceTable',
       defineAsyncComponent(() => import('./components/ConformanceTable.vue')),
     );

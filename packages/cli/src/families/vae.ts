@@ -15,6 +15,7 @@ import {
   samplePrior,
   type VaeConfig,
   VaeModel,
+  type VaePreset,
   VaeTrainer,
   VQ_CHECKPOINT_KIND,
   vaeConfig,
@@ -54,6 +55,10 @@ const PRESETS = [
     name: 'mnist-vq',
     description: 'VQ-VAE: 7×7 grid of 64 codes of 32 dims, EMA codebook (mnist-vq of @sculpt/vae)',
   },
+  {
+    name: 'mnist-2d',
+    description: 'encoder 512-256, 2 latents: a latent map you can draw (the docs demo)',
+  },
 ] as const;
 
 const BATCH: Record<string, number> = {
@@ -62,8 +67,16 @@ const BATCH: Record<string, number> = {
   mlp: 100,
   'mnist-conv': 100,
   'mnist-vq': 64,
+  'mnist-2d': 100,
 };
 const isVq = (preset: string): boolean => preset === 'tiny-vq' || preset === 'mnist-vq';
+/** The @sculpt/vae preset behind each (non-VQ) CLI preset name. */
+const VAE_PRESET: Record<string, VaePreset> = {
+  tiny: 'tiny',
+  mlp: 'mnist-mlp',
+  'mnist-conv': 'mnist-conv',
+  'mnist-2d': 'mnist-2d',
+};
 /** Importance samples of the IWAE bound `sculpt eval` reports. */
 const IWAE_K = 50;
 /** KL warm-up of the CLI recipe (measured in packages/vae/README.md). */
@@ -71,9 +84,7 @@ const KL_WARMUP_STEPS = 500;
 
 function configFor(preset: string, set: ImageSet): VaeConfig {
   const imageShape: [number, number, number] = [set.height, set.width, set.channels];
-  if (preset === 'tiny') return vaeConfig({ preset: 'tiny', imageShape });
-  if (preset === 'mnist-conv') return vaeConfig({ preset: 'mnist-conv', imageShape });
-  return vaeConfig({ preset: 'mnist-mlp', imageShape });
+  return vaeConfig({ preset: VAE_PRESET[preset] ?? 'mnist-mlp', imageShape });
 }
 
 /** The images of `set` picked by `indices`, as a `[N, H, W, C]` tensor in [0, 1]. */
