@@ -103,7 +103,7 @@ export const GAN_PRESETS: Readonly<Record<GanPresetName, GanConfig>> = Object.fr
     latentDim: 64,
     numClasses: 0,
     embeddingDim: 16,
-    generatorWidth: 64,
+    generatorWidth: 32,
     discriminatorWidth: 64,
     spectralNorm: false,
     generator: 'style',

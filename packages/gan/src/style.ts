@@ -9,7 +9,7 @@
 // The modulated conv is computed as (x·s) ⊛ w, then · 1/sqrt(Σ_i s_i² Σ_k w_{kio}² + ε):
 // exactly conv(x, w'') for each sample, with one shared filter for the batch.
 // Synthesis: a learned constant [4, 4, C] → one 3×3 modulated conv at 4×4,
-// then per resolution (7, 14, 28 for 28×28 images) bilinear ×2 upsampling
+// then per resolution (7, 14, 28 for 28×28 images) bilinear upsampling
 // and two 3×3 modulated convs; each conv adds per-pixel noise with a learned
 // strength; each resolution has a 1×1 toRGB (modulated, not demodulated)
 // whose outputs are upsampled and summed (the skip generator, StyleGAN2 Fig. 7).
@@ -148,32 +148,9 @@ export function modulatedConv(
   return tf.mul(y, tf.reshape(d, [b, 1, 1, -1]));
 }
 
-/** Bilinear resampling matrix `[out, in]` (half-pixel centres, edges clamped). */
-function resizeMatrix(from: number, to: number): tf.Tensor2D {
-  const m = new Float32Array(to * from);
-  for (let i = 0; i < to; i++) {
-    const src = Math.min(Math.max((i + 0.5) * (from / to) - 0.5, 0), from - 1);
-    const lo = Math.floor(src);
-    const hi = Math.min(lo + 1, from - 1);
-    m[i * from + lo] += 1 - (src - lo);
-    m[i * from + hi] += src - lo;
-  }
-  return tf.tensor2d(m, [to, from]);
-}
-
-/**
- * Bilinear resize of `[B, H, W, C]` to `[B, size, size, C]` as two matMuls
- * with fixed matrices: differentiable on every backend (wasm has no
- * ResizeBilinearGrad), and any ratio (7 → 14 as well as 4 → 7).
- */
+/** Bilinear resize of `[B, H, W, C]` to `[B, size, size, C]` (half-pixel centres: 4 → 7 as well as ×2). */
 export function resize(x: tf.Tensor4D, size: number): tf.Tensor4D {
-  const [b, h, w, ch] = x.shape;
-  const uh = tf.transpose(resizeMatrix(h, size)); // [H, H']
-  const uw = tf.transpose(resizeMatrix(w, size)); // [W, W']
-  const t = tf.reshape(tf.transpose(x, [0, 2, 3, 1]), [-1, h]); // [B·W·C, H]
-  const yh = tf.transpose(tf.reshape(tf.matMul(t, uh), [b, w, ch, size]), [0, 3, 2, 1]); // [B, H', C, W]
-  const yw = tf.reshape(tf.matMul(tf.reshape(yh, [-1, w]), uw), [b, size, ch, size]);
-  return tf.transpose(yw, [0, 1, 3, 2]) as tf.Tensor4D; // [B, H', W', C]
+  return tf.image.resizeBilinear(x, [size, size], false, true);
 }
 
 /** One styled layer: modulated conv (equalized lr) + bias, and for convs noise + leaky ReLU. */
