@@ -4,6 +4,7 @@
 //   tsx scripts/train-mnist.ts --preset cdcgan-mnist --steps 2000 [--loss hinge]
 //     [--r1 γ] [--r1-every 16] [--lr-d 2e-4] [--lr-g 2e-4] [--beta1 0.5]
 //     [--beta2 0.999] [--batch 64] [--ema 0.999] [--name cdcgan] [--save DIR]
+//     [--minutes M]  (a cap on training time: stops early, and reports the steps it got)
 // Style presets also report FD at truncation ψ ∈ {0.5, 0.7, 1.0}.
 // On wasm the convs and matMuls go to @sculpt/native's addon when it is built.
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients (the Node build ships none)
@@ -30,6 +31,7 @@ const preset = arg('preset', 'cdcgan-mnist') as GanPresetName;
 const steps = Number(arg('steps', '2000'));
 const batchSize = Number(arg('batch', '64'));
 const name = arg('name', preset);
+const minutes = Number(arg('minutes', 'Infinity'));
 const options = {
   loss: arg('loss', 'non-saturating') as GanLoss,
   r1Gamma: Number(arg('r1', '0')),
@@ -66,18 +68,25 @@ const { train, heldOut } = await loadMnist();
 const model = GanModel.create(preset, { seed: 0 });
 const trainer = new GanTrainer(model, options);
 const t0 = Date.now();
-await trainer.fit({
-  data: batches(train, model.numClasses > 0),
-  steps,
-  callbacks: {
-    onStep: (r) => {
-      if (r.step % 100 === 0)
-        console.log(
-          `step ${r.step} D ${r.discriminatorLoss.toFixed(3)} G ${r.generatorLoss.toFixed(3)} D(real) ${r.dReal.toFixed(2)} D(fake) ${r.dFake.toFixed(2)} acc ${r.dAccuracy.toFixed(2)} ${((Date.now() - t0) / 1000).toFixed(0)}s`,
-        );
+const stop = new AbortController();
+await trainer
+  .fit({
+    data: batches(train, model.numClasses > 0),
+    steps,
+    signal: stop.signal,
+    callbacks: {
+      onStep: (r) => {
+        if (r.step % 100 === 0)
+          console.log(
+            `step ${r.step} D ${r.discriminatorLoss.toFixed(3)} G ${r.generatorLoss.toFixed(3)} D(real) ${r.dReal.toFixed(2)} D(fake) ${r.dFake.toFixed(2)} acc ${r.dAccuracy.toFixed(2)} ${((Date.now() - t0) / 1000).toFixed(0)}s`,
+          );
+        if (Date.now() - t0 > minutes * 60_000) stop.abort();
+      },
     },
-  },
-});
+  })
+  .catch((e) => {
+    if (!stop.signal.aborted) throw e;
+  });
 const trainSeconds = (Date.now() - t0) / 1000;
 trainer.applyEma();
 const save = arg('save', '');
@@ -99,7 +108,7 @@ if (model.config.generator === 'style') {
 }
 const report = {
   preset,
-  steps,
+  steps: trainer.stepCount,
   batchSize,
   options,
   trainSeconds,
