@@ -96,7 +96,9 @@ export class GanModel {
     const [g, d, s] = rng.split(3) as Rng[];
     const style = config.generator === 'style';
     this.generator = style ? styleGeneratorParams(config, g) : generatorParams(config, g);
-    this.meanStyle = style ? { avg: tf.variable(tf.zeros([config.styleDim]), false) } : {};
+    this.meanStyle = style
+      ? { avg: tf.tidy(() => tf.variable(tf.zeros([config.styleDim]), false)) }
+      : {};
     this.discriminator = discriminatorParams(config, d);
     this.spectral = config.spectralNorm ? spectralVectors(this.discriminator, s) : {};
   }

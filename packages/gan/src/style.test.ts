@@ -146,6 +146,7 @@ describe('style generator', () => {
     });
     const opts = { labels: [2, 0], seed: 4, truncation: 0.5, mixing: { seed: 5, crossover: 1 } };
     await expectNoLeak(() => gan.sample(opts));
+    await expectNoLeak(() => GanModel.create('tiny-style').dispose());
     const copy = GanModel.fromBytes(await gan.toBytes());
     const a = gan.sample(opts);
     const b = copy.sample(opts);
