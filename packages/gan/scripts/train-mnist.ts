@@ -4,7 +4,8 @@
 //   tsx scripts/train-mnist.ts --preset cdcgan-mnist --steps 2000 [--loss hinge]
 //     [--r1 γ] [--r1-every 16] [--lr-d 2e-4] [--lr-g 2e-4] [--beta1 0.5]
 //     [--beta2 0.999] [--batch 64] [--ema 0.999] [--name cdcgan] [--save DIR]
-//     [--minutes M]  (a cap on training time: stops early, and reports the steps it got)
+//     [--minutes M] [--until HH:MM]  (caps on training time, the second a UTC
+//     clock time: it stops early and reports the steps it got)
 // Style presets also report FD at truncation ψ ∈ {0.5, 0.7, 1.0}.
 // On wasm the convs and matMuls go to @sculpt/native's addon when it is built.
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients (the Node build ships none)
@@ -32,6 +33,7 @@ const steps = Number(arg('steps', '2000'));
 const batchSize = Number(arg('batch', '64'));
 const name = arg('name', preset);
 const minutes = Number(arg('minutes', 'Infinity'));
+const until = arg('until', '');
 const options = {
   loss: arg('loss', 'non-saturating') as GanLoss,
   r1Gamma: Number(arg('r1', '0')),
@@ -60,6 +62,13 @@ function batches(train: ImageSet, conditional: boolean) {
   };
 }
 
+/** Today's `HH:MM` UTC in epoch milliseconds. */
+function utcToday(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number);
+  const d = new Date();
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), h, m);
+}
+
 await initBackend('wasm');
 const native = await import('@sculpt/native').catch(() => undefined);
 const nativeOn = native?.nativeStatus().available === true;
@@ -68,6 +77,7 @@ const { train, heldOut } = await loadMnist();
 const model = GanModel.create(preset, { seed: 0 });
 const trainer = new GanTrainer(model, options);
 const t0 = Date.now();
+const stopAt = Math.min(t0 + minutes * 60_000, until ? utcToday(until) : Number.POSITIVE_INFINITY);
 const stop = new AbortController();
 await trainer
   .fit({
@@ -80,7 +90,7 @@ await trainer
           console.log(
             `step ${r.step} D ${r.discriminatorLoss.toFixed(3)} G ${r.generatorLoss.toFixed(3)} D(real) ${r.dReal.toFixed(2)} D(fake) ${r.dFake.toFixed(2)} acc ${r.dAccuracy.toFixed(2)} ${((Date.now() - t0) / 1000).toFixed(0)}s`,
           );
-        if (Date.now() - t0 > minutes * 60_000) stop.abort();
+        if (Date.now() > stopAt) stop.abort();
       },
     },
   })
