@@ -315,9 +315,142 @@ def vq_vae():
     return measure(step)
 
 
+def pixel_norm(x, dim=1):
+    return x * torch.rsqrt(x.pow(2).mean(dim, keepdim=True) + 1e-8)
+
+
+def gan_step(G, D, latent, labels, batch=64):
+    """One D and one G step, non-saturating loss, Adam(2e-4, 0.5): the sculpt GanModel workloads."""
+    opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
+    real = torch.rand(batch, 1, 28, 28) * 2 - 1
+
+    def step():
+        z = torch.randn(batch, latent)
+        with torch.no_grad():
+            fake = G(z, labels)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d = F.softplus(-D(real, labels)).mean() + F.softplus(D(fake, labels)).mean()
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g = F.softplus(-D(G(z, labels), labels)).mean()
+        loss_g.backward()
+        opt_g.step()
+        return (loss_d + loss_g).item()
+
+    return measure(step)
+
+
+class ProjectionD(nn.Module):
+    """sculpt's DCGAN D with a projection head: D(x, y) = w·phi(x) + b + <V_y, phi(x)>."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(1, 64, 4, 2, 1), nn.Conv2d(64, 128, 4, 2, 1)
+        self.fc = nn.Linear(7 * 7 * 128, 1)
+        self.embed = nn.Embedding(classes, 7 * 7 * 128) if classes else None
+
+    def forward(self, x, y):
+        phi = F.leaky_relu(self.c2(F.leaky_relu(self.c1(x), 0.2)), 0.2).flatten(1)
+        out = self.fc(phi)
+        if self.embed is not None:
+            out = out + (self.embed(y) * phi).sum(1, keepdim=True)
+        return out
+
+
+class ConditionalG(nn.Module):
+    """sculpt's cdcgan-mnist G: [z, E_y] -> dense -> 7x7x128 -> up x2 -> up x2, pixel norm."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10, 16)
+        self.fc = nn.Linear(116, 7 * 7 * 128)
+        self.up1 = nn.ConvTranspose2d(128, 64, 4, 2, 1)
+        self.up2 = nn.ConvTranspose2d(64, 1, 4, 2, 1)
+
+    def forward(self, z, y):
+        h = self.fc(torch.cat([z, self.embed(y)], 1)).view(-1, 128, 7, 7)
+        h = F.relu(pixel_norm(self.up1(F.relu(pixel_norm(h)))))
+        return torch.tanh(self.up2(h))
+
+
+# 6. Conditional DCGAN, batch 64 (sculpt: GanModel cdcgan-mnist).
+def cdcgan():
+    labels = torch.arange(64) % 10
+    return gan_step(ConditionalG(), ProjectionD(10), 100, labels)
+
+
+class ModConv(nn.Module):
+    """Modulated conv (StyleGAN2) in input-scaling form, equalized lr, optional noise + lrelu."""
+
+    def __init__(self, cin, cout, k, w_dim, rgb=False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(cout, cin, k, k))
+        self.affine_w = nn.Parameter(torch.randn(cin, w_dim))
+        self.affine_b = nn.Parameter(torch.ones(cin))
+        self.bias = nn.Parameter(torch.zeros(cout))
+        self.strength = nn.Parameter(torch.zeros(1))
+        self.rgb, self.k = rgb, k
+
+    def forward(self, x, w):
+        s = F.linear(w, self.affine_w / self.affine_w.shape[1] ** 0.5, self.affine_b)
+        weight = self.weight / (self.weight[0].numel()) ** 0.5
+        y = F.conv2d(x * s[:, :, None, None], weight, padding=self.k // 2)
+        if self.rgb:
+            return y + self.bias[None, :, None, None]
+        d = torch.rsqrt(s.pow(2) @ weight.pow(2).sum((2, 3)).t() + 1e-8)
+        y = y * d[:, :, None, None] + self.strength * torch.randn(y.shape[0], 1, *y.shape[2:])
+        return F.leaky_relu(y + self.bias[None, :, None, None], 0.2) * 2**0.5
+
+
+class StyleG(nn.Module):
+    """sculpt's stylegan-mnist G: mapping 4 x 64, const 4x4x32, modulated convs 4->7->14->28, skip toRGB."""
+
+    def __init__(self, z_dim=64, w_dim=64, width=32):
+        super().__init__()
+        self.mapping = nn.ParameterList(
+            [nn.Parameter(torch.randn(w_dim, z_dim if i == 0 else w_dim) * 100) for i in range(4)]
+        )
+        self.mapping_b = nn.ParameterList([nn.Parameter(torch.zeros(w_dim)) for _ in range(4)])
+        self.const = nn.Parameter(torch.randn(1, width, 4, 4))
+        half = width // 2
+        plan = [(4, width, width), (7, width, width), (7, width, width), (14, width, width),
+                (14, width, width), (28, width, half), (28, half, half)]
+        self.sizes = [p[0] for p in plan]
+        self.convs = nn.ModuleList([ModConv(cin, cout, 3, w_dim) for _, cin, cout in plan])
+        self.rgbs = nn.ModuleDict({str(j): ModConv(plan[j][2], 1, 1, w_dim, rgb=True) for j in (0, 2, 4, 6)})
+
+    def forward(self, z, y=None):
+        w = pixel_norm(z)
+        for wt, b in zip(self.mapping, self.mapping_b):
+            w = F.leaky_relu(F.linear(w, wt * 0.01 / wt.shape[1] ** 0.5, b * 0.01), 0.2) * 2**0.5
+        x, rgb = self.const.expand(z.shape[0], -1, -1, -1), None
+        for j, conv in enumerate(self.convs):
+            if x.shape[-1] != self.sizes[j]:
+                x = F.interpolate(x, size=self.sizes[j], mode="bilinear", align_corners=False)
+            x = conv(x, w)
+            if str(j) in self.rgbs:
+                out = self.rgbs[str(j)](x, w)
+                rgb = out if rgb is None else F.interpolate(rgb, size=self.sizes[j], mode="bilinear", align_corners=False) + out
+        return torch.tanh(rgb)
+
+
+# 7. StyleGAN-style G with the DCGAN D, batch 64 (sculpt: GanModel stylegan-mnist).
+def stylegan():
+    return gan_step(StyleG(), ProjectionD(0), 64, None)
+
+
 WORKLOADS = {
-    "matMul512": mat_mul_512, "dcgan": dcgan, "vae": vae, "gpt": gpt, "unet": unet,
-    "convVae": conv_vae, "vqVae": vq_vae,
+    "matMul512": mat_mul_512,
+    "dcgan": dcgan,
+    "vae": vae,
+    "gpt": gpt,
+    "unet": unet,
+    "cdcgan": cdcgan,
+    "stylegan": stylegan,
+    "convVae": conv_vae,
+    "vqVae": vq_vae,
 }
 
 

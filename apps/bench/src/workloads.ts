@@ -10,6 +10,7 @@
 import { charTokenizer, GptModel } from '@sculpt/autoregressive';
 import type { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { cdcgan, stylegan } from './gan-workloads.js';
 import {
   adamWStep,
   batchNorm,
@@ -263,4 +264,14 @@ export const unet: Workload = {
 };
 
 /** The training workloads, in report order. */
-export const WORKLOADS: readonly Workload[] = [matMul512, dcgan, vae, gpt, unet, convVae, vqVae];
+export const WORKLOADS: readonly Workload[] = [
+  matMul512,
+  dcgan,
+  vae,
+  gpt,
+  unet,
+  convVae,
+  vqVae,
+  cdcgan,
+  stylegan,
+];

@@ -298,6 +298,10 @@ describe('sculpt (built binary)', () => {
       sculpt('sample', 'a', '--guidance', '1000'),
       /--guidance must be a number in \[0, 100\]/,
     );
+    expectUsageError(
+      sculpt('sample', 'a', '--truncation', '1.5'),
+      /--truncation must be a number in \[0, 1\]/,
+    );
     expectUsageError(sculpt('sample', 'no/such/run'), /run folder or a checkpoint folder/);
     expectUsageError(sculpt('eval', 'a', '--n', '0'), /--n must be an integer/);
     expect(digest(join(root, 'a', 'checkpoint'))).toBe(before);

@@ -44,6 +44,11 @@ function samplingOptions(cmd: Command): Command {
       'classifier-free guidance scale (conditional models)',
       numberInRange('--guidance', 0, 100),
     )
+    .option(
+      '--truncation <psi>',
+      'truncation ψ in [0, 1] of a style GAN (1 = off, 0 = the mean image)',
+      numberInRange('--truncation', 0, 1),
+    )
     .option('--seed <n>', 'seed of the initial noise', intInRange('--seed', 0, 2 ** 31 - 1));
 }
 

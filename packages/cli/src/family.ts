@@ -61,6 +61,8 @@ export interface SampleRequest {
   steps?: number;
   /** Classifier-free guidance scale (conditional models). */
   guidanceScale?: number;
+  /** Truncation ψ ∈ [0, 1] (style GANs; other families ignore it). */
+  truncation?: number;
   /** One class label per sample (conditional models); undefined = unconditional or the family's choice. */
   labels?: readonly number[];
   /** Seed of the initial noise. */

@@ -5,7 +5,8 @@ import { SculptError } from '@sculpt/core';
  * The complete, serialisable description of a {@link GanModel}: a DCGAN
  * generator (dense → two stride-2 transposed convs, pixel norm) and
  * discriminator (two stride-2 convs → dense), conditional when
- * `numClasses > 0` (label embedding into G, projection discriminator).
+ * `numClasses > 0` (label embedding into G, projection discriminator). With
+ * `generator: 'style'` G is the StyleGAN-style generator of ./style.ts.
  */
 export interface GanConfig {
   /** Side of the square images; a multiple of 4 (28 for MNIST). */
@@ -24,12 +25,31 @@ export interface GanConfig {
   readonly discriminatorWidth: number;
   /** Spectral normalisation of every D weight (one power iteration per D step). */
   readonly spectralNorm: boolean;
+  /** G's architecture: the DCGAN, or the StyleGAN-style generator (mapping network, modulated convs). Default `'dcgan'`. */
+  readonly generator: GeneratorKind;
+  /** Size of the style vector w (style generator only). */
+  readonly styleDim: number;
+  /** Dense layers of the mapping network z → w (style generator only). */
+  readonly mappingLayers: number;
 }
 
-/** Names of the built-in presets. */
-export type GanPresetName = 'tiny' | 'dcgan-mnist' | 'cdcgan-mnist';
+/** The generator architectures. */
+export type GeneratorKind = 'dcgan' | 'style';
 
-/** The built-in presets (frozen). `dcgan-mnist` is the bench's DCGAN workload. */
+const DCGAN_G = { generator: 'dcgan', styleDim: 64, mappingLayers: 4 } as const;
+
+/** Names of the built-in presets. */
+export type GanPresetName =
+  | 'tiny'
+  | 'dcgan-mnist'
+  | 'cdcgan-mnist'
+  | 'tiny-style'
+  | 'stylegan-mnist';
+
+/**
+ * The built-in presets (frozen). `dcgan-mnist` is the bench's DCGAN workload;
+ * `stylegan-mnist` the StyleGAN-style generator at 4→7→14→28 (`tiny-style`: 4→8, for tests).
+ */
 export const GAN_PRESETS: Readonly<Record<GanPresetName, GanConfig>> = Object.freeze({
   tiny: Object.freeze({
     imageSize: 8,
@@ -40,6 +60,7 @@ export const GAN_PRESETS: Readonly<Record<GanPresetName, GanConfig>> = Object.fr
     generatorWidth: 8,
     discriminatorWidth: 8,
     spectralNorm: false,
+    ...DCGAN_G,
   }),
   'dcgan-mnist': Object.freeze({
     imageSize: 28,
@@ -50,6 +71,7 @@ export const GAN_PRESETS: Readonly<Record<GanPresetName, GanConfig>> = Object.fr
     generatorWidth: 64,
     discriminatorWidth: 64,
     spectralNorm: false,
+    ...DCGAN_G,
   }),
   'cdcgan-mnist': Object.freeze({
     imageSize: 28,
@@ -60,6 +82,33 @@ export const GAN_PRESETS: Readonly<Record<GanPresetName, GanConfig>> = Object.fr
     generatorWidth: 64,
     discriminatorWidth: 64,
     spectralNorm: false,
+    ...DCGAN_G,
+  }),
+  'tiny-style': Object.freeze({
+    imageSize: 8,
+    channels: 1,
+    latentDim: 8,
+    numClasses: 0,
+    embeddingDim: 4,
+    generatorWidth: 8,
+    discriminatorWidth: 8,
+    spectralNorm: false,
+    generator: 'style',
+    styleDim: 8,
+    mappingLayers: 2,
+  }),
+  'stylegan-mnist': Object.freeze({
+    imageSize: 28,
+    channels: 1,
+    latentDim: 64,
+    numClasses: 0,
+    embeddingDim: 16,
+    generatorWidth: 32,
+    discriminatorWidth: 64,
+    spectralNorm: false,
+    generator: 'style',
+    styleDim: 64,
+    mappingLayers: 4,
   }),
 });
 
@@ -77,6 +126,8 @@ const INTEGER_FIELDS = [
   'embeddingDim',
   'generatorWidth',
   'discriminatorWidth',
+  'styleDim',
+  'mappingLayers',
 ] as const;
 
 /**
@@ -123,6 +174,14 @@ export function ganConfig(input: GanConfigInput = {}): GanConfig {
       where,
       'expected spectralNorm to be a boolean',
       `got ${config.spectralNorm}`,
+    );
+  }
+  if (config.generator !== 'dcgan' && config.generator !== 'style') {
+    throw new SculptError(
+      where,
+      "expected generator to be 'dcgan' or 'style'",
+      `got ${JSON.stringify(config.generator)}`,
+      "use 'style' for the StyleGAN-style generator",
     );
   }
   return Object.freeze(config);

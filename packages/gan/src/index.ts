@@ -3,10 +3,12 @@
  * browser: a DCGAN generator and discriminator, class-conditional variants
  * (label embedding into G, projection discriminator), non-saturating, hinge
  * and WGAN-GP losses, lazy R1, spectral normalisation, two learning rates,
- * an EMA of G and per-step diagnostics, on core's `Trainer`.
+ * an EMA of G and per-step diagnostics, on core's `Trainer`; and a
+ * StyleGAN-style generator (mapping network, modulated convs with
+ * demodulation, noise inputs, skip outputs, truncation and style mixing).
  * @packageDocumentation
  */
-export type { GanConfig, GanConfigInput, GanPresetName } from './config.js';
+export type { GanConfig, GanConfigInput, GanPresetName, GeneratorKind } from './config.js';
 export { GAN_PRESETS, ganConfig } from './config.js';
 export type {
   CycleGanConfig,
@@ -32,6 +34,8 @@ export type {
 export { CycleGanTrainer } from './cycle/train.js';
 export type { TranslateImagesOptions } from './cycle/translate.js';
 export { translateImages } from './cycle/translate.js';
+export type { StyleMixing } from './controls.js';
+export { numStyleLayers } from './controls.js';
 export type { GanLoss } from './losses.js';
 export {
   checkLoss,
@@ -41,8 +45,9 @@ export {
   gradientPenalty,
   r1Penalty,
 } from './losses.js';
-export type { CreateGanOptions, GanSampleOptions } from './model.js';
+export type { CreateGanOptions, GanGenerateOptions, GanSampleOptions } from './model.js';
 export { CHECKPOINT_KIND, GanModel } from './model.js';
+export { modulatedConv, styleResolutions } from './style.js';
 export type {
   GanBatch,
   GanFitCallbacks,

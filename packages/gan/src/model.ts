@@ -17,6 +17,7 @@ import {
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type GanConfig, type GanConfigInput, type GanPresetName, ganConfig } from './config.js';
+import { checkControls, type StyleMixing } from './controls.js';
 import {
   discriminatorForward,
   discriminatorParams,
@@ -27,6 +28,10 @@ import {
   powerIteration,
   spectralVectors,
 } from './nets.js';
+import { styleGeneratorForward, styleGeneratorParams } from './style.js';
+
+/** Decay of the tracked mean w per G step (StyleGAN2's w_avg_beta). */
+const MEAN_STYLE_DECAY = 0.995;
 
 /** Checkpoint JSON tag of a GAN. */
 export const CHECKPOINT_KIND = 'sculpt-gan';
@@ -43,8 +48,22 @@ export interface GanSampleOptions {
   numSamples?: number;
   /** One class per image (conditional models). Default: classes in turn 0, 1, …, K−1, 0, … */
   labels?: ArrayLike<number>;
-  /** Seed of the noise z. Default 0. */
+  /** Seed of the noise z (and the style generator's per-layer noise). Default 0. */
   seed?: number;
+  /** Truncation ψ ∈ [0, 1] of a style generator: w ← w̄ + ψ(w − w̄). Default 1 (off). */
+  truncation?: number;
+  /** Style mixing of a style generator: a second z from `seed`, used from conv layer `crossover` on. */
+  mixing?: { seed: number; crossover: number };
+}
+
+/** Options of {@link GanModel.generate} (the controls apply to style generators only). */
+export interface GanGenerateOptions {
+  /** Truncation ψ ∈ [0, 1]. Default 1 (off). */
+  truncation?: number;
+  /** Style mixing: second latents and the crossover layer. */
+  mixing?: StyleMixing;
+  /** Source of the style generator's per-layer noise. Default: no noise. */
+  noise?: Rng;
 }
 
 /**
@@ -69,11 +88,19 @@ export class GanModel {
   readonly discriminator: Readonly<Params>;
   /** Spectral-norm power-iteration vectors (not trained; empty without spectral norm). */
   readonly spectral: Readonly<Params>;
+  /** The style generator's tracked mean w (`avg`, [styleDim]; not trained, empty for a DCGAN). */
+  readonly meanStyle: Readonly<Params>;
+  /** The batch mean of w of the last training fakes (kept until {@link GanModel.updateMeanStyle}). */
+  private pendingStyle: tf.Tensor | undefined;
 
   private constructor(config: GanConfig, rng: Rng) {
     this.config = config;
     const [g, d, s] = rng.split(3) as Rng[];
-    this.generator = generatorParams(config, g);
+    const style = config.generator === 'style';
+    this.generator = style ? styleGeneratorParams(config, g) : generatorParams(config, g);
+    this.meanStyle = style
+      ? { avg: tf.tidy(() => tf.variable(tf.zeros([config.styleDim]), false)) }
+      : {};
     this.discriminator = discriminatorParams(config, d);
     this.spectral = config.spectralNorm ? spectralVectors(this.discriminator, s) : {};
   }
@@ -121,13 +148,14 @@ export class GanModel {
     return [imageSize, imageSize, channels];
   }
 
-  /** Every weight by name: `g/…`, `d/…` and (spectral norm) `sn/…`. The model owns them. */
+  /** Every weight by name: `g/…`, `d/…`, (spectral norm) `sn/…` and (style G) `w/avg`. The model owns them. */
   get weights(): Readonly<Record<string, tf.Variable>> {
     const out: Record<string, tf.Variable> = {};
     for (const [prefix, p] of [
       ['g', this.generator],
       ['d', this.discriminator],
       ['sn', this.spectral],
+      ['w', this.meanStyle],
     ] as const)
       for (const [k, v] of Object.entries(p)) out[`${prefix}/${k}`] = v;
     return out;
@@ -135,11 +163,16 @@ export class GanModel {
 
   /**
    * G(z, y): noise `[B, latentDim]` (+ one label per row) → images `[B, H, W, C]` in (−1, 1).
+   * Style generators also take `truncation`, `mixing` and a `noise` Rng.
    * @returns a new tensor; the caller owns it.
-   * @throws SculptError for a wrong z shape or bad labels.
-   * @example `const x = gan.generate(z, [3, 7])`
+   * @throws SculptError for a wrong z shape, bad labels or controls out of range.
+   * @example `const x = gan.generate(z, [3, 7], { truncation: 0.7 })`
    */
-  generate(z: tf.Tensor2D, labels?: ArrayLike<number>): tf.Tensor4D {
+  generate(
+    z: tf.Tensor2D,
+    labels?: ArrayLike<number>,
+    options: GanGenerateOptions = {},
+  ): tf.Tensor4D {
     const where = 'GanModel.generate';
     if (!(z instanceof tf.Tensor && z.rank === 2 && z.shape[1] === this.config.latentDim)) {
       throw new SculptError(
@@ -150,9 +183,48 @@ export class GanModel {
       );
     }
     const y = this.labelsFor(where, labels, z.shape[0]);
-    return tf.tidy(() =>
-      generatorForward(this.config, this.generator, z, y ? oneHot(y, this.numClasses) : undefined),
-    );
+    checkControls(where, this.config, z.shape[0], options.truncation, options.mixing);
+    return tf.tidy(() => this.forward(z, y, options).images);
+  }
+
+  /** G on checked inputs; `styles` is w `[B, D]` of a style generator. */
+  private forward(
+    z: tf.Tensor2D,
+    labels: Int32Array | undefined,
+    options: GanGenerateOptions,
+  ): { images: tf.Tensor4D; styles?: tf.Tensor2D } {
+    const y = labels ? oneHot(labels, this.numClasses) : undefined;
+    if (this.config.generator !== 'style')
+      return { images: generatorForward(this.config, this.generator, z, y) };
+    return styleGeneratorForward(this.config, this.generator, z, y, {
+      meanStyle: this.meanStyle.avg as tf.Tensor1D,
+      truncation: options.truncation ?? 1,
+      mixing: options.mixing,
+      noise: options.noise,
+    });
+  }
+
+  /**
+   * G on the trainer's fakes, inside its tape: noise from `rng`, and (style G)
+   * the batch mean of w kept for {@link GanModel.updateMeanStyle}.
+   */
+  trainingFakes(z: tf.Tensor2D, labels: Int32Array | undefined, rng: Rng): tf.Tensor4D {
+    const { images, styles } = this.forward(z, labels, { noise: rng });
+    if (styles) {
+      this.pendingStyle?.dispose();
+      this.pendingStyle = tf.keep(tf.mean(styles, 0));
+    }
+    return images;
+  }
+
+  /** w̄ ← w̄ + (1 − β)(mean w of the last training fakes − w̄), β = 0.995 (the trainer calls it after each G step). */
+  updateMeanStyle(): void {
+    const batchMean = this.pendingStyle;
+    if (!batchMean) return;
+    const avg = this.meanStyle.avg;
+    tf.tidy(() => avg.assign(tf.add(avg, tf.mul(tf.sub(batchMean, avg), 1 - MEAN_STYLE_DECAY))));
+    batchMean.dispose();
+    this.pendingStyle = undefined;
   }
 
   /**
@@ -194,11 +266,20 @@ export class GanModel {
       this.numClasses > 0
         ? (options.labels ?? Array.from({ length: n }, (_, i) => i % this.numClasses))
         : options.labels;
-    const z = new Rng(options.seed ?? 0).normal([n, this.config.latentDim]) as tf.Tensor2D;
+    checkControls(where, this.config, n, options.truncation, options.mixing);
+    const rng = new Rng(options.seed ?? 0);
+    const z = rng.normal([n, this.config.latentDim]) as tf.Tensor2D;
+    const mix = options.mixing;
+    const latents = mix && (new Rng(mix.seed).normal([n, this.config.latentDim]) as tf.Tensor2D);
     try {
-      return this.generate(z, labels);
+      if (this.config.generator !== 'style') return this.generate(z, labels);
+      return this.generate(z, labels, {
+        truncation: options.truncation,
+        mixing: latents && mix ? { latents, crossover: mix.crossover } : undefined,
+        noise: rng.split() as Rng,
+      });
     } finally {
-      z.dispose();
+      tf.dispose([z, ...(latents ? [latents] : [])]);
     }
   }
 
@@ -366,6 +447,7 @@ export class GanModel {
 
   /** Frees every weight. */
   dispose(): void {
+    this.pendingStyle?.dispose();
     tf.dispose(Object.values(this.weights));
   }
 }

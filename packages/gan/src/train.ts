@@ -228,7 +228,7 @@ export class GanTrainer {
     const k = this.model.numClasses;
     const labels = k > 0 ? rng.integers(n, 0, k) : undefined;
     const z = rng.normal([n, this.model.config.latentDim]) as tf.Tensor2D;
-    const images = this.model.generate(z, labels);
+    const images = this.model.trainingFakes(z, labels, rng);
     z.dispose();
     return { images, labels };
   }
@@ -294,6 +294,7 @@ export class GanTrainer {
     this.model.updateSpectralNorm();
     const d = await this.discriminatorTrainer.step({ images: batch.images, labels });
     const g = await this.generatorTrainer.step(n);
+    this.model.updateMeanStyle();
     return this.result(d, g);
   }
 

@@ -40,6 +40,9 @@ export function describeRun(
     sampler: request.sampling.sampler ?? null,
     samplerSteps: request.sampling.steps ?? null,
     guidanceScale: conditional ? (request.sampling.guidanceScale ?? null) : null,
+    ...(request.sampling.truncation === undefined
+      ? {}
+      : { truncation: request.sampling.truncation }),
     seed: request.seed,
   };
 }
@@ -60,6 +63,7 @@ export async function evaluateRun(loaded: LoadedRun, options: EvalOptions): Prom
       sampler: options.sampler ?? defaults.sampler,
       steps: options.steps ?? defaults.steps,
       guidanceScale: options.guidance ?? defaults.guidanceScale,
+      ...(options.truncation === undefined ? {} : { truncation: options.truncation }),
     },
     seed: options.seed ?? 0,
   };

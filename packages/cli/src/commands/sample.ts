@@ -24,6 +24,7 @@ export interface SamplingFlags {
   sampler?: string;
   steps?: number;
   guidance?: number;
+  truncation?: number;
   seed?: number;
 }
 
@@ -146,6 +147,7 @@ export function sampleRequest(
     sampler: flags.sampler ?? family.sampleDefaults.sampler,
     steps: flags.steps ?? family.sampleDefaults.steps,
     guidanceScale: flags.guidance ?? family.sampleDefaults.guidanceScale,
+    ...(flags.truncation === undefined ? {} : { truncation: flags.truncation }),
     labels,
     seed: flags.seed ?? 0,
     columns,
@@ -192,6 +194,7 @@ export async function sampleCommand(
       request.sampler,
       request.steps && `${request.steps} steps`,
       request.guidanceScale !== undefined && request.labels && `guidance ${request.guidanceScale}`,
+      request.truncation !== undefined && `truncation ${request.truncation}`,
     ]
       .filter(Boolean)
       .join(', ');

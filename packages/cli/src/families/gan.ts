@@ -9,7 +9,14 @@ import {
   type StepResult,
 } from '@sculpt/core';
 import type { ImageSet } from '@sculpt/datasets';
-import { type GanBatch, type GanConfig, GanModel, GanTrainer, ganConfig } from '@sculpt/gan';
+import {
+  type GanBatch,
+  type GanConfig,
+  GanModel,
+  GanTrainer,
+  type GanTrainOptions,
+  ganConfig,
+} from '@sculpt/gan';
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../errors.js';
 import type {
@@ -36,10 +43,32 @@ const PRESETS = [
     description:
       "the bench's DCGAN (z 100, G 128→64 maps, D 64/128 convs); conditional on labelled data",
   },
+  {
+    name: 'stylegan-mnist',
+    description:
+      'StyleGAN-style G (mapping 64→w 64, modulated convs 4→7→14→28, noise, truncation/mixing) with the DCGAN D; non-saturating + lazy R1',
+  },
   CYCLE_PRESET,
 ] as const;
 
-const BATCH: Record<string, number> = { tiny: 16, dcgan: 64 };
+const BATCH: Record<string, number> = { tiny: 16, dcgan: 64, 'stylegan-mnist': 64 };
+
+/** Trainer options per preset: the DCGAN recipe, and for the style G the StyleGAN one (NS + lazy R1, G at 2e-3 for its equalized learning rate). */
+const TRAIN: Record<string, GanTrainOptions> = {
+  'stylegan-mnist': {
+    loss: 'non-saturating',
+    r1Gamma: 1,
+    r1Every: 16,
+    discriminatorLearningRate: 2e-4,
+    generatorLearningRate: 2e-3,
+    ema: { decay: 0.995 },
+  },
+};
+const DCGAN_TRAIN: GanTrainOptions = {
+  loss: 'non-saturating',
+  discriminatorLearningRate: 2e-4,
+  generatorLearningRate: 2e-4,
+};
 
 /** The preset's widths, sized to the data's images and classes. */
 function configFor(preset: string, set: ImageSet, numClasses: number): GanConfig {
@@ -52,6 +81,7 @@ function configFor(preset: string, set: ImageSet, numClasses: number): GanConfig
     );
   }
   const sized = { imageSize: set.height, channels: set.channels, numClasses };
+  if (preset === 'stylegan-mnist') return ganConfig({ preset, ...sized });
   return preset === 'tiny'
     ? ganConfig({
         preset: 'tiny',
@@ -152,6 +182,9 @@ class GanRun implements ImageFamilyModel {
       labels,
       seed: request.seed,
       signal: request.signal,
+      ...(request.sampling.truncation === undefined
+        ? {}
+        : { truncation: request.sampling.truncation }),
     });
     try {
       return await scoreImageSamples({
@@ -170,7 +203,12 @@ class GanRun implements ImageFamilyModel {
   async sample(request: SampleRequest): Promise<tf.Tensor4D> {
     const labels = this.numClasses > 0 ? request.labels : undefined;
     const images = await this.trainer.withEma(() =>
-      this.model.sample({ numSamples: request.numSamples, labels, seed: request.seed }),
+      this.model.sample({
+        numSamples: request.numSamples,
+        labels,
+        seed: request.seed,
+        truncation: request.truncation,
+      }),
     );
     request.onStep?.(1, 1);
     const out = tf.tidy(() => tf.clipByValue(tf.div(tf.add(images, 1), 2), 0, 1) as tf.Tensor4D);
@@ -188,7 +226,7 @@ class GanRun implements ImageFamilyModel {
 export const ganFamily: FamilyAdapter = Object.freeze({
   name: 'gan',
   description:
-    'DCGAN; class-conditional (projection discriminator) when the images have labels; CycleGAN (cyclegan-digits) for sculpt translate',
+    'DCGAN or StyleGAN-style generator; class-conditional (projection discriminator) when the images have labels; CycleGAN (cyclegan-digits) for sculpt translate',
   presets: PRESETS,
   defaultPreset: 'dcgan',
   dataKinds: ['images'] as const,
@@ -210,9 +248,7 @@ export const ganFamily: FamilyAdapter = Object.freeze({
     });
     // The trainer's Rng (batches, z) gets its own stream, apart from the initialisation's.
     const trainer = new GanTrainer(model, {
-      loss: 'non-saturating',
-      discriminatorLearningRate: 2e-4,
-      generatorLearningRate: 2e-4,
+      ...(TRAIN[options.preset] ?? DCGAN_TRAIN),
       seed: options.seed + 1,
     });
     const batchSize = options.batchSize ?? BATCH[options.preset] ?? 32;
