@@ -1,7 +1,8 @@
 // Soaks every registered family (or --family NAME): --steps train steps and
 // --calls sample/generate calls with live tensors and RSS every 100, then the
 // error paths (every bad-input case --repeats times), and prints JSON.
-//   tsx scripts/reliability/soak-run.ts [--steps 1000] [--calls 1000] [--repeats 100] [--family vae]
+//   tsx scripts/reliability/soak-run.ts [--steps 1000] [--calls 1000] [--every 100] [--repeats 100] [--family vae,gan]
+// (with --family, the error paths are that family's rows; without, every row.)
 import * as tf from '@tensorflow/tfjs-core';
 import { startBackend } from '../../src/backend.js';
 import { FAMILIES } from '../../src/families/index.js';
@@ -15,8 +16,9 @@ function flag(name: string, fallback: number | string): string {
 
 const backend = await startBackend('auto');
 const only = flag('family', '');
+const chosen = FAMILIES.filter((f) => !only || only.split(',').includes(f.name));
 const reports = [];
-for (const family of FAMILIES.filter((f) => !only || f.name === only)) {
+for (const family of chosen) {
   const every = Number(flag('every', 100));
   const r = await soakFamily(family, {
     trainSteps: Number(flag('steps', 1000)),
