@@ -33,7 +33,7 @@ const families = new Map();
 for (const f of FAMILIES) families.set(f.name, await smokeModel(f, 10));
 const ctx = { ...packageModels(), families, inputs: [] };
 const rows = only
-  ? FAMILIES.filter((f) => f.name === only).flatMap(familyBadInputs)
+  ? chosen.flatMap(familyBadInputs)
   : [...PACKAGE_BAD_INPUTS, ...FAMILIES.flatMap(familyBadInputs)];
 const errorPaths = await soakRows(rows, ctx, Number(flag('repeats', 100)));
 for (const m of [ctx.diffusion, ctx.vae, ctx.gan, ctx.gpt, ...families.values()]) m.dispose();
