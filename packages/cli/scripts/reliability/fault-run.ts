@@ -67,6 +67,8 @@ try {
             kills.filter((k) => k.checkpointAfterKill === s).length,
           ]),
         ),
+        midSave: kills.filter((k) => k.midSave).length,
+        onlyOld: kills.filter((k) => k.onlyOld).length,
         failures: kills.filter((k) => !k.identical),
       },
       sigint,

@@ -5,7 +5,15 @@
 // and a refused write gives one clear line, exit 2, and the previous
 // checkpoint untouched.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCheckpoint, type Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -127,6 +135,10 @@ export interface KillTrial {
   jitterMs: number;
   /** Whether a checkpoint existed after the kill, and whether it loaded. */
   checkpointAfterKill: 'none' | 'loaded' | 'corrupt';
+  /** Whether the kill landed inside a save (the save's temporary folder was left behind). */
+  midSave: boolean;
+  /** Killed between the save's two renames: only the previous checkpoint's `.old` folder remained. */
+  onlyOld: boolean;
   resumes: number;
   identical: boolean;
   differing: string[];
@@ -155,25 +167,37 @@ export async function killTrial(
       () => 'loaded' as const,
       () => 'corrupt' as const,
     );
+  const run = join(cwd, out);
+  const leftovers = existsSync(run)
+    ? readdirSync(run).filter((n) => n.startsWith('.checkpoint.tmp-'))
+    : [];
+  const onlyOld = !existsSync(join(run, 'checkpoint')) && leftovers.some((n) => n.endsWith('.old'));
   let resumes = 0;
   let last: Exit | undefined;
+  const lost: string[] = [];
   for (; resumes < 3 && last?.status !== 0; resumes++) {
-    const hasCheckpoint = existsSync(join(cwd, out, 'checkpoint', 'checkpoint.json'));
-    if (!hasCheckpoint) rmSync(join(cwd, out), { recursive: true, force: true });
+    // A previous checkpoint kept only as `.old` must resume too (core's loader falls back to it).
+    const resumable =
+      existsSync(join(run, 'checkpoint', 'checkpoint.json')) || (onlyOld && resumes === 0);
+    if (!resumable) rmSync(run, { recursive: true, force: true });
     last = await sculpt(
-      hasCheckpoint
+      resumable
         ? ['train', family.name, '--out', out, '--resume']
         : trainArgs(family, out, { steps }),
       { cwd },
     );
+    if (onlyOld && resumes === 0 && last.status !== 0)
+      lost.push(`the .old checkpoint did not resume: ${last.stderr.trim().split('\n').pop()}`);
   }
   const differing =
     last?.status === 0
-      ? differences(reference, await savedTensors(join(cwd, out)))
+      ? [...lost, ...differences(reference, await savedTensors(run))]
       : [`exit ${last?.status}: ${last?.stderr.trim().split('\n').pop()}`];
   return {
     ...moment,
     checkpointAfterKill: after,
+    midSave: leftovers.length > 0,
+    onlyOld,
     resumes,
     identical: differing.length === 0,
     differing,
