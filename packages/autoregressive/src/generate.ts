@@ -84,12 +84,13 @@ interface Settled {
 function settle(model: GptModel, o: GenerateOptions, where: string): Settled {
   model.checkLive(where);
   const maxNewTokens = o.maxNewTokens ?? 100;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
+  // The bound: a million tokens is hours of generation here; longer texts come from repeated calls.
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0 || maxNewTokens > 1_000_000)
     throw new SculptError(
       where,
-      'maxNewTokens must be an integer ≥ 0',
+      'maxNewTokens must be an integer in [0, 1000000]',
       `got ${maxNewTokens}`,
-      'pass e.g. maxNewTokens: 100',
+      'pass e.g. maxNewTokens: 100, and continue a longer text with further calls',
     );
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1))
     throw new SculptError(

@@ -43,6 +43,24 @@ export function isUserError(error: unknown): error is SculptError {
   return error instanceof SculptError;
 }
 
+/** Node's codes for a file the machine will not let us write: a disk, a mount or a permission problem. */
+const FILE_SYSTEM_CODES: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+};
+
+/** A failed write of a run file (log, plot, samples) as a user error: the machine refused, sculpt did not fail. */
+function fileSystemFailure(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, path } = error as NodeJS.ErrnoException;
+  const what = code ? FILE_SYSTEM_CODES[code] : undefined;
+  if (!what) return undefined;
+  return `sculpt: could not write ${path ?? 'a file'}: ${what} (${code}). Fix: free space or choose a writable --out folder; the last checkpoint saved there is untouched.`;
+}
+
 /**
  * The one line printed for `error`, and the exit status.
  *
@@ -65,6 +83,8 @@ export function describeFailure(error: unknown, debug = false): { line: string; 
     return { line: debug && error.stack ? `${line}\n${error.stack}` : line, status: EXIT.usage };
   }
   const stack = error instanceof Error && error.stack ? `\n${error.stack}` : '';
+  const disk = fileSystemFailure(error);
+  if (disk) return { line: debug ? `${disk}${stack}` : disk, status: EXIT.usage };
   return {
     line: debug
       ? `sculpt: internal error: ${oneLine}${stack}`

@@ -13,6 +13,7 @@ import { initBackend } from '@sculpt/backend';
 import { loadCheckpoint } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainArgs as smokeTrainArgs } from '../scripts/reliability/fault.js';
 import { FAMILIES } from './families/index.js';
 import type { FamilyAdapter } from './family.js';
 
@@ -47,25 +48,7 @@ function liveTensors(r: Run): number {
 }
 
 function trainArgs(family: FamilyAdapter, out: string): string[] {
-  const { preset, data, batchSize } = family.smoke;
-  return [
-    'train',
-    family.name,
-    '--preset',
-    preset,
-    '--data',
-    data,
-    '--batch',
-    String(batchSize),
-    '--steps',
-    String(STEPS),
-    '--checkpoint-every',
-    '10',
-    '--sample-every',
-    '20',
-    '--out',
-    out,
-  ];
+  return smokeTrainArgs(family, out, { steps: STEPS, checkpointEvery: 10, sampleEvery: 20 });
 }
 
 function losses(dir: string): Map<number, number> {

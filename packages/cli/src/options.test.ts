@@ -47,6 +47,21 @@ describe('describeFailure', () => {
     expect(bug.line).not.toContain('\n');
     expect(bug.line).toMatch(/SCULPT_DEBUG=1/);
   });
+
+  it('gives one line and status 2 when the disk is full or read-only (not an internal error)', () => {
+    for (const code of ['ENOSPC', 'EROFS', 'EACCES']) {
+      const error = Object.assign(new Error(`${code}: open 'run/log.jsonl'`), {
+        code,
+        path: 'run/log.jsonl',
+      });
+      const { line, status } = describeFailure(error);
+      expect(status).toBe(EXIT.usage);
+      expect(line).toMatch(
+        new RegExp(`^sculpt: could not write run/log.jsonl: .*\\(${code}\\)\\. Fix: `),
+      );
+      expect(line).not.toContain('\n');
+    }
+  });
 });
 
 describe('formatDuration', () => {

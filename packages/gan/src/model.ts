@@ -259,8 +259,14 @@ export class GanModel {
   sample(options: GanSampleOptions = {}): tf.Tensor4D {
     const where = 'GanModel.sample';
     const n = options.numSamples ?? options.labels?.length ?? 16;
-    if (!(Number.isInteger(n) && n > 0)) {
-      throw new SculptError(where, 'expected numSamples to be a positive integer', `got ${n}`);
+    // The bound keeps one call's images in memory (4096 MNIST images: 13 MB); more come in batches.
+    if (!(Number.isInteger(n) && n > 0 && n <= 4096)) {
+      throw new SculptError(
+        where,
+        'expected numSamples to be an integer in [1, 4096]',
+        `got ${n}`,
+        'draw more in batches of at most 4096',
+      );
     }
     const labels =
       this.numClasses > 0

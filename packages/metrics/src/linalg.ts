@@ -61,6 +61,13 @@ export interface GaussianStats {
 export function gaussianStats(x: FeatureMatrix): GaussianStats {
   const { rows: n, cols: d, data } = x;
   if (n < 2) throw new SculptError('gaussianStats', 'need at least 2 samples', `got ${n}`);
+  if (!Number.isInteger(d) || d < 1 || data.length !== n * d)
+    throw new SculptError(
+      'gaussianStats',
+      'expected data of rows × cols values',
+      `got ${data.length} values for ${n} × ${d}`,
+      'pass { data, rows, cols } with data.length === rows * cols',
+    );
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= n;

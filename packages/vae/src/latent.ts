@@ -81,11 +81,17 @@ export function latentGrid2d(size: number, range = 3): tf.Tensor2D {
 /**
  * Decodes `n` draws z ~ N(0, T²I) (temperature T; below 1 trades variety for fidelity).
  * @returns decoder means `[n, H, W, C]`; the caller owns them.
- * @throws SculptError for n < 1 or temperature < 0.
+ * @throws SculptError for n outside [1, 4096] or temperature < 0.
  */
 export function samplePrior(model: VaeModel, n: number, rng: Rng, temperature = 1): tf.Tensor4D {
-  if (!Number.isInteger(n) || n < 1)
-    throw new SculptError('samplePrior', 'expected n an integer ≥ 1', `got ${n}`);
+  // The bound keeps one call's images in memory (4096 MNIST digits: 13 MB); more come in batches.
+  if (!Number.isInteger(n) || n < 1 || n > 4096)
+    throw new SculptError(
+      'samplePrior',
+      'expected n an integer in [1, 4096]',
+      `got ${n}`,
+      'draw more in batches of at most 4096',
+    );
   if (!(temperature >= 0))
     throw new SculptError('samplePrior', 'expected temperature ≥ 0', `got ${temperature}`);
   const z = rng.normal([n, model.config.latentDim], { std: temperature });
