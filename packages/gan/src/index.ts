@@ -10,6 +10,8 @@
  */
 export type { GanConfig, GanConfigInput, GanPresetName, GeneratorKind } from './config.js';
 export { GAN_PRESETS, ganConfig } from './config.js';
+export type { StyleMixing } from './controls.js';
+export { numStyleLayers } from './controls.js';
 export type {
   CycleGanConfig,
   CycleGanConfigInput,
@@ -34,8 +36,6 @@ export type {
 export { CycleGanTrainer } from './cycle/train.js';
 export type { TranslateImagesOptions } from './cycle/translate.js';
 export { translateImages } from './cycle/translate.js';
-export type { StyleMixing } from './controls.js';
-export { numStyleLayers } from './controls.js';
 export type { GanLoss } from './losses.js';
 export {
   checkLoss,
