@@ -138,7 +138,9 @@ describe('sculpt for scripts', () => {
         ).stdout.trim();
       expect(complete('sculpt sa').split('\n').sort()).toEqual(['sample', 'samplers']);
       expect(complete('sculpt train d')).toBe('diffusion');
-      expect(complete('sculpt train diffusion --preset ti')).toBe('tiny');
+      // Presets of every family are offered (the library's handlers do not see the family).
+      expect(complete('sculpt train diffusion --preset ti').split('\n')).toContain('tiny');
+      expect(complete('sculpt train vae --preset mnist-v')).toBe('mnist-vq');
       expect(complete('sculpt train gpt --preset ').split('\n')).toContain('char-small');
       expect(complete('sculpt sample run --sampler dpm2-')).toBe('dpm2-ancestral');
     },

@@ -281,7 +281,7 @@ export interface Img2ImgModelOptions extends GuidedSamplingOptions {
  * ```
  */
 export function img2imgModel(model: SamplableModel, options: Img2ImgModelOptions): tf.Tensor4D {
-  const p = prepareEdit('DiffusionModel.img2img', model, options);
+  const p = prepareEdit('DiffusionModel.img2img', model, options, 'img2img');
   try {
     const out = img2img({ ...editArgs(p, options), strength: options.strength ?? 0.6 });
     return clipToRange(out);
@@ -304,7 +304,7 @@ export async function img2imgModelAsync(
   model: SamplableModel,
   options: Img2ImgModelOptions,
 ): Promise<tf.Tensor4D> {
-  const p = prepareEdit('DiffusionModel.img2imgAsync', model, options);
+  const p = prepareEdit('DiffusionModel.img2imgAsync', model, options, 'img2img');
   try {
     const out = await img2imgAsync({
       ...editArgs(p, options),
@@ -317,15 +317,16 @@ export async function img2imgModelAsync(
   }
 }
 
-/** Checks the images (and the mask, when given) of an edit and prepares its sampler and guidance. */
+/** Checks the images (and, for inpainting, the mask) of an edit and prepares its sampler and guidance. */
 function prepareEdit(
   where: string,
   model: SamplableModel,
   options: GuidedSamplingOptions & { image: tf.Tensor4D; mask?: tf.Tensor },
+  edit: 'img2img' | 'inpaint',
 ): Prepared {
   model.checkImages(where, options.image);
   checkCount(where, options.image.shape[0], 'the number of images');
-  if ('mask' in options) checkMask(where, options.mask, options.image);
+  if (edit === 'inpaint') checkMask(where, options.mask, options.image);
   return prepare(where, model, options.image.shape[0], options);
 }
 
@@ -378,7 +379,7 @@ export interface InpaintModelOptions extends GuidedSamplingOptions {
 export function inpaintModel(model: SamplableModel, options: InpaintModelOptions): tf.Tensor4D {
   const where = 'DiffusionModel.inpaint';
   const resampleCount = checkResampleCount(where, options.resampleCount ?? 1);
-  const p = prepareEdit(where, model, options);
+  const p = prepareEdit(where, model, options, 'inpaint');
   try {
     const out = inpaint({ ...editArgs(p, options), mask: options.mask, resampleCount });
     return clipToRange(out);
@@ -402,7 +403,7 @@ export async function inpaintModelAsync(
 ): Promise<tf.Tensor4D> {
   const where = 'DiffusionModel.inpaintAsync';
   const resampleCount = checkResampleCount(where, options.resampleCount ?? 1);
-  const p = prepareEdit(where, model, options);
+  const p = prepareEdit(where, model, options, 'inpaint');
   try {
     const out = await inpaintAsync({
       ...editArgs(p, options),

@@ -264,8 +264,9 @@ export async function diskTrial(
     const before = checkpointBytes(run);
     if (fault === 'read-only') spawnSync('mount', ['-o', 'remount,ro', mountDir]);
     else fill(join(mountDir, 'filler'));
+    // --quiet: progress and notes stay off stderr, so what is left is the error alone.
     const exit = await sculpt(
-      ['train', family.name, '--out', run, '--resume', '--steps', String(steps + 4)],
+      ['train', family.name, '--out', run, '--resume', '--steps', String(steps + 4), '--quiet'],
       { cwd: mountDir },
     );
     const lines = exit.stderr.trim().split('\n').filter(Boolean);
