@@ -38,6 +38,7 @@ import {
   r1Penalty,
 } from './losses.js';
 import { CHECKPOINT_KIND, GanModel } from './model.js';
+import { nestStates, rngJson, stateAt } from './trainer-state.js';
 
 /** A training batch: real images `[B, H, W, C]` in [−1, 1] and (conditional models) one label per image. */
 export interface GanBatch {
@@ -362,35 +363,16 @@ export class GanTrainer {
    * @returns fresh tensors the caller owns.
    */
   getState(): TrainState {
-    const d = this.discriminatorTrainer.getState();
-    const g = this.generatorTrainer.getState();
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(d.tensors)) tensors[`d/${k}`] = v;
-    for (const [k, v] of Object.entries(g.tensors)) tensors[`g/${k}`] = v;
-    const r = this.batchRng.getState();
-    return {
-      tensors,
-      json: { d: d.json, g: g.json, batchRng: { key: [r.key[0], r.key[1]], counter: r.counter } },
-    };
+    const nested = nestStates({
+      d: this.discriminatorTrainer.getState(),
+      g: this.generatorTrainer.getState(),
+    });
+    return { ...nested, json: { ...nested.json, batchRng: rngJson(this.batchRng.getState()) } };
   }
 
   /** Restores a state from {@link GanTrainer.getState} (copies it in). */
   setState(state: TrainState): void {
-    const part = (prefix: string): TrainState => {
-      const tensors: Record<string, tf.Tensor> = {};
-      for (const [k, v] of Object.entries(state.tensors))
-        if (k.startsWith(`${prefix}/`)) tensors[k.slice(prefix.length + 1)] = v;
-      const json = state.json[prefix];
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-        throw new SculptError(
-          'GanTrainer.setState',
-          `expected the '${prefix}' trainer state`,
-          `got ${JSON.stringify(json)}`,
-          'pass the value returned by getState()',
-        );
-      }
-      return { tensors, json };
-    };
+    const part = (prefix: string): TrainState => stateAt('GanTrainer.setState', state, prefix);
     const batchRng = Rng.fromState(state.json.batchRng as unknown as RngState);
     this.discriminatorTrainer.setState(part('d'));
     this.generatorTrainer.setState(part('g'));

@@ -26,6 +26,7 @@ import {
   type TrainState,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { nestStates, rngJson, stateAt } from '../trainer-state.js';
 import { CYCLE_CHECKPOINT_KIND, CycleGanModel } from './model.js';
 import { ImagePool } from './pool.js';
 
@@ -336,11 +337,10 @@ export class CycleGanTrainer {
    * @returns fresh tensors the caller owns.
    */
   getState(): TrainState {
-    const g = this.generatorTrainer.getState();
-    const d = this.discriminatorTrainer.getState();
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(g.tensors)) tensors[`g/${k}`] = v;
-    for (const [k, v] of Object.entries(d.tensors)) tensors[`d/${k}`] = v;
+    const { tensors, json } = nestStates({
+      g: this.generatorTrainer.getState(),
+      d: this.discriminatorTrainer.getState(),
+    });
     const poolRngs: JsonValue[] = [];
     for (const key of ['a', 'b'] as const) {
       const s = this.pools[key].getState();
@@ -349,27 +349,13 @@ export class CycleGanTrainer {
     }
     return {
       tensors,
-      json: { g: g.json, d: d.json, batchRng: rngJson(this.batchRng.getState()), poolRngs },
+      json: { ...json, batchRng: rngJson(this.batchRng.getState()), poolRngs },
     };
   }
 
   /** Restores a state from {@link CycleGanTrainer.getState} (copies it in). */
   setState(state: TrainState): void {
-    const part = (prefix: string): TrainState => {
-      const tensors: Record<string, tf.Tensor> = {};
-      for (const [k, v] of Object.entries(state.tensors))
-        if (k.startsWith(`${prefix}/`)) tensors[k.slice(prefix.length + 1)] = v;
-      const json = state.json[prefix];
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-        throw new SculptError(
-          'CycleGanTrainer.setState',
-          `expected the '${prefix}' trainer state`,
-          `got ${JSON.stringify(json)}`,
-          'pass the value returned by getState()',
-        );
-      }
-      return { tensors, json };
-    };
+    const part = (prefix: string): TrainState => stateAt('CycleGanTrainer.setState', state, prefix);
     const poolRngs = state.json.poolRngs as unknown as RngState[];
     const batchRng = Rng.fromState(state.json.batchRng as unknown as RngState);
     this.generatorTrainer.setState(part('g'));
@@ -448,8 +434,4 @@ export class CycleGanTrainer {
     this.pools.a.dispose();
     this.pools.b.dispose();
   }
-}
-
-function rngJson(r: RngState): JsonValue {
-  return { key: [r.key[0], r.key[1]], counter: r.counter };
 }
