@@ -31,7 +31,7 @@ import type {
   TrainingData,
 } from '../family.js';
 import { IMAGE_METRICS, scoreImageSamples } from '../metrics/images.js';
-import { checkImages, drawImages } from './images.js';
+import { checkImages, drawImages, trainingImages } from './images.js';
 
 /** How the learning rate moves: warm-up, then cosine decay to `peak/10` at `totalSteps` (or flat for a time budget). */
 interface LrSpec {
@@ -136,14 +136,9 @@ class DiffusionRun implements ImageFamilyModel {
     signal?: AbortSignal;
     onStep: (r: StepResult) => void | Promise<void>;
   }): Promise<void> {
-    if (!this.data)
-      throw new UsageError(
-        'sculpt train',
-        'expected training data',
-        'got none (the model was loaded for sampling)',
-      );
+    const set = trainingImages(this.data);
     await this.trainer.fit({
-      data: batches(this.data, this.batchSize, this.numClasses > 0),
+      data: batches(set, this.batchSize, this.numClasses > 0),
       steps: options.steps,
       signal: options.signal,
       callbacks: { onStep: options.onStep },

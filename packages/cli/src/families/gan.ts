@@ -31,7 +31,7 @@ import type {
 } from '../family.js';
 import { IMAGE_METRICS, scoreImageSamples } from '../metrics/images.js';
 import { CYCLE_PRESET, createCycleRun, isCycleCheckpoint, restoreCycleRun } from './cyclegan.js';
-import { checkImages, drawImages } from './images.js';
+import { checkImages, drawImages, trainingImages } from './images.js';
 
 const PRESETS = [
   {
@@ -135,14 +135,9 @@ class GanRun implements ImageFamilyModel {
     signal?: AbortSignal;
     onStep: (r: StepResult) => void | Promise<void>;
   }): Promise<void> {
-    if (!this.data)
-      throw new UsageError(
-        'sculpt train',
-        'expected training data',
-        'got none (the model was loaded for sampling)',
-      );
+    const set = trainingImages(this.data);
     await this.trainer.fit({
-      data: batches(this.data, this.batchSize, this.numClasses > 0),
+      data: batches(set, this.batchSize, this.numClasses > 0),
       steps: options.steps,
       signal: options.signal,
       callbacks: {

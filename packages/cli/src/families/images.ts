@@ -39,3 +39,17 @@ export function drawImages(
   const images = tf.tensor4d(pixels, [picked.count, set.height, set.width, set.channels]);
   return { images, labels: picked.labels };
 }
+
+/**
+ * The images a run trains on.
+ * @throws UsageError when the model was loaded without data (for sampling only).
+ */
+export function trainingImages(set: ImageSet | undefined): ImageSet {
+  if (!set)
+    throw new UsageError(
+      'sculpt train',
+      'expected training data',
+      'got none (the model was loaded for sampling)',
+    );
+  return set;
+}

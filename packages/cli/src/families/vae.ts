@@ -21,7 +21,6 @@ import {
   vaeConfig,
 } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
-import { UsageError } from '../errors.js';
 import type {
   CreateModelOptions,
   EvalReport,
@@ -33,7 +32,7 @@ import type {
   TrainingData,
 } from '../family.js';
 import { scoreImageSamples } from '../metrics/images.js';
-import { checkImages, drawImages } from './images.js';
+import { checkImages, drawImages, trainingImages } from './images.js';
 import { createVqRun, restoreVqRun } from './vq.js';
 
 const PRESETS = [
@@ -122,13 +121,7 @@ class VaeRun implements ImageFamilyModel {
     signal?: AbortSignal;
     onStep: (r: StepResult) => void | Promise<void>;
   }): Promise<void> {
-    const set = this.data;
-    if (!set)
-      throw new UsageError(
-        'sculpt train',
-        'expected training data',
-        'got none (the model was loaded for sampling)',
-      );
+    const set = trainingImages(this.data);
     await this.trainer.fit({
       // Indices from the step's own Rng, so a resumed run sees the same batches.
       data: (_step, rng) => drawImages(set, this.batchSize, rng, '0,1').images,

@@ -13,7 +13,6 @@ import { type ImageSet, imageSetTensors } from '@sculpt/datasets';
 import { classAccuracy, classifyImages, loadMnistClassifier } from '@sculpt/metrics';
 import { codebookUsage, VqVaeModel, VqVaeTrainer, vqVaeConfig } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
-import { UsageError } from '../errors.js';
 import type {
   EvalReport,
   EvaluateRequest,
@@ -21,7 +20,7 @@ import type {
   SampleRequest,
   TrainingData,
 } from '../family.js';
-import { checkImages, drawImages } from './images.js';
+import { checkImages, drawImages, trainingImages } from './images.js';
 
 /** Learning rate of the CLI's VQ-VAE recipe. */
 const VQ_LR = 2e-3;
@@ -80,13 +79,7 @@ export class VqRun implements ImageFamilyModel {
     signal?: AbortSignal;
     onStep: (r: StepResult) => void | Promise<void>;
   }): Promise<void> {
-    const set = this.data;
-    if (!set)
-      throw new UsageError(
-        'sculpt train',
-        'expected training data',
-        'got none (the model was loaded for sampling)',
-      );
+    const set = trainingImages(this.data);
     await this.trainer.fit({
       data: (_step, rng) => drawImages(set, this.batchSize, rng, '0,1').images,
       steps: options.steps,
