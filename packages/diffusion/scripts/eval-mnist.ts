@@ -26,6 +26,7 @@ import {
   loadMnistClassifier,
   realVsReal,
   type Scores,
+  useNativeKernels,
 } from './mnist-common.js';
 
 /** What a recommended row must reach (issue 21's acceptance). */
@@ -56,8 +57,7 @@ const steps = Number(argValue('steps', '20'));
 const sampler = 'dpmpp-2m';
 
 await initBackend('wasm');
-const native = await import('@sculpt/native').catch(() => undefined);
-if (native?.nativeStatus().available) native.registerNativeKernels();
+await useNativeKernels();
 const model = await DiffusionModel.load(argValue('model', `${root}out/mnist-model`));
 const { train, heldOut } = await loadMnist();
 const classifier = await loadMnistClassifier();

@@ -23,6 +23,14 @@ export function argValue(name: string, fallback: string): string {
 
 export const hasFlag = (name: string): boolean => process.argv.includes(`--${name}`);
 
+/** Hands wasm's matMuls and convolutions to @sculpt/native when its addon is built; true if it did. */
+export async function useNativeKernels(): Promise<boolean> {
+  const native = await import('@sculpt/native').catch(() => undefined);
+  if (native?.nativeStatus().available !== true) return false;
+  native.registerNativeKernels();
+  return true;
+}
+
 /** (step, rng) → a batch of `size` random training digits in [−1, 1] with labels. */
 export function mnistBatches(
   train: ImageSet,

@@ -30,6 +30,7 @@ import {
   loadMnist,
   loadMnistClassifier,
   mnistBatches,
+  useNativeKernels,
 } from './mnist-common.js';
 
 /** The recipe: each value is the default of the flag named beside it. */
@@ -75,9 +76,7 @@ const trainDir = `${root}out/${runName}-train`;
 const modelDir = `${root}out/${runName}-model`;
 
 const backend = await initBackend('wasm');
-const native = await import('@sculpt/native').catch(() => undefined);
-const nativeOn = native?.nativeStatus().available === true;
-if (nativeOn) native?.registerNativeKernels();
+const nativeOn = await useNativeKernels();
 const backendName = nativeOn ? 'wasm+native' : backend.name;
 const { train, heldOut } = await loadMnist();
 // Warm-up + cosine decay over the planned steps, or over the wall-clock
