@@ -55,7 +55,7 @@ const RECIPE = {
   /** `--dropout`: label dropout for classifier-free guidance. */
   conditionDropout: 0.1,
   /** `--guidance`: the scale of the grid and results JSON (the sweep's recommendation). */
-  guidance: 1.5,
+  guidance: 2,
 } as const;
 
 const num = (flag: string, fallback: number) => Number(argValue(flag, String(fallback)));
@@ -173,11 +173,12 @@ if (pilot) {
 } else {
   await mkdir(`${root}assets`, { recursive: true });
   await writeFile(`${root}assets/mnist-model.safetensors`, new Uint8Array(await model.toBytes()));
+  const { event: _, ...counts } = trained;
   const run = {
     preset: 'mnist',
     backend: backendName,
     ...recipe,
-    ...trained,
+    ...counts,
     trainMinutes: +(trainSeconds / 60).toFixed(1),
   };
   await writeFile(`${root}out/mnist-run.json`, `${JSON.stringify(run, null, 2)}\n`);
