@@ -201,7 +201,7 @@ async function testDenoising(page, base) {
       r.correlation.recoveredVsClean > Math.max(0.5, r.correlation.noisyVsClean),
       JSON.stringify(r.correlation),
     );
-    // The page asks for a 7 (guidance 3): @sculpt/metrics' MNIST classifier must read a 7.
+    // The page asks for a 7 (at the shipped model's recommended guidance): @sculpt/metrics' MNIST classifier must read a 7.
     check(
       'generation follows the label',
       r.generatedDigit === 7,

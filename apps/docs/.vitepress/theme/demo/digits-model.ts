@@ -31,6 +31,8 @@ export interface DigitsModel {
   source: string;
   /** True when the weights are trained (false: a freshly initialised stand-in). */
   trained: boolean;
+  /** The guidance the training run's sweep recommends (scale w, CFG rescale φ). */
+  guidance: { scale: number; rescale: number };
   dispose(): void;
 }
 
@@ -38,11 +40,22 @@ export interface DigitsModel {
 interface TrainingReport {
   steps?: number;
   trainMinutes?: number;
+  backend?: string;
   classAccuracy?: number;
   fd?: number;
+  guidanceScale?: number;
+  guidanceRescale?: number;
 }
 
-function wrap(model: DiffusionModel, source: string, trained: boolean): DigitsModel {
+/** Guidance for a checkpoint whose report names none. */
+const DEFAULT_GUIDANCE = { scale: 3, rescale: 0 };
+
+function wrap(
+  model: DiffusionModel,
+  source: string,
+  trained: boolean,
+  guidance = DEFAULT_GUIDANCE,
+): DigitsModel {
   const { sigmaMin, sigmaMax } = model.sigmaRange;
   return {
     model,
@@ -55,6 +68,7 @@ function wrap(model: DiffusionModel, source: string, trained: boolean): DigitsMo
     imageSize: model.imageShape[0],
     source,
     trained,
+    guidance,
     dispose: () => model.dispose(),
   };
 }
@@ -94,9 +108,11 @@ export async function loadDigitsModel(
     .catch(() => ({}));
   const facts = [
     report.steps !== undefined ? `${report.steps} training steps` : undefined,
-    report.trainMinutes !== undefined ? `${report.trainMinutes} min on wasm` : undefined,
+    report.trainMinutes !== undefined
+      ? `${report.trainMinutes} min on ${report.backend ?? 'wasm'}`
+      : undefined,
     report.classAccuracy !== undefined
-      ? `class accuracy of guided samples ${(100 * report.classAccuracy).toFixed(0)}%`
+      ? `class accuracy of guided samples ${(100 * report.classAccuracy).toFixed(0)}% at guidance ${report.guidanceScale ?? '?'}`
       : undefined,
     origin,
   ].filter(Boolean);
@@ -104,5 +120,9 @@ export async function loadDigitsModel(
     model,
     `@sculpt/diffusion 'mnist' preset, trained by pnpm --filter @sculpt/diffusion train:mnist${facts.length ? ` (${facts.join(', ')})` : ''}`,
     true,
+    {
+      scale: report.guidanceScale ?? DEFAULT_GUIDANCE.scale,
+      rescale: report.guidanceRescale ?? DEFAULT_GUIDANCE.rescale,
+    },
   );
 }
