@@ -1,11 +1,14 @@
 // MLP or conv autoencoder / VAE: weights are plain tf.Variables, saved through core's checkpoints.
 import {
   type Autoencoder,
+  assignModelWeights,
   type Checkpoint,
   DiagonalNormal,
+  expectTrainingWeights,
   type FetchCheckpointOptions,
   formatShape,
   type JsonValue,
+  type LoadCheckpointOptions,
   loadCheckpoint,
   modelFromUrl,
   packTrainingCheckpoint,
@@ -13,6 +16,7 @@ import {
   SculptError,
   saveCheckpoint,
   unpackTrainingCheckpoint,
+  weightSpecs,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type VaeConfig, type VaeConfigInput, type VaePreset, vaeConfig } from './config.js';
@@ -26,7 +30,7 @@ import {
   type Params,
 } from './conv.js';
 import { decoderMean, logLikelihoodFlat } from './likelihood.js';
-import { assignWeights, checkImageBatch } from './shared.js';
+import { checkImageBatch } from './shared.js';
 
 /** The `kind` written into checkpoints of this package. */
 export const CHECKPOINT_KIND = 'sculpt-vae';
@@ -259,7 +263,7 @@ export class VaeModel implements Autoencoder {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
     const model = VaeModel.fromConfig(config as unknown as VaeConfig);
     try {
-      assignWeights(where, model.params, weights);
+      assignModelWeights(where, model.params, weights);
     } catch (error) {
       model.dispose();
       throw error;
@@ -284,9 +288,20 @@ export class VaeModel implements Autoencoder {
     return modelFromUrl(url, options, (c) => VaeModel.fromCheckpoint('VaeModel.fromUrl', c));
   }
 
+  /**
+   * @internal How `load` and the trainer's `resume` read a checkpoint: every
+   * `model/` tensor checked (name, shape, dtype) against the architecture of the
+   * stored config before any tensor is made.
+   */
+  static loadOptions(): LoadCheckpointOptions {
+    return expectTrainingWeights(CHECKPOINT_KIND, (config) =>
+      weightSpecs(VaeModel.fromConfig(config as unknown as VaeConfig), (m) => m.params),
+    );
+  }
+
   /** Loads a model saved by `save` (or a trainer checkpoint). @returns the caller owns it. */
   static async load(dir: string): Promise<VaeModel> {
-    const ckpt = await loadCheckpoint(dir);
+    const ckpt = await loadCheckpoint(dir, VaeModel.loadOptions());
     try {
       return VaeModel.fromCheckpoint('VaeModel.load', ckpt);
     } finally {
