@@ -3,7 +3,7 @@
 // to an uninterrupted run?), SIGINT (exit 130, then identical?), and a
 // read-only folder and a full disk on a small tmpfs (exit 2, one line, the
 // previous checkpoint untouched; skipped where mounting is not allowed).
-//   tsx scripts/reliability/fault-run.ts [--trials 20] [--steps 40] [--seed 1] [--family vae]
+//   tsx scripts/reliability/fault-run.ts [--trials 20] [--steps 40] [--seed 1] [--family vae] [--seconds S per family's kills]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ const trials = Number(flag('trials') ?? 20);
 const steps = Number(flag('steps') ?? 40);
 const rng = new Rng(Number(flag('seed') ?? 1));
 const only = flag('family');
+const budgetMs = Number(flag('seconds') ?? Number.POSITIVE_INFINITY) * 1000;
 const root = mkdtempSync(join(tmpdir(), 'sculpt-fault-'));
 const mount = join(root, 'mnt');
 const mountable = canMount(mount);
@@ -46,7 +47,8 @@ try {
     const want = await savedTensors(join(root, 'reference'));
     if (!want) throw new Error(`${family.name}: reference run saved no checkpoint`);
     const kills: KillTrial[] = [];
-    for (let i = 0; i < trials; i++)
+    const killsStarted = performance.now();
+    for (let i = 0; i < trials && performance.now() - killsStarted < budgetMs; i++)
       kills.push(await killTrial(family, root, 'killed', steps, randomMoment(rng, steps), want));
     const sigint = await interruptTrial(family, root, 'interrupted', steps, want);
     const disk = mountable
@@ -60,6 +62,7 @@ try {
       referenceMs: Math.round(reference.ms),
       kills: {
         trials: kills.length,
+        asked: trials,
         identical: kills.filter((k) => k.identical).length,
         checkpointAfterKill: Object.fromEntries(
           ['none', 'loaded', 'corrupt'].map((s) => [

@@ -45,6 +45,10 @@ export interface FuzzSummary {
   worstMs: number;
   worstKind: string;
   worstHeapMB: number;
+  /** Wall time of the whole target. */
+  seconds: number;
+  /** Stopped by the time budget before `inputs` reached what was asked. */
+  stoppedByBudget: boolean;
   kinds: Record<string, number>;
 }
 
@@ -168,7 +172,8 @@ export async function tryInput(
 }
 
 /**
- * Runs `inputs` mutations of `target.base` (half of them as pooled Node Buffers).
+ * Runs `inputs` mutations of `target.base` (half of them as pooled Node Buffers),
+ * stopping early once `seconds` (default: no limit) have passed.
  *
  * @returns the summary and every finding.
  * @example
@@ -178,8 +183,10 @@ export async function tryInput(
  */
 export async function fuzzTarget(
   target: FuzzTarget,
-  options: { inputs: number; seed: number },
+  options: { inputs: number; seed: number; seconds?: number },
 ): Promise<{ summary: FuzzSummary; findings: Finding[] }> {
+  const started = performance.now();
+  const budgetMs = (options.seconds ?? Number.POSITIVE_INFINITY) * 1000;
   const rng = new Rng(options.seed);
   const findings: Finding[] = [];
   const summary: FuzzSummary = {
@@ -191,9 +198,15 @@ export async function fuzzTarget(
     worstMs: 0,
     worstKind: '',
     worstHeapMB: 0,
+    seconds: 0,
+    stoppedByBudget: false,
     kinds: {},
   };
   for (let i = 0; i < options.inputs; i++) {
+    if (performance.now() - started > budgetMs) {
+      summary.stoppedByBudget = true;
+      break;
+    }
     const { kind, bytes } = mutate(target.base, rng);
     const input = i % 2 ? asPooledBuffer(bytes) : bytes;
     const heap0 = process.memoryUsage().heapUsed;
@@ -218,5 +231,6 @@ export async function fuzzTarget(
   }
   summary.worstMs = Math.round(summary.worstMs * 10) / 10;
   summary.worstHeapMB = Math.round(summary.worstHeapMB * 10) / 10;
+  summary.seconds = Math.round((performance.now() - started) / 100) / 10;
   return { summary, findings };
 }
