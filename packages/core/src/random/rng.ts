@@ -13,6 +13,8 @@ export interface RngState {
 const TWO_POW_32 = 4294967296;
 const INV_2_POW_24 = 1 / 16777216;
 
+const MAX_DRAW = 2 ** 28;
+
 function checkShape(where: string, shape: readonly number[]): number {
   let size = 1;
   for (const d of shape) {
@@ -24,6 +26,15 @@ function checkShape(where: string, shape: readonly number[]): number {
       );
     }
     size *= d;
+  }
+  // Values are drawn on the CPU into one Float32Array: refuse what cannot be allocated.
+  if (size > MAX_DRAW) {
+    throw new SculptError(
+      where,
+      `at most ${MAX_DRAW.toLocaleString('en-US')} values per draw (1 GiB of float32)`,
+      `got shape ${formatShape(shape)} (${size.toExponential(2)} values)`,
+      'draw in smaller batches',
+    );
   }
   return size;
 }
