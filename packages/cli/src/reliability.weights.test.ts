@@ -2,6 +2,7 @@
 // missing, extra or swapped (different-shape) tensor in a well-formed, correctly
 // checksummed checkpoint is a CheckpointError naming it, on `load` and, where
 // the class has it, `fromBytes`; and the checkpoints the project ships still load.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -151,6 +152,13 @@ describe.each(FAMILIES_UNDER_TEST)('$name: load checks every weight', (family) =
 });
 
 describe('shipped checkpoints load under their family checks', () => {
+  it('DiffusionModel.fromBytes(fs.readFileSync(path)) loads the shipped model', () => {
+    const file = resolve(__dirname, '../../diffusion/assets/mnist-model.safetensors');
+    const model = DiffusionModel.fromBytes(readFileSync(file));
+    expect(model.numClasses).toBe(10);
+    model.dispose();
+  });
+
   const docs = resolve(__dirname, '../../../apps/docs/public/checkpoints');
   it.each([
     [
