@@ -52,6 +52,10 @@ export interface FuzzSummary {
   kinds: Record<string, number>;
 }
 
+/** Per-input bounds: a loader must answer any input of these few-kB files within them (generous for a shared machine). */
+export const LIMIT_MS = 5000;
+export const LIMIT_HEAP_MB = 256;
+
 /** The same bytes as a Node Buffer that is a view into a larger pool at an odd offset. */
 function asPooledBuffer(bytes: Uint8Array): Uint8Array {
   const pool = Buffer.alloc(bytes.length + 3);
@@ -173,7 +177,8 @@ export async function tryInput(
 
 /**
  * Runs `inputs` mutations of `target.base` (half of them as pooled Node Buffers),
- * stopping early once `seconds` (default: no limit) have passed.
+ * stopping early once `seconds` (default: no limit) have passed. An input that takes
+ * more than {@link LIMIT_MS} or {@link LIMIT_HEAP_MB} is a finding, like a wrong outcome.
  *
  * @returns the summary and every finding.
  * @example
@@ -218,13 +223,17 @@ export async function fuzzTarget(
     summary.kinds[kind] = (summary.kinds[kind] ?? 0) + 1;
     if (ms > summary.worstMs) [summary.worstMs, summary.worstKind] = [ms, kind];
     summary.worstHeapMB = Math.max(summary.worstHeapMB, heapMB);
-    if (outcome === 'loaded' || outcome === 'refused') summary[outcome]++;
+    const overBudget =
+      ms > LIMIT_MS || heapMB > LIMIT_HEAP_MB
+        ? `over the per-input budget: ${Math.round(ms)} ms, ${Math.round(heapMB)} MB heap (${outcome})`
+        : undefined;
+    if (!overBudget && (outcome === 'loaded' || outcome === 'refused')) summary[outcome]++;
     else {
       summary.findings++;
       findings.push({
         target: target.name,
         kind,
-        error: outcome,
+        error: overBudget ?? outcome,
         bytes: Buffer.from(bytes).toString('base64'),
       });
     }
