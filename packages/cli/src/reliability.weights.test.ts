@@ -3,7 +3,7 @@
 // checksummed checkpoint is a CheckpointError naming it, on `load` and, where
 // the class has it, `fromBytes`; and the checkpoints the project ships still load.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { charTokenizer, GptModel } from '@sculpt/autoregressive';
@@ -110,6 +110,27 @@ function differentShapes(tensors: Record<string, tf.Tensor>): [string, string] {
   throw new Error('no two weights differ in shape');
 }
 
+/** The safetensors bytes with the data offsets of two same-shape `model/` tensors exchanged. */
+function swapSameShape(bytes: Uint8Array): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  const names = Object.keys(header).filter((n) => n.startsWith('model/'));
+  const key = (n: string) => `${header[n].dtype}${header[n].shape}`;
+  const a = names.find((n) => names.some((m) => m !== n && key(m) === key(n))) as string;
+  const b = names.find((m) => m !== a && key(m) === key(a)) as string;
+  [header[a].data_offsets, header[b].data_offsets] = [
+    header[b].data_offsets,
+    header[a].data_offsets,
+  ];
+  const text = new TextEncoder().encode(JSON.stringify(header).padEnd(length, ' '));
+  const out = new Uint8Array(8 + text.length + bytes.length - 8 - length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+  out.set(text, 8);
+  out.set(bytes.subarray(8 + length), 8 + text.length);
+  return out;
+}
+
 async function refusal(load: () => Promise<unknown>): Promise<string> {
   const before = tf.memory().numTensors;
   const error = await load().then(
@@ -148,6 +169,16 @@ describe.each(FAMILIES_UNDER_TEST)('$name: load checks every weight', (family) =
     }
     extra.dispose();
     model.dispose();
+  });
+
+  it('refuses two same-shape weights swapped in the file (their offsets exchanged in the header)', async () => {
+    const model = family.create();
+    const dir = join(root, `${family.name.replace(/\W+/g, '-')}-same-shape`);
+    await saveCheckpoint(dir, model.toCheckpoint());
+    model.dispose();
+    const file = join(dir, 'weights.safetensors');
+    await writeFile(file, swapSameShape(await readFile(file)));
+    expect(await refusal(() => family.load(dir))).toMatch(/tensor table.*altered/);
   });
 });
 
