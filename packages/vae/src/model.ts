@@ -67,24 +67,30 @@ export class VaeModel implements Autoencoder {
     this.config = config;
     const rng = new Rng(seed);
     const p: Params = {};
-    const conv = config.arch === 'conv';
-    if (conv) addConvEncoder(p, rng, config.imageShape[2], config.convChannels);
-    let w = conv ? this.featureSize : this.pixels;
-    config.hidden.forEach((h, i) => {
-      addDense(p, rng, `enc/${i}`, w, h);
-      w = h;
-    });
-    addDense(p, rng, 'enc/mean', w, config.latentDim);
-    if (config.kind === 'vae') addDense(p, rng, 'enc/logvar', w, config.latentDim);
-    w = config.latentDim;
-    [...config.hidden].reverse().forEach((h, i) => {
-      addDense(p, rng, `dec/${i}`, w, h);
-      w = h;
-    });
-    addDense(p, rng, conv ? 'dec/proj' : 'dec/out', w, conv ? this.featureSize : this.pixels);
-    if (conv) addConvDecoder(p, rng, config.imageShape[2], config.convChannels);
-    if (config.likelihood === 'gaussian' && config.decoderStd === 'learned')
-      p['dec/logvar'] = tf.tidy(() => tf.variable(tf.fill([this.pixels], Math.log(0.1)), true));
+    try {
+      const conv = config.arch === 'conv';
+      if (conv) addConvEncoder(p, rng, config.imageShape[2], config.convChannels);
+      let w = conv ? this.featureSize : this.pixels;
+      config.hidden.forEach((h, i) => {
+        addDense(p, rng, `enc/${i}`, w, h);
+        w = h;
+      });
+      addDense(p, rng, 'enc/mean', w, config.latentDim);
+      if (config.kind === 'vae') addDense(p, rng, 'enc/logvar', w, config.latentDim);
+      w = config.latentDim;
+      [...config.hidden].reverse().forEach((h, i) => {
+        addDense(p, rng, `dec/${i}`, w, h);
+        w = h;
+      });
+      addDense(p, rng, conv ? 'dec/proj' : 'dec/out', w, conv ? this.featureSize : this.pixels);
+      if (conv) addConvDecoder(p, rng, config.imageShape[2], config.convChannels);
+      if (config.likelihood === 'gaussian' && config.decoderStd === 'learned')
+        p['dec/logvar'] = tf.tidy(() => tf.variable(tf.fill([this.pixels], Math.log(0.1)), true));
+    } catch (error) {
+      // A weight that cannot be made (e.g. a huge latentDim) frees the ones already made.
+      tf.dispose(Object.values(p));
+      throw error;
+    }
     this.params = p;
   }
 

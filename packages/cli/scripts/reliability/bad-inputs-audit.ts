@@ -24,6 +24,7 @@ import {
   imageSetTensors,
   shapeImages,
   subsetImages,
+  textWindowsArray,
 } from '@sculpt/datasets';
 import { DiffusionModel, DiffusionTrainer } from '@sculpt/diffusion';
 import { GanModel, GanTrainer, generatorLoss } from '@sculpt/gan';
@@ -132,6 +133,8 @@ export const AUDIT_BAD_INPUTS: readonly BadInput[] = [
     (c) => encodePng(image(c, [1, 2, 2, 1]) as never),
     /encodePng/,
   ),
+  row('Rng.uniformArray', 'n', '1e12', () => new Rng(0).uniformArray(big), /per draw/),
+  row('Rng.permutation', 'n', '1e12', () => new Rng(0).permutation(big), /per draw/),
   // samplers: token processors and search
   row('topKProcessor', 'topK', '0', () => topKProcessor({ topK: 0 }), /topK/),
   row('topPProcessor', 'topP', '2', () => topPProcessor({ topP: 2 }), /topP/),
@@ -170,6 +173,20 @@ export const AUDIT_BAD_INPUTS: readonly BadInput[] = [
     /numBeams/,
   ),
   // datasets
+  row(
+    'shapeImages',
+    'count',
+    '1e9',
+    () => shapeImages({ count: 1e9, rng: new Rng(0), size: 8 }),
+    /pixels in all/,
+  ),
+  row(
+    'textWindowsArray',
+    'batchSize',
+    '1e9',
+    () => textWindowsArray(new Int32Array(100), { batchSize: 1e9, blockSize: 8, rng: new Rng(0) }),
+    /per draw/,
+  ),
   row('subsetImages', 'indices', '[99]', () => subsetImages(set(), [99]), /indices/),
   row(
     'imageSetTensors',
@@ -243,6 +260,13 @@ export const AUDIT_BAD_INPUTS: readonly BadInput[] = [
     (c) => c.diffusion.sample({ numSamples: 1, steps: 2, labels: [99] } as never),
     /labels/,
   ),
+  row(
+    'DiffusionModel.create',
+    'unet.widths',
+    '[1e6, 1e6]',
+    () => DiffusionModel.create({ preset: 'tiny', unet: { widths: [1e6, 1e6] } } as never),
+    /at most 4096/,
+  ),
   // vae
   row('VaeModel.create', 'preset', "'nope'", () => VaeModel.create('nope' as never), /preset/),
   row(
@@ -259,6 +283,13 @@ export const AUDIT_BAD_INPUTS: readonly BadInput[] = [
     'wrong shape',
     (c) => c.vq.decode(zeros(c, [1, 9, 9]) as never),
     /shape/,
+  ),
+  row(
+    'VaeModel.create',
+    'latentDim',
+    '1e9',
+    () => VaeModel.create({ preset: 'tiny', latentDim: 1e9 } as never),
+    /per draw/,
   ),
   // gan
   row(
@@ -302,6 +333,13 @@ export const AUDIT_BAD_INPUTS: readonly BadInput[] = [
     'wrong shape',
     (c) => c.cycle.translate(image(c, [1, 5, 5, 1]), 'AtoB'),
     /shape/,
+  ),
+  row(
+    'GanModel.create',
+    'latentDim',
+    '1e9',
+    () => GanModel.create({ preset: 'tiny', latentDim: 1e9 } as never),
+    /per draw/,
   ),
   // autoregressive
   row('charTokenizer', 'text', "''", () => charTokenizer({ text: '' }), /at least one character/),

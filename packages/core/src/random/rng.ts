@@ -137,6 +137,7 @@ export class Rng {
 
   /** `n` uniformly distributed unsigned 32-bit integers. Advances the state. */
   uint32(n: number): Uint32Array {
+    checkShape('Rng.uint32', [n]);
     const out = new Uint32Array(n + (n % 2));
     for (let i = 0; i < out.length; i += 2) {
       const c = this.counter++;
@@ -187,6 +188,7 @@ export class Rng {
 
   /** A uniformly random permutation of `0 … n−1` (Fisher–Yates). */
   permutation(n: number): Int32Array {
+    checkShape('Rng.permutation', [n]);
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = i;
     const u = this.uniformArray(n);
