@@ -41,20 +41,24 @@ const started = performance.now();
 const families = [];
 try {
   for (const family of FAMILIES.filter((f) => !only || f.name === only)) {
-    const reference = await sculpt(trainArgs(family, 'reference', { steps: steps }), { cwd: root });
+    // Each family's runs in folders of their own (a family's reference must not find another's checkpoint).
+    const [ref, killed, interrupted] = ['reference', 'killed', 'interrupted'].map(
+      (d) => `${family.name}-${d}`,
+    );
+    const reference = await sculpt(trainArgs(family, ref, { steps: steps }), { cwd: root });
     if (reference.status !== 0)
       throw new Error(`${family.name}: reference run failed: ${reference.stderr}`);
-    const want = await savedTensors(join(root, 'reference'));
+    const want = await savedTensors(join(root, ref));
     if (!want) throw new Error(`${family.name}: reference run saved no checkpoint`);
     const kills: KillTrial[] = [];
     const killsStarted = performance.now();
     for (let i = 0; i < trials && performance.now() - killsStarted < budgetMs; i++)
-      kills.push(await killTrial(family, root, 'killed', steps, randomMoment(rng, steps), want));
-    const sigint = await interruptTrial(family, root, 'interrupted', steps, want);
+      kills.push(await killTrial(family, root, killed, steps, randomMoment(rng, steps), want));
+    const sigint = await interruptTrial(family, root, interrupted, steps, want);
     const disk = mountable
       ? [
-          await diskTrial(family, mount, join(root, 'reference'), steps, 'read-only'),
-          await diskTrial(family, mount, join(root, 'reference'), steps, 'full'),
+          await diskTrial(family, mount, join(root, ref), steps, 'read-only'),
+          await diskTrial(family, mount, join(root, ref), steps, 'full'),
         ]
       : 'skipped: mounting a tmpfs is not allowed here';
     families.push({
