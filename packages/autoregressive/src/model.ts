@@ -1,19 +1,22 @@
 // GptModel: a GPT network plus the tokenizer it reads, saved together in
 // sculpt's checkpoint layout so that a checkpoint alone can generate text.
 import {
+  assignModelWeights,
   type Checkpoint,
   type CheckpointTarget,
   checkpointFromBytes,
   checkpointToBytes,
+  expectTrainingWeights,
   type FetchCheckpointOptions,
-  formatShape,
   type JsonValue,
+  type LoadCheckpointOptions,
   loadCheckpoint,
   modelFromUrl,
   packTrainingCheckpoint,
   SculptError,
   saveCheckpoint,
   unpackTrainingCheckpoint,
+  weightSpecs,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkConfig, type GptConfig, type GptPreset, gptConfig } from './config.js';
@@ -179,13 +182,8 @@ export class GptModel {
     });
   }
 
-  /**
-   * A model from a checkpoint of this package (model-only or a trainer's).
-   * @returns a new model; the caller owns it. The checkpoint's tensors are read, not taken.
-   * @throws CheckpointError / SculptError for another kind or mismatched weights.
-   */
-  static fromCheckpoint(where: string, checkpoint: Checkpoint): GptModel {
-    const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
+  /** An untrained model of a stored `{ gpt, tokenizer }` config. @throws SculptError when it is not one. */
+  private static fromStored(where: string, config: JsonValue): GptModel {
     const stored = config as unknown as StoredConfig;
     if (!stored || typeof stored !== 'object' || !stored.gpt || !stored.tokenizer) {
       throw new SculptError(
@@ -195,19 +193,33 @@ export class GptModel {
         'load a checkpoint written by GptModel.save or GptTrainer.save',
       );
     }
-    const model = new GptModel(checkConfig(stored.gpt), tokenizerFromJson(stored.tokenizer), 0);
-    for (const [name, v] of Object.entries(model.params)) {
-      const t = weights[name];
-      if (!t || t.shape.join(',') !== v.shape.join(',')) {
-        model.dispose();
-        throw new SculptError(
-          where,
-          `weight '${name}' of shape ${formatShape(v.shape)}`,
-          `got ${t ? formatShape(t.shape) : 'none'}`,
-          'the checkpoint was written by a different config',
-        );
-      }
-      v.assign(t);
+    return new GptModel(checkConfig(stored.gpt), tokenizerFromJson(stored.tokenizer), 0);
+  }
+
+  /**
+   * @internal How `load`, `fromBytes` and `GptTrainer.resume` read a
+   * checkpoint: every `model/` tensor checked (name, shape, dtype) against the
+   * architecture of the stored config before any tensor is made.
+   */
+  static loadOptions(): LoadCheckpointOptions {
+    return expectTrainingWeights(CHECKPOINT_KIND, (config) =>
+      weightSpecs(GptModel.fromStored('GptModel.load', config), (m) => m.params),
+    );
+  }
+
+  /**
+   * A model from a checkpoint of this package (model-only or a trainer's).
+   * @returns a new model; the caller owns it. The checkpoint's tensors are read, not taken.
+   * @throws CheckpointError for another kind or a missing, extra or mismatched weight; SculptError for a malformed config.
+   */
+  static fromCheckpoint(where: string, checkpoint: Checkpoint): GptModel {
+    const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
+    const model = GptModel.fromStored(where, config);
+    try {
+      assignModelWeights(where, model.params, weights);
+    } catch (error) {
+      model.dispose();
+      throw error;
     }
     return model;
   }
@@ -232,7 +244,7 @@ export class GptModel {
 
   /** Loads a model saved by `save` (or a trainer checkpoint). @returns the caller owns it. */
   static async load(target: CheckpointTarget): Promise<GptModel> {
-    const ckpt = await loadCheckpoint(target);
+    const ckpt = await loadCheckpoint(target, GptModel.loadOptions());
     try {
       return GptModel.fromCheckpoint('GptModel.load', ckpt);
     } finally {
@@ -255,6 +267,7 @@ export class GptModel {
   static fromBytes(bytes: ArrayBuffer | Uint8Array): GptModel {
     const checkpoint = checkpointFromBytes(
       bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes),
+      GptModel.loadOptions(),
     );
     try {
       return GptModel.fromCheckpoint('GptModel.fromBytes', checkpoint);

@@ -183,8 +183,10 @@ export class GptTrainer {
     target: CheckpointTarget,
     options: GptTrainOptions = {},
   ): Promise<{ model: GptModel; trainer: GptTrainer }> {
-    return readCheckpoint(target, (c) =>
-      GptTrainer.fromCheckpoint('GptTrainer.resume', c, options),
+    return readCheckpoint(
+      target,
+      (c) => GptTrainer.fromCheckpoint('GptTrainer.resume', c, options),
+      GptModel.loadOptions(),
     );
   }
 

@@ -75,3 +75,26 @@ async function useNativeKernels(): Promise<void> {
 export function backendLabel(info: BackendInfo): string {
   return info.name === 'wasm' && nativeThreads !== undefined ? 'wasm+native' : info.name;
 }
+
+/**
+ * The backend a resumed run continues on: the one it trained on, unless
+ * `--backend` names another. Bit-identical resume needs the same kernels, so
+ * `'auto'` means "as before" here.
+ *
+ * @param preference - `--backend` (`'auto'` when not given).
+ * @param stored - the run's backend label from its checkpoint (`'wasm+native'`, `'cpu'`, …), if readable.
+ * @returns the preference to start, and a note when it differs from the stored one.
+ */
+export function resumeBackend(
+  preference: BackendPreference,
+  stored: string | undefined,
+): { preference: BackendPreference; note?: string } {
+  const was = stored === 'wasm+native' ? 'wasm' : stored;
+  if (!was || !(BACKEND_CHOICES as readonly string[]).includes(was)) return { preference };
+  if (preference === 'auto') return { preference: was as BackendPreference };
+  if (preference === was) return { preference };
+  return {
+    preference,
+    note: `note: the run trained on ${stored} and resumes on ${preference}; its weights will not be bit-identical to an uninterrupted run`,
+  };
+}

@@ -14,6 +14,7 @@ import {
   PACKAGE_BAD_INPUTS,
   packageModels,
 } from '../scripts/reliability/bad-inputs.js';
+import { AUDIT_BAD_INPUTS } from '../scripts/reliability/bad-inputs-audit.js';
 import { smokeModel } from '../scripts/reliability/soak.js';
 import { FAMILIES } from './families/index.js';
 
@@ -27,7 +28,16 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  for (const m of [ctx.diffusion, ctx.vae, ctx.gan, ctx.gpt, ...ctx.families.values()]) m.dispose();
+  for (const m of [
+    ctx.diffusion,
+    ctx.vae,
+    ctx.gan,
+    ctx.gpt,
+    ctx.vq,
+    ctx.cycle,
+    ...ctx.families.values(),
+  ])
+    m.dispose();
 });
 
 /** Calls the row and returns what it threw, checking no tensor outlived the call. */
@@ -40,7 +50,7 @@ async function thrown(r: BadInput): Promise<unknown> {
   return error;
 }
 
-const rows = [...PACKAGE_BAD_INPUTS, ...FAMILIES.flatMap(familyBadInputs)];
+const rows = [...PACKAGE_BAD_INPUTS, ...AUDIT_BAD_INPUTS, ...FAMILIES.flatMap(familyBadInputs)];
 
 describe('bad inputs give a SculptError naming the problem, and leak nothing', () => {
   it.each(rows.map((r) => [r.entry, r.argument, r.value, r] as const))(

@@ -101,6 +101,18 @@ function isObject(v: JsonValue | undefined): v is { [k: string]: JsonValue } {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** The backend label a run's checkpoint records (read from checkpoint.json, no tensors), if readable. */
+export async function storedBackend(paths: RunPaths): Promise<string | undefined> {
+  try {
+    const text = await readFile(join(paths.checkpoint, 'checkpoint.json'), 'utf8');
+    const doc = JSON.parse(text) as { json?: { run?: { backend?: unknown } } };
+    const backend = doc.json?.run?.backend;
+    return typeof backend === 'string' ? backend : undefined;
+  } catch {
+    return undefined; // the loader reports a damaged checkpoint with its own message
+  }
+}
+
 /**
  * Loads a checkpoint written by `sculpt train` and checks the CLI's part of it.
  *

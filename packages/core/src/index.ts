@@ -36,9 +36,11 @@ export {
   SculptError,
 } from './errors.js';
 export type {
+  AllowExtra,
   Checkpoint,
   CheckpointStore,
   CheckpointTarget,
+  ExpectedTensors,
   LoadCheckpointOptions,
   TensorSpec,
 } from './io/checkpoint.js';
@@ -52,6 +54,11 @@ export {
 } from './io/checkpoint.js';
 export type { IndexedDbStoreOptions } from './io/indexeddb.js';
 export { indexedDbStore } from './io/indexeddb.js';
+export {
+  assignModelWeights,
+  expectTrainingWeights,
+  weightSpecs,
+} from './io/model-weights.js';
 export type { EncodePngOptions, ImageGridOptions, PngPixels } from './io/png.js';
 export { decodePng, decodePngPixels, encodePng, imageGrid, readPng, writePng } from './io/png.js';
 export type { DecodedSafetensors } from './io/safetensors.js';

@@ -126,6 +126,14 @@ export function imageSetTensors(
   set: ImageSet,
   options: ImageTensorOptions & { indices?: ArrayLike<number> } = {},
 ): ImageBatch {
+  const range = options.range ?? '0,1';
+  if (range !== '0,1' && range !== '-1,1')
+    throw new SculptError(
+      'imageSetTensors',
+      "range must be '0,1' or '-1,1'",
+      `got ${JSON.stringify(range)?.slice(0, 40)}`,
+      "pass range: '-1,1' for diffusion and GANs, or leave it out for [0, 1]",
+    );
   const source = options.indices ? subsetImages(set, options.indices) : set;
   const pixels = binarizePixels(
     source.images,
@@ -133,8 +141,7 @@ export function imageSetTensors(
     options.rng,
     'imageSetTensors',
   );
-  if ((options.range ?? '0,1') === '-1,1')
-    for (let i = 0; i < pixels.length; i++) pixels[i] = 2 * pixels[i] - 1;
+  if (range === '-1,1') for (let i = 0; i < pixels.length; i++) pixels[i] = 2 * pixels[i] - 1;
   return {
     images: tf.tensor4d(
       pixels,

@@ -2,14 +2,17 @@
 // Sampling, img2img and inpainting go through @sculpt/samplers; weights go
 // through core's checkpoints.
 import {
+  assignModelWeights,
   type Checkpoint,
   type Conditioning,
   checkpointFromBytes,
   checkpointToBytes,
   type Denoiser,
+  expectTrainingWeights,
   type FetchCheckpointOptions,
   formatShape,
   type JsonValue,
+  type LoadCheckpointOptions,
   loadCheckpoint,
   modelFromUrl,
   type NoiseSchedule,
@@ -18,6 +21,7 @@ import {
   SculptError,
   saveCheckpoint,
   unpackTrainingCheckpoint,
+  weightSpecs,
 } from '@sculpt/core';
 import { type DiffusionNetwork, discreteDenoiser, karrasDenoiser } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -139,6 +143,20 @@ export class DiffusionModel {
    */
   static fromConfig(config: DiffusionConfig, options: CreateModelOptions = {}): DiffusionModel {
     return DiffusionModel.create(config, options);
+  }
+
+  /**
+   * @internal How `load`, `fromBytes` and `DiffusionTrainer.resume` read a
+   * checkpoint: every `model/` weight checked (name, shape, dtype) against the
+   * architecture of the stored config before any tensor is made.
+   */
+  static loadOptions(): LoadCheckpointOptions {
+    return expectTrainingWeights(CHECKPOINT_KIND, (config) =>
+      weightSpecs(
+        new DiffusionModel(diffusionConfig(config as DiffusionConfigInput)),
+        (m) => m.params,
+      ),
+    );
   }
 
   /** The frozen, JSON-serialisable config. @example `JSON.stringify(model.getConfig())` */
@@ -319,18 +337,11 @@ export class DiffusionModel {
   static fromCheckpoint(where: string, checkpoint: Checkpoint): DiffusionModel {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
     const model = new DiffusionModel(diffusionConfig(config as unknown as DiffusionConfigInput));
-    for (const [name, v] of Object.entries(model.params)) {
-      const t = weights[name];
-      if (!t || t.shape.join(',') !== v.shape.join(',')) {
-        model.dispose();
-        throw new SculptError(
-          where,
-          `expected weight '${name}' of shape ${formatShape(v.shape)}`,
-          `got ${t ? formatShape(t.shape) : 'none'}`,
-          'the checkpoint was written by a different config',
-        );
-      }
-      v.assign(t);
+    try {
+      assignModelWeights(where, model.params, weights);
+    } catch (error) {
+      model.dispose();
+      throw error;
     }
     return model;
   }
@@ -363,7 +374,7 @@ export class DiffusionModel {
    * @example `const model = await DiffusionModel.load('checkpoints/mnist')`
    */
   static async load(dir: string): Promise<DiffusionModel> {
-    const checkpoint = await loadCheckpoint(dir);
+    const checkpoint = await loadCheckpoint(dir, DiffusionModel.loadOptions());
     try {
       return DiffusionModel.fromCheckpoint('DiffusionModel.load', checkpoint);
     } finally {
@@ -389,6 +400,7 @@ export class DiffusionModel {
   static fromBytes(bytes: ArrayBuffer | Uint8Array): DiffusionModel {
     const checkpoint = checkpointFromBytes(
       bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes),
+      DiffusionModel.loadOptions(),
     );
     try {
       return DiffusionModel.fromCheckpoint('DiffusionModel.fromBytes', checkpoint);

@@ -340,8 +340,10 @@ export class DiffusionTrainer {
     dir: string,
     options: DiffusionTrainOptions = {},
   ): Promise<{ model: DiffusionModel; trainer: DiffusionTrainer }> {
-    return readCheckpoint(dir, (c) =>
-      DiffusionTrainer.fromCheckpoint('DiffusionTrainer.resume', c, options),
+    return readCheckpoint(
+      dir,
+      (c) => DiffusionTrainer.fromCheckpoint('DiffusionTrainer.resume', c, options),
+      DiffusionModel.loadOptions(),
     );
   }
 

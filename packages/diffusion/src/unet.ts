@@ -106,6 +106,9 @@ export const UNET_PRESETS: Readonly<Record<UNetPresetName, UNetConfig>> = Object
   }),
 });
 
+/** The widest U-Net level {@link checkUNetConfig} accepts. */
+const MAX_WIDTH = 4096;
+
 /** Checks a U-Net config; throws a SculptError naming the bad field. */
 export function checkUNetConfig(where: string, c: UNetConfig): void {
   const bad = (field: string, expected: string, got: unknown, fix?: string) => {
@@ -121,6 +124,9 @@ export function checkUNetConfig(where: string, c: UNetConfig): void {
   if (!posInt(c.channels)) bad('channels', 'to be a positive integer', c.channels);
   if (!Array.isArray(c.widths) || c.widths.length < 1 || !c.widths.every(posInt))
     bad('widths', 'to be a non-empty list of positive integers', c.widths);
+  // A 3×3 conv of width w holds 9·w² weights: past 4,096 one layer alone is over 600 MB.
+  if (c.widths.some((w) => w > MAX_WIDTH))
+    bad('widths', `to be at most ${MAX_WIDTH} each`, c.widths, 'use widths like [64, 128, 256]');
   if (![1, 2, 4].includes(c.patchSize)) bad('patchSize', 'to be 1, 2 or 4', c.patchSize);
   if (c.imageSize % (c.patchSize * 2 ** (c.widths.length - 1)) !== 0)
     bad(

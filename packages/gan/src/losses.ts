@@ -45,6 +45,7 @@ export function checkLoss(where: string, loss: unknown): GanLoss {
  * ```
  */
 export function discriminatorLoss(kind: GanLoss, real: tf.Tensor1D, fake: tf.Tensor1D): tf.Scalar {
+  checkLoss('discriminatorLoss', kind);
   return tf.tidy(() => {
     if (kind === 'non-saturating')
       return tf.add(tf.mean(tf.softplus(tf.neg(real))), tf.mean(tf.softplus(fake)));
@@ -63,6 +64,7 @@ export function discriminatorLoss(kind: GanLoss, real: tf.Tensor1D, fake: tf.Ten
  * ```
  */
 export function generatorLoss(kind: GanLoss, fake: tf.Tensor1D): tf.Scalar {
+  checkLoss('generatorLoss', kind);
   return tf.tidy(() =>
     kind === 'non-saturating' ? tf.mean(tf.softplus(tf.neg(fake))) : tf.neg(tf.mean(fake)),
   ) as tf.Scalar;

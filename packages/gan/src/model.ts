@@ -1,12 +1,15 @@
 // GanModel: a DCGAN generator + discriminator and their config. Training
 // lives in ./train.ts; weights go through core's checkpoints.
 import {
+  assignModelWeights,
   type Checkpoint,
   checkpointFromBytes,
   checkpointToBytes,
+  expectTrainingWeights,
   type FetchCheckpointOptions,
   formatShape,
   type JsonValue,
+  type LoadCheckpointOptions,
   loadCheckpoint,
   modelFromUrl,
   packTrainingCheckpoint,
@@ -14,6 +17,7 @@ import {
   SculptError,
   saveCheckpoint,
   unpackTrainingCheckpoint,
+  weightSpecs,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type GanConfig, type GanConfigInput, type GanPresetName, ganConfig } from './config.js';
@@ -368,6 +372,17 @@ export class GanModel {
   }
 
   /**
+   * @internal How `load`, `fromBytes` and the trainer's `resume` read a
+   * checkpoint: every `model/` tensor checked (name, shape, dtype) against the
+   * architecture of the stored config before any tensor is made.
+   */
+  static loadOptions(): LoadCheckpointOptions {
+    return expectTrainingWeights(CHECKPOINT_KIND, (config) =>
+      weightSpecs(GanModel.create(config as unknown as GanConfigInput), (m) => m.weights),
+    );
+  }
+
+  /**
    * A model from a checkpoint written by `save`, `toBytes` or a trainer.
    * @returns a new model; the caller owns it. The checkpoint's tensors are not disposed.
    * @throws CheckpointError for another kind; SculptError for weights that do not fit the config.
@@ -375,18 +390,11 @@ export class GanModel {
   static fromCheckpoint(where: string, checkpoint: Checkpoint): GanModel {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
     const model = GanModel.create(config as unknown as GanConfigInput);
-    for (const [name, v] of Object.entries(model.weights)) {
-      const t = weights[name];
-      if (!t || t.shape.join(',') !== v.shape.join(',')) {
-        model.dispose();
-        throw new SculptError(
-          where,
-          `expected weight '${name}' of shape ${formatShape(v.shape)}`,
-          `got ${t ? formatShape(t.shape) : 'none'}`,
-          'the checkpoint was written by a different config',
-        );
-      }
-      v.assign(t);
+    try {
+      assignModelWeights(where, model.weights, weights);
+    } catch (error) {
+      model.dispose();
+      throw error;
     }
     return model;
   }
@@ -417,7 +425,7 @@ export class GanModel {
    * @example `const gan = await GanModel.load('checkpoints/gan')`
    */
   static async load(dir: string): Promise<GanModel> {
-    const checkpoint = await loadCheckpoint(dir);
+    const checkpoint = await loadCheckpoint(dir, GanModel.loadOptions());
     try {
       return GanModel.fromCheckpoint('GanModel.load', checkpoint);
     } finally {
@@ -443,6 +451,7 @@ export class GanModel {
   static fromBytes(bytes: ArrayBuffer | Uint8Array): GanModel {
     const checkpoint = checkpointFromBytes(
       bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes),
+      GanModel.loadOptions(),
     );
     try {
       return GanModel.fromCheckpoint('GanModel.fromBytes', checkpoint);

@@ -410,7 +410,11 @@ export class GanTrainer {
     dir: string,
     options: GanTrainOptions = {},
   ): Promise<{ model: GanModel; trainer: GanTrainer }> {
-    return readCheckpoint(dir, (c) => GanTrainer.fromCheckpoint('GanTrainer.resume', c, options));
+    return readCheckpoint(
+      dir,
+      (c) => GanTrainer.fromCheckpoint('GanTrainer.resume', c, options),
+      GanModel.loadOptions(),
+    );
   }
 
   /**

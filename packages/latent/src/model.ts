@@ -241,8 +241,10 @@ export class LatentDiffusionModel {
    */
   async sample(options: LatentSampleOptions): Promise<tf.Tensor4D> {
     const { prompts, guidanceScale = 1, steps = 20, seed = 0 } = options;
-    const cond = this.text.encode(prompts);
+    checkPrompts('LatentDiffusionModel.sample', prompts);
+    // Guidance is checked before the prompts become tensors, so a bad scale leaks nothing.
     const guided = this.guidedDenoiser(guidanceScale);
+    const cond = this.text.encode(prompts);
     try {
       const images = await latentDiffusion({
         autoencoder: this.autoencoder,
@@ -344,4 +346,23 @@ export class LatentDiffusionModel {
     this.text.dispose();
     this.diffusion.dispose();
   }
+}
+
+/** More prompts than one call should hold: every image and its latents live at once. */
+const MAX_PROMPTS = 4096;
+
+/** @throws SculptError unless `prompts` is an array of 1 to {@link MAX_PROMPTS} strings. */
+function checkPrompts(where: string, prompts: unknown): void {
+  const ok =
+    Array.isArray(prompts) &&
+    prompts.length >= 1 &&
+    prompts.length <= MAX_PROMPTS &&
+    prompts.every((p) => typeof p === 'string');
+  if (ok) return;
+  throw new SculptError(
+    where,
+    `expected prompts to be an array of 1 to ${MAX_PROMPTS} strings (one image each)`,
+    `got ${Array.isArray(prompts) ? `an array of ${prompts.length}` : typeof prompts}`,
+    `pass e.g. prompts: ['a thick seven']; for more images, sample in batches of up to ${MAX_PROMPTS}`,
+  );
 }

@@ -57,6 +57,13 @@ export class PromptEncoder {
    */
   tokenize(prompt: string): Int32Array {
     const where = 'PromptEncoder.tokenize';
+    if (typeof prompt !== 'string')
+      throw new SculptError(
+        where,
+        'a prompt string',
+        `got ${typeof prompt}`,
+        "pass text, e.g. 'a thick seven'",
+      );
     const words = prompt
       .toLowerCase()
       .split(/[^a-z0-9]+/)
@@ -92,6 +99,13 @@ export class PromptEncoder {
    * @returns `{ context, contextMask }`; the caller owns both.
    */
   encode(prompts: readonly string[]): EncodedPrompts {
+    if (!Array.isArray(prompts))
+      throw new SculptError(
+        'PromptEncoder.encode',
+        'an array of prompt strings',
+        `got ${typeof prompts}`,
+        "wrap one prompt in an array: ['a thick seven']",
+      );
     const L = this.config.contextLength;
     const ids = new Int32Array(prompts.length * L);
     for (const [i, p] of prompts.entries()) ids.set(this.tokenize(p), i * L);

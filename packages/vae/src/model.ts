@@ -1,11 +1,14 @@
 // MLP or conv autoencoder / VAE: weights are plain tf.Variables, saved through core's checkpoints.
 import {
   type Autoencoder,
+  assignModelWeights,
   type Checkpoint,
   DiagonalNormal,
+  expectTrainingWeights,
   type FetchCheckpointOptions,
   formatShape,
   type JsonValue,
+  type LoadCheckpointOptions,
   loadCheckpoint,
   modelFromUrl,
   packTrainingCheckpoint,
@@ -13,6 +16,7 @@ import {
   SculptError,
   saveCheckpoint,
   unpackTrainingCheckpoint,
+  weightSpecs,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type VaeConfig, type VaeConfigInput, type VaePreset, vaeConfig } from './config.js';
@@ -26,7 +30,7 @@ import {
   type Params,
 } from './conv.js';
 import { decoderMean, logLikelihoodFlat } from './likelihood.js';
-import { assignWeights, checkImageBatch } from './shared.js';
+import { checkImageBatch } from './shared.js';
 
 /** The `kind` written into checkpoints of this package. */
 export const CHECKPOINT_KIND = 'sculpt-vae';
@@ -63,24 +67,30 @@ export class VaeModel implements Autoencoder {
     this.config = config;
     const rng = new Rng(seed);
     const p: Params = {};
-    const conv = config.arch === 'conv';
-    if (conv) addConvEncoder(p, rng, config.imageShape[2], config.convChannels);
-    let w = conv ? this.featureSize : this.pixels;
-    config.hidden.forEach((h, i) => {
-      addDense(p, rng, `enc/${i}`, w, h);
-      w = h;
-    });
-    addDense(p, rng, 'enc/mean', w, config.latentDim);
-    if (config.kind === 'vae') addDense(p, rng, 'enc/logvar', w, config.latentDim);
-    w = config.latentDim;
-    [...config.hidden].reverse().forEach((h, i) => {
-      addDense(p, rng, `dec/${i}`, w, h);
-      w = h;
-    });
-    addDense(p, rng, conv ? 'dec/proj' : 'dec/out', w, conv ? this.featureSize : this.pixels);
-    if (conv) addConvDecoder(p, rng, config.imageShape[2], config.convChannels);
-    if (config.likelihood === 'gaussian' && config.decoderStd === 'learned')
-      p['dec/logvar'] = tf.tidy(() => tf.variable(tf.fill([this.pixels], Math.log(0.1)), true));
+    try {
+      const conv = config.arch === 'conv';
+      if (conv) addConvEncoder(p, rng, config.imageShape[2], config.convChannels);
+      let w = conv ? this.featureSize : this.pixels;
+      config.hidden.forEach((h, i) => {
+        addDense(p, rng, `enc/${i}`, w, h);
+        w = h;
+      });
+      addDense(p, rng, 'enc/mean', w, config.latentDim);
+      if (config.kind === 'vae') addDense(p, rng, 'enc/logvar', w, config.latentDim);
+      w = config.latentDim;
+      [...config.hidden].reverse().forEach((h, i) => {
+        addDense(p, rng, `dec/${i}`, w, h);
+        w = h;
+      });
+      addDense(p, rng, conv ? 'dec/proj' : 'dec/out', w, conv ? this.featureSize : this.pixels);
+      if (conv) addConvDecoder(p, rng, config.imageShape[2], config.convChannels);
+      if (config.likelihood === 'gaussian' && config.decoderStd === 'learned')
+        p['dec/logvar'] = tf.tidy(() => tf.variable(tf.fill([this.pixels], Math.log(0.1)), true));
+    } catch (error) {
+      // A weight that cannot be made (e.g. a huge latentDim) frees the ones already made.
+      tf.dispose(Object.values(p));
+      throw error;
+    }
     this.params = p;
   }
 
@@ -259,7 +269,7 @@ export class VaeModel implements Autoencoder {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CHECKPOINT_KIND);
     const model = VaeModel.fromConfig(config as unknown as VaeConfig);
     try {
-      assignWeights(where, model.params, weights);
+      assignModelWeights(where, model.params, weights);
     } catch (error) {
       model.dispose();
       throw error;
@@ -284,9 +294,20 @@ export class VaeModel implements Autoencoder {
     return modelFromUrl(url, options, (c) => VaeModel.fromCheckpoint('VaeModel.fromUrl', c));
   }
 
+  /**
+   * @internal How `load` and the trainer's `resume` read a checkpoint: every
+   * `model/` tensor checked (name, shape, dtype) against the architecture of the
+   * stored config before any tensor is made.
+   */
+  static loadOptions(): LoadCheckpointOptions {
+    return expectTrainingWeights(CHECKPOINT_KIND, (config) =>
+      weightSpecs(VaeModel.fromConfig(config as unknown as VaeConfig), (m) => m.params),
+    );
+  }
+
   /** Loads a model saved by `save` (or a trainer checkpoint). @returns the caller owns it. */
   static async load(dir: string): Promise<VaeModel> {
-    const ckpt = await loadCheckpoint(dir);
+    const ckpt = await loadCheckpoint(dir, VaeModel.loadOptions());
     try {
       return VaeModel.fromCheckpoint('VaeModel.load', ckpt);
     } finally {

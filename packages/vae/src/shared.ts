@@ -1,4 +1,4 @@
-// Input checks and checkpoint weight loading shared by VaeModel and VqVaeModel.
+// Input checks shared by VaeModel and VqVaeModel.
 import { formatShape, SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -24,26 +24,4 @@ export function checkImageBatch(
       'got NaN or ±Infinity',
       'clean the data (pixels in [0, 1])',
     );
-}
-
-/**
- * Copies checkpoint `weights` into the model's `variables` by name.
- * @throws SculptError naming the first missing or mis-shaped weight (nothing is disposed).
- */
-export function assignWeights(
-  where: string,
-  variables: Record<string, tf.Variable>,
-  weights: Record<string, tf.Tensor>,
-): void {
-  for (const [name, v] of Object.entries(variables)) {
-    const t = weights[name];
-    if (!t || t.shape.join(',') !== v.shape.join(','))
-      throw new SculptError(
-        where,
-        `expected weight '${name}' of shape ${formatShape(v.shape)}`,
-        `got ${t ? formatShape(t.shape) : 'none'}`,
-        'the checkpoint was written by a different config',
-      );
-    v.assign(t);
-  }
 }

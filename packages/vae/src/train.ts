@@ -182,7 +182,11 @@ export class VaeTrainer {
     dir: string,
     options: VaeTrainOptions = {},
   ): Promise<{ model: VaeModel; trainer: VaeTrainer }> {
-    return readCheckpoint(dir, (c) => VaeTrainer.fromCheckpoint('VaeTrainer.resume', c, options));
+    return readCheckpoint(
+      dir,
+      (c) => VaeTrainer.fromCheckpoint('VaeTrainer.resume', c, options),
+      VaeModel.loadOptions(),
+    );
   }
 
   /** A model and trainer from a training checkpoint (tensors read, not taken). */

@@ -2,15 +2,19 @@
 // Weights are plain tf.Variables; the EMA codebook state is saved beside them.
 import {
   type Autoencoder,
+  assignModelWeights,
   type Checkpoint,
+  expectTrainingWeights,
   formatShape,
   type JsonValue,
+  type LoadCheckpointOptions,
   loadCheckpoint,
   packTrainingCheckpoint,
   Rng,
   SculptError,
   saveCheckpoint,
   unpackTrainingCheckpoint,
+  weightSpecs,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -23,7 +27,7 @@ import {
   type Params,
 } from './conv.js';
 import { type EmaCodebook, nearestCodes, oneHotCodes } from './quantizer.js';
-import { assignWeights, checkImageBatch } from './shared.js';
+import { checkImageBatch } from './shared.js';
 import {
   type VqVaeConfig,
   type VqVaeConfigInput,
@@ -246,7 +250,7 @@ export class VqVaeModel implements Autoencoder {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, VQ_CHECKPOINT_KIND);
     const model = VqVaeModel.fromConfig(config as unknown as VqVaeConfig);
     try {
-      assignWeights(where, model.allTensors(), weights);
+      assignModelWeights(where, model.allTensors(), weights);
     } catch (error) {
       model.dispose();
       throw error;
@@ -259,9 +263,20 @@ export class VqVaeModel implements Autoencoder {
     await saveCheckpoint(dir, this.toCheckpoint());
   }
 
+  /**
+   * @internal How `load` and the trainer's `resume` read a checkpoint: every
+   * `model/` tensor checked (name, shape, dtype) against the architecture of the
+   * stored config before any tensor is made.
+   */
+  static loadOptions(): LoadCheckpointOptions {
+    return expectTrainingWeights(VQ_CHECKPOINT_KIND, (config) =>
+      weightSpecs(VqVaeModel.fromConfig(config as unknown as VqVaeConfig), (m) => m.allTensors()),
+    );
+  }
+
   /** Loads a model saved by `save` (or a trainer checkpoint). @returns the caller owns it. */
   static async load(dir: string): Promise<VqVaeModel> {
-    const ckpt = await loadCheckpoint(dir);
+    const ckpt = await loadCheckpoint(dir, VqVaeModel.loadOptions());
     try {
       return VqVaeModel.fromCheckpoint('VqVaeModel.load', ckpt);
     } finally {

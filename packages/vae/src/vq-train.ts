@@ -242,8 +242,10 @@ export class VqVaeTrainer {
 
   /** Loads a checkpoint from `save`. @returns a new model and trainer the caller owns. */
   static resume(dir: string, options: VqVaeTrainOptions = {}) {
-    return readCheckpoint(dir, (c) =>
-      VqVaeTrainer.fromCheckpoint('VqVaeTrainer.resume', c, options),
+    return readCheckpoint(
+      dir,
+      (c) => VqVaeTrainer.fromCheckpoint('VqVaeTrainer.resume', c, options),
+      VqVaeModel.loadOptions(),
     );
   }
 

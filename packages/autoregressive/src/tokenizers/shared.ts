@@ -17,6 +17,8 @@ export function wellFormed(where: string, text: string, invalid: InvalidInput = 
       `got ${preview(invalid)}`,
     );
   }
+  if (typeof text !== 'string')
+    throw new SculptError(where, 'text must be a string', `got ${preview(text)}`, 'pass a string');
   // In `u` mode a surrogate pair is one code point, so \p{Cs} only matches lone halves.
   const index = text.search(LONE_SURROGATE);
   if (index < 0) return text;

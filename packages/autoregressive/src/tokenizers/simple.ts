@@ -41,6 +41,13 @@ export function charTokenizer(
   const where = 'charTokenizer';
   let tokens: string[];
   if ('text' in source && typeof source.text === 'string') {
+    if (source.text.length === 0)
+      throw new SculptError(
+        where,
+        'text must hold at least one character (the vocabulary is its characters)',
+        "got ''",
+        'pass the training text, or { tokens } to list the characters',
+      );
     const codePoints = new Set<number>();
     for (const char of wellFormed(where, source.text)) codePoints.add(char.codePointAt(0)!);
     tokens = [...codePoints].sort((a, b) => a - b).map((c) => String.fromCodePoint(c));

@@ -8,10 +8,10 @@ import { charTokenizer, GptModel } from '@sculpt/autoregressive';
 import { decodePngPixels, imageGrid, karrasSigmas, Normal, Rng } from '@sculpt/core';
 import { makeImageSet, shapeImages, textWindowsArray } from '@sculpt/datasets';
 import { DiffusionModel } from '@sculpt/diffusion';
-import { GanModel } from '@sculpt/gan';
+import { CycleGanModel, GanModel } from '@sculpt/gan';
 import { bitsPerDim, frechetDistance, negativeElbo, precisionRecall } from '@sculpt/metrics';
 import { getSampler } from '@sculpt/samplers';
-import { interpolate, samplePrior, VaeModel } from '@sculpt/vae';
+import { interpolate, samplePrior, VaeModel, VqVaeModel } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FamilyAdapter, FamilyModel } from '../../src/family.js';
 
@@ -21,6 +21,8 @@ export interface BadInputContext {
   vae: VaeModel;
   gan: GanModel;
   gpt: GptModel;
+  vq: VqVaeModel;
+  cycle: CycleGanModel;
   /** One smoke model per registered family, by name. */
   families: Map<string, FamilyModel>;
   /** Keeps a row's own input tensors, which the caller disposes after the row (so only the library's leaks count). */
@@ -46,10 +48,13 @@ export function packageModels(): Omit<BadInputContext, 'families' | 'inputs'> {
     vae: VaeModel.create('tiny', { seed: 0 }),
     gan: GanModel.create('tiny', { seed: 0 }),
     gpt: GptModel.create({ tokenizer, preset: 'tiny', seed: 0 }),
+    vq: VqVaeModel.create('tiny-vq', { seed: 0 }),
+    cycle: CycleGanModel.create('tiny-cycle', { seed: 0 }),
   };
 }
 
-const row = (
+/** One row of the table. */
+export const row = (
   entry: string,
   argument: string,
   value: string,
@@ -64,15 +69,15 @@ const row = (
 });
 
 /** A row's input tensor, kept in `c.inputs` for the caller to dispose. */
-function input<T extends tf.Tensor>(c: BadInputContext, make: () => T): T {
+export function input<T extends tf.Tensor>(c: BadInputContext, make: () => T): T {
   const t = make();
   c.inputs.push(t);
   return t;
 }
 
-const image = (c: BadInputContext, shape: [number, number, number, number], fill = 0) =>
+export const image = (c: BadInputContext, shape: [number, number, number, number], fill = 0) =>
   input(c, () => tf.fill(shape, fill) as tf.Tensor4D);
-const zeros = (c: BadInputContext, shape: number[]) => input(c, () => tf.zeros(shape));
+export const zeros = (c: BadInputContext, shape: number[]) => input(c, () => tf.zeros(shape));
 
 /** The rows of the packages' entry points. */
 export const PACKAGE_BAD_INPUTS: readonly BadInput[] = [

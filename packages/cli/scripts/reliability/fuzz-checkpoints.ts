@@ -2,7 +2,7 @@
 // decodeSafetensors, checkpointFromBytes and every registered family's
 // restore, then prints a JSON summary (inputs, outcomes, worst time and heap
 // per input, findings). Findings are appended to the corpus with --save.
-//   tsx scripts/reliability/fuzz-checkpoints.ts [--inputs 10000] [--seed 1] [--save]
+//   tsx scripts/reliability/fuzz-checkpoints.ts [--inputs 10000] [--seed 1] [--seconds S per target] [--save]
 //   tsx scripts/reliability/fuzz-checkpoints.ts --write-corpus   (rebuilds the historic entries)
 import { writeFileSync } from 'node:fs';
 import '@tensorflow/tfjs-backend-cpu';
@@ -39,7 +39,11 @@ const started = performance.now();
 const summaries = [];
 const findings: Finding[] = [];
 for (const [i, target] of targets.entries()) {
-  const run = await fuzzTarget(target, { inputs, seed: seed * 1000 + i });
+  const run = await fuzzTarget(target, {
+    inputs,
+    seed: seed * 1000 + i,
+    seconds: flag('seconds', Number.POSITIVE_INFINITY),
+  });
   summaries.push(run.summary);
   findings.push(...run.findings);
   target.dispose();

@@ -45,8 +45,16 @@ export interface FuzzSummary {
   worstMs: number;
   worstKind: string;
   worstHeapMB: number;
+  /** Wall time of the whole target. */
+  seconds: number;
+  /** Stopped by the time budget before `inputs` reached what was asked. */
+  stoppedByBudget: boolean;
   kinds: Record<string, number>;
 }
+
+/** Per-input bounds: a loader must answer any input of these few-kB files within them (generous for a shared machine). */
+export const LIMIT_MS = 5000;
+export const LIMIT_HEAP_MB = 256;
 
 /** The same bytes as a Node Buffer that is a view into a larger pool at an odd offset. */
 function asPooledBuffer(bytes: Uint8Array): Uint8Array {
@@ -168,7 +176,9 @@ export async function tryInput(
 }
 
 /**
- * Runs `inputs` mutations of `target.base` (half of them as pooled Node Buffers).
+ * Runs `inputs` mutations of `target.base` (half of them as pooled Node Buffers),
+ * stopping early once `seconds` (default: no limit) have passed. An input that takes
+ * more than {@link LIMIT_MS} or {@link LIMIT_HEAP_MB} is a finding, like a wrong outcome.
  *
  * @returns the summary and every finding.
  * @example
@@ -178,8 +188,10 @@ export async function tryInput(
  */
 export async function fuzzTarget(
   target: FuzzTarget,
-  options: { inputs: number; seed: number },
+  options: { inputs: number; seed: number; seconds?: number },
 ): Promise<{ summary: FuzzSummary; findings: Finding[] }> {
+  const started = performance.now();
+  const budgetMs = (options.seconds ?? Number.POSITIVE_INFINITY) * 1000;
   const rng = new Rng(options.seed);
   const findings: Finding[] = [];
   const summary: FuzzSummary = {
@@ -191,9 +203,15 @@ export async function fuzzTarget(
     worstMs: 0,
     worstKind: '',
     worstHeapMB: 0,
+    seconds: 0,
+    stoppedByBudget: false,
     kinds: {},
   };
   for (let i = 0; i < options.inputs; i++) {
+    if (performance.now() - started > budgetMs) {
+      summary.stoppedByBudget = true;
+      break;
+    }
     const { kind, bytes } = mutate(target.base, rng);
     const input = i % 2 ? asPooledBuffer(bytes) : bytes;
     const heap0 = process.memoryUsage().heapUsed;
@@ -205,18 +223,23 @@ export async function fuzzTarget(
     summary.kinds[kind] = (summary.kinds[kind] ?? 0) + 1;
     if (ms > summary.worstMs) [summary.worstMs, summary.worstKind] = [ms, kind];
     summary.worstHeapMB = Math.max(summary.worstHeapMB, heapMB);
-    if (outcome === 'loaded' || outcome === 'refused') summary[outcome]++;
+    const overBudget =
+      ms > LIMIT_MS || heapMB > LIMIT_HEAP_MB
+        ? `over the per-input budget: ${Math.round(ms)} ms, ${Math.round(heapMB)} MB heap (${outcome})`
+        : undefined;
+    if (!overBudget && (outcome === 'loaded' || outcome === 'refused')) summary[outcome]++;
     else {
       summary.findings++;
       findings.push({
         target: target.name,
         kind,
-        error: outcome,
+        error: overBudget ?? outcome,
         bytes: Buffer.from(bytes).toString('base64'),
       });
     }
   }
   summary.worstMs = Math.round(summary.worstMs * 10) / 10;
   summary.worstHeapMB = Math.round(summary.worstHeapMB * 10) / 10;
+  summary.seconds = Math.round((performance.now() - started) / 100) / 10;
   return { summary, findings };
 }

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { startBackend } from '../../src/backend.js';
 import { FAMILIES } from '../../src/families/index.js';
 import { familyBadInputs, PACKAGE_BAD_INPUTS, packageModels, soakRows } from './bad-inputs.js';
+import { AUDIT_BAD_INPUTS } from './bad-inputs-audit.js';
 import { smokeModel, soakFamily } from './soak.js';
 
 function flag(name: string, fallback: number | string): string {
@@ -34,9 +35,10 @@ for (const f of FAMILIES) families.set(f.name, await smokeModel(f, 10));
 const ctx = { ...packageModels(), families, inputs: [] };
 const rows = only
   ? chosen.flatMap(familyBadInputs)
-  : [...PACKAGE_BAD_INPUTS, ...FAMILIES.flatMap(familyBadInputs)];
+  : [...PACKAGE_BAD_INPUTS, ...AUDIT_BAD_INPUTS, ...FAMILIES.flatMap(familyBadInputs)];
 const errorPaths = await soakRows(rows, ctx, Number(flag('repeats', 100)));
-for (const m of [ctx.diffusion, ctx.vae, ctx.gan, ctx.gpt, ...families.values()]) m.dispose();
+for (const m of [ctx.diffusion, ctx.vae, ctx.gan, ctx.gpt, ctx.vq, ctx.cycle, ...families.values()])
+  m.dispose();
 console.log(
   JSON.stringify(
     {

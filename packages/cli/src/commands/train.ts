@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { BackendPreference } from '@sculpt/backend';
 import { AbortError, imageGrid, type StepResult, saveCheckpoint, writePng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { backendLabel, startBackend } from '../backend.js';
+import { backendLabel, resumeBackend, startBackend } from '../backend.js';
 import { checkDataPath, type DataSpec, loadData, parseDataSpec } from '../data.js';
 import { EXIT, UsageError } from '../errors.js';
 import { checkPreset, getFamily } from '../families/index.js';
@@ -23,6 +23,7 @@ import {
   readLog,
   readRunCheckpoint,
   runPaths,
+  storedBackend,
   truncateLog,
 } from '../run-dir.js';
 
@@ -114,7 +115,9 @@ async function plan(
         'check --out, or drop --resume to start a new run',
       );
     }
-    await startBackend(o.backend); // the checkpoint's tensors need a backend
+    // The checkpoint's tensors need a backend: the run's own unless --backend names another.
+    const chosen = resumeBackend(o.backend, await storedBackend(paths));
+    await startBackend(chosen.preference);
     const stored = await readRunCheckpoint(paths.checkpoint);
     const r = stored.run;
     try {
@@ -137,7 +140,7 @@ async function plan(
           ? { minutes: o.minutes }
           : r.target;
     const dataSpec = parseDataSpec(r.data);
-    const notes: string[] = [];
+    const notes: string[] = chosen.note ? [chosen.note] : [];
     if (JSON.stringify(target) !== JSON.stringify(r.target)) {
       const was = 'steps' in r.target ? `step ${r.target.steps}` : `${r.target.minutes} minutes`;
       const now = 'steps' in target ? `step ${target.steps}` : `${target.minutes} minutes`;

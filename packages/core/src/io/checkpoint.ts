@@ -11,9 +11,19 @@
 // The document carries a format version and the CRC-32 and size of the data
 // section, so truncated, swapped or bit-flipped weights are refused, never half-loaded.
 import type * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, formatShape, preview, SculptError } from '../errors.js';
+import { CheckpointError, preview, SculptError } from '../errors.js';
 import type { JsonValue } from '../train/state.js';
 import { crc32 } from './crc32.js';
+import {
+  type AllowExtra,
+  type ExpectedTensors,
+  refuseTensorProblems,
+  type TensorSpec,
+  tensorProblems,
+} from './expect.js';
+
+export type { AllowExtra, ExpectedTensors, TensorSpec } from './expect.js';
+
 import { DOCUMENT_FILE, joinPath, readDirectory, saveDirectory, WEIGHTS_FILE } from './node-dir.js';
 import {
   assembleSafetensors,
@@ -43,23 +53,17 @@ export interface Checkpoint {
   json: JsonValue;
 }
 
-/** What a loaded tensor must look like: a `tf.Tensor` fits, so a model's own weights can be passed. */
-export interface TensorSpec {
-  readonly shape: readonly number[];
-  /** Checked when given. */
-  readonly dtype?: tf.DataType;
-}
-
 /** Options of {@link loadCheckpoint} and {@link checkpointFromBytes}. */
 export interface LoadCheckpointOptions {
   /**
-   * The tensors the caller needs, by name. Every one must be present with this
-   * shape (and dtype, when given), else a `CheckpointError` lists every
-   * difference and no tensor is made. Default: no check.
+   * The tensors the caller needs, by name, or a function of the checkpoint's
+   * JSON that returns them (so a model can derive them from its stored config).
+   * Every one must be present with this shape (and dtype, when given), else a
+   * `CheckpointError` lists every difference and no tensor is made. Default: no check.
    */
-  expect?: Record<string, TensorSpec>;
-  /** With `expect`, allow tensors that `expect` does not name (they are loaded too). Default: `false`. */
-  allowExtra?: boolean;
+  expect?: ExpectedTensors;
+  /** With `expect`, allow tensors that `expect` does not name (they are loaded too): `true`, or a predicate on the name. Default: `false`. */
+  allowExtra?: AllowExtra;
 }
 
 /** Anything that stores one checkpoint blob, e.g. {@link indexedDbStore}. Implement it for OPFS, S3, … */
@@ -250,43 +254,21 @@ export function parseDocument(
 function checkExpected(
   where: string,
   parsed: ParsedSafetensors,
+  json: JsonValue,
   options: LoadCheckpointOptions,
   source: string,
 ): void {
-  const { expect, allowExtra = false } = options;
+  const { allowExtra = false } = options;
+  const expect = typeof options.expect === 'function' ? options.expect(json) : options.expect;
   if (expect === undefined) return;
-  const found = new Map(parsed.entries.map((e) => [e.name, e]));
-  const problems: string[] = [];
-  for (const [name, spec] of Object.entries(expect)) {
-    const entry = found.get(name);
-    if (entry === undefined) {
-      problems.push(`"${name}" is missing`);
-      continue;
-    }
-    const dtype = tfjsDtypeOf(entry.dtype);
-    if (formatShape(entry.shape) !== formatShape(spec.shape)) {
-      problems.push(
-        `"${name}" has shape ${formatShape(entry.shape)}, expected ${formatShape(spec.shape)}`,
-      );
-    }
-    if (spec.dtype !== undefined && spec.dtype !== dtype)
-      problems.push(`"${name}" is ${dtype}, expected ${spec.dtype}`);
-  }
-  if (!allowExtra) {
-    for (const name of found.keys())
-      if (!Object.hasOwn(expect, name)) problems.push(`"${name}" is not expected`);
-  }
-  if (problems.length > 0) {
-    const shown =
-      problems.slice(0, 8).join('; ') +
-      (problems.length > 8 ? `; and ${problems.length - 8} more` : '');
-    throw new CheckpointError(
-      where,
-      `the tensors in ${source} to match options.expect`,
-      `got: ${shown}`,
-      'load the checkpoint into the model it was saved from (same config), or pass allowExtra: true to ignore extra tensors',
-    );
-  }
+  const found = new Map<string, TensorSpec>();
+  for (const e of parsed.entries)
+    found.set(e.name, { shape: e.shape, dtype: tfjsDtypeOf(e.dtype) });
+  refuseTensorProblems(
+    where,
+    `the tensors in ${source}`,
+    tensorProblems(found, expect, allowExtra),
+  );
 }
 
 /** @internal validate a blob against its document (the embedded one, or checkpoint.json's). */
@@ -331,7 +313,7 @@ export function decodeCheckpoint(
     header('the tensor table (names, dtypes, shapes, offsets)', 'got a different table');
   if (jsonCrc32 !== undefined && jsonCrc(document.json) !== jsonCrc32)
     header('the JSON part', 'got different JSON');
-  checkExpected(where, parsed, options, source);
+  checkExpected(where, parsed, document.json, options, source);
   return { tensors: tensorsFromParsed(parsed), json: document.json };
 }
 
@@ -340,7 +322,7 @@ export function decodeCheckpoint(
  * (structure, format version, CRC-32, `expect`) before any tensor is made.
  *
  * @param bytes - the blob.
- * @param options - `expect` (names → shapes/dtypes; tensors fit) and `allowExtra` (default `false`).
+ * @param options - `expect` (names → shapes/dtypes, or a function of the JSON returning them) and `allowExtra` (default `false`).
  * @returns `{ tensors, json }`; the tensors are new and owned by the caller.
  * @throws CheckpointError naming what is wrong for truncated, corrupt or mismatched bytes.
  * @example

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -111,7 +114,7 @@ describe('safetensors fixture', () => {
     tf.dispose([a, b, c]);
   });
 
-  it('reads F16, BF16, I8, U8, I16 and U16 by widening exactly', () => {
+  it('reads F16, BF16, I8, U8, I16 and U16 by widening exactly, from bytes, fs.readFileSync and a pooled Buffer', () => {
     const header =
       '{"h":{"dtype":"F16","shape":[5],"data_offsets":[0,10]},"bf":{"dtype":"BF16","shape":[2],"data_offsets":[10,14]},' +
       '"i8":{"dtype":"I8","shape":[2],"data_offsets":[14,16]},"u8":{"dtype":"U8","shape":[2],"data_offsets":[16,18]},' +
@@ -140,21 +143,30 @@ describe('safetensors fixture', () => {
       0xff,
       0xff, // u16: 65535
     ];
-    const { tensors } = decodeSafetensors(file(header, data));
-    expect(Array.from(tensors.h.dataSync())).toEqual([
-      1,
-      -2,
-      2 ** -24,
-      Number.POSITIVE_INFINITY,
-      65504,
-    ]);
-    expect(Array.from(tensors.bf.dataSync())).toEqual([1, 3.140625]);
-    expect(tensors.i8.dtype).toBe('int32');
-    expect(Array.from(tensors.i8.dataSync())).toEqual([-1, -128]);
-    expect(Array.from(tensors.u8.dataSync())).toEqual([255, 128]);
-    expect(Array.from(tensors.i16.dataSync())).toEqual([-32768]);
-    expect(Array.from(tensors.u16.dataSync())).toEqual([65535]);
-    tf.dispose(tensors);
+    // As bytes, as fs.readFileSync returns them, and as a small Buffer (a view into Node's pool).
+    const bytes = file(header, data);
+    const path = join(mkdtempSync(join(tmpdir(), 'sculpt-st-')), 'widen.safetensors');
+    writeFileSync(path, bytes);
+    const pooled = Buffer.from(bytes);
+    expect(pooled.byteOffset).toBeGreaterThan(0);
+    for (const input of [bytes, readFileSync(path), pooled]) {
+      const { tensors } = decodeSafetensors(input);
+      expect(Array.from(tensors.h.dataSync())).toEqual([
+        1,
+        -2,
+        2 ** -24,
+        Number.POSITIVE_INFINITY,
+        65504,
+      ]);
+      expect(Array.from(tensors.bf.dataSync())).toEqual([1, 3.140625]);
+      expect(tensors.i8.dtype).toBe('int32');
+      expect(Array.from(tensors.i8.dataSync())).toEqual([-1, -128]);
+      expect(Array.from(tensors.u8.dataSync())).toEqual([255, 128]);
+      expect(Array.from(tensors.i16.dataSync())).toEqual([-32768]);
+      expect(Array.from(tensors.u16.dataSync())).toEqual([65535]);
+      tf.dispose(tensors);
+    }
+    rmSync(dirname(path), { recursive: true });
   });
 });
 

@@ -17,6 +17,7 @@ import type { JsonValue, TrainState } from '../train/state.js';
 import {
   type Checkpoint,
   type CheckpointTarget,
+  type LoadCheckpointOptions,
   loadCheckpoint,
   saveCheckpoint,
   type TensorSpec,
@@ -244,14 +245,16 @@ export async function saveTrainingCheckpoint(
  * Loads the checkpoint at `target`, hands it to `read` and frees its tensors
  * afterwards: `read` copies what it keeps (as `Model.fromCheckpoint` does).
  *
+ * @param options - passed to `loadCheckpoint` (e.g. a family's {@link expectTrainingWeights}).
  * @returns what `read` returns.
  * @example `const model = await readCheckpoint(dir, (c) => MyModel.fromCheckpoint('MyModel.load', c));`
  */
 export async function readCheckpoint<T>(
   target: CheckpointTarget,
   read: (checkpoint: Checkpoint) => T,
+  options: LoadCheckpointOptions = {},
 ): Promise<T> {
-  const checkpoint = await loadCheckpoint(target);
+  const checkpoint = await loadCheckpoint(target, options);
   try {
     return read(checkpoint);
   } finally {

@@ -13,6 +13,8 @@ export interface RngState {
 const TWO_POW_32 = 4294967296;
 const INV_2_POW_24 = 1 / 16777216;
 
+const MAX_DRAW = 2 ** 28;
+
 function checkShape(where: string, shape: readonly number[]): number {
   let size = 1;
   for (const d of shape) {
@@ -24,6 +26,15 @@ function checkShape(where: string, shape: readonly number[]): number {
       );
     }
     size *= d;
+  }
+  // Values are drawn on the CPU into one Float32Array: refuse what cannot be allocated.
+  if (size > MAX_DRAW) {
+    throw new SculptError(
+      where,
+      `at most ${MAX_DRAW.toLocaleString('en-US')} values per draw (1 GiB of float32)`,
+      `got shape ${formatShape(shape)} (${size.toExponential(2)} values)`,
+      'draw in smaller batches',
+    );
   }
   return size;
 }
@@ -126,6 +137,7 @@ export class Rng {
 
   /** `n` uniformly distributed unsigned 32-bit integers. Advances the state. */
   uint32(n: number): Uint32Array {
+    checkShape('Rng.uint32', [n]);
     const out = new Uint32Array(n + (n % 2));
     for (let i = 0; i < out.length; i += 2) {
       const c = this.counter++;
@@ -176,6 +188,7 @@ export class Rng {
 
   /** A uniformly random permutation of `0 … n−1` (Fisher–Yates). */
   permutation(n: number): Int32Array {
+    checkShape('Rng.permutation', [n]);
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = i;
     const u = this.uniformArray(n);

@@ -43,6 +43,9 @@ export function linspace64(start: number, end: number, n: number): Float64Array 
   return out;
 }
 
+/** More timesteps than any schedule uses (DDPM trains with 1,000); past it the arrays alone run to gigabytes. */
+const MAX_TIMESTEPS = 1_000_000;
+
 function checkCount(where: string, name: string, n: number): void {
   if (!Number.isInteger(n) || n < 1) {
     throw new SculptError(
@@ -50,6 +53,14 @@ function checkCount(where: string, name: string, n: number): void {
       `${name} must be a positive integer`,
       `got ${n}`,
       `pass e.g. ${name}: 1000`,
+    );
+  }
+  if (n > MAX_TIMESTEPS) {
+    throw new SculptError(
+      where,
+      `${name} must be at most ${MAX_TIMESTEPS.toLocaleString('en-US')}`,
+      `got ${n}`,
+      `pass e.g. ${name}: 1000 (DDPM's choice)`,
     );
   }
 }

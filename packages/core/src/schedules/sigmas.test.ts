@@ -68,7 +68,7 @@ describe('sigma spacings', () => {
 
   it('throws SculptErrors with a fix for bad arguments', () => {
     expect(() => karrasSigmas({ numSteps: 0, sigmaMin: 0.1, sigmaMax: 10 })).toThrow(
-      /karrasSigmas: numSteps must be an integer ≥ 1, got 0\. Fix:/,
+      /karrasSigmas: numSteps must be an integer in \[1, 100,000\], got 0\. Fix:/,
     );
     expect(() => karrasSigmas({ numSteps: 5, sigmaMin: 10, sigmaMax: 10 })).toThrow(
       /sigmaMin must be < sigmaMax.*Fix:/,

@@ -72,13 +72,16 @@ export interface DiscreteSigmasOptions {
   stepsOffset?: number;
 }
 
+/** Far more sampling steps than any sampler needs (20–1,000 is the useful range); bounds the arrays and the run time. */
+const MAX_STEPS = 100_000;
+
 function checkSteps(where: string, numSteps: number): void {
-  if (!Number.isInteger(numSteps) || numSteps < 1) {
+  if (!Number.isInteger(numSteps) || numSteps < 1 || numSteps > MAX_STEPS) {
     throw new SculptError(
       where,
-      'numSteps must be an integer ≥ 1',
+      `numSteps must be an integer in [1, ${MAX_STEPS.toLocaleString('en-US')}]`,
       `got ${numSteps}`,
-      'pass e.g. numSteps: 20',
+      'pass e.g. numSteps: 20 (a few hundred at most are useful)',
     );
   }
 }

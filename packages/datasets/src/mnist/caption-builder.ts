@@ -189,6 +189,13 @@ export function captionImageSet(options: { set: ImageSet; bins?: CaptionBins; rn
   bins: CaptionBins;
 } {
   const { set, rng } = options;
+  if (typeof (rng as Partial<Rng> | undefined)?.uniformArray !== 'function')
+    throw new SculptError(
+      'captionImageSet',
+      'an rng (it picks each caption template)',
+      `got ${rng === undefined ? 'none' : typeof rng}`,
+      'pass { set, rng: new Rng(seed) }',
+    );
   const measures = measureImageSet(set);
   const bins = options.bins ?? captionBins(measures);
   const draws = rng.uniformArray(set.count);

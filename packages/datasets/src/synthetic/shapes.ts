@@ -5,6 +5,9 @@ import { type ImageSet, makeImageSet } from '../image-set.js';
 /** Class names of {@link shapeImages}, by label. */
 export const SHAPE_CLASSES: readonly string[] = Object.freeze(['circle', 'square', 'triangle']);
 
+/** The largest set {@link shapeImages} makes: its pixels are one Float32Array. */
+const MAX_PIXELS = 2 ** 28;
+
 /**
  * Small procedurally drawn grayscale shapes — white circles, squares and
  * upward triangles on black, with random centre and size — for quick tests of
@@ -25,6 +28,13 @@ export function shapeImages(options: { count: number; rng: Rng; size?: number })
       `got count=${count}, size=${size}`,
     );
   }
+  if (count * size * size > MAX_PIXELS)
+    throw new SculptError(
+      'shapeImages',
+      `at most ${MAX_PIXELS.toLocaleString('en-US')} pixels in all (1 GiB of float32)`,
+      `got ${count} images of ${size}×${size}`,
+      'make fewer or smaller images, e.g. count: 10000, size: 16',
+    );
   const params = rng.uniformArray(3 * count);
   const images = new Float32Array(count * size * size);
   const labels = new Int32Array(count);

@@ -1,17 +1,21 @@
 // CycleGanModel: generators A→B and B→A, discriminators of A and B, and
 // their config. Training lives in ./train.ts; weights go through core's checkpoints.
 import {
+  assignModelWeights,
   type Checkpoint,
   checkpointFromBytes,
   checkpointToBytes,
+  expectTrainingWeights,
   formatShape,
   type JsonValue,
+  type LoadCheckpointOptions,
   loadCheckpoint,
   packTrainingCheckpoint,
   Rng,
   SculptError,
   saveCheckpoint,
   unpackTrainingCheckpoint,
+  weightSpecs,
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '../nets.js';
@@ -204,6 +208,17 @@ export class CycleGanModel {
   }
 
   /**
+   * @internal How `load`, `fromBytes` and the trainer's `resume` read a
+   * checkpoint: every `model/` tensor checked (name, shape, dtype) against the
+   * architecture of the stored config before any tensor is made.
+   */
+  static loadOptions(): LoadCheckpointOptions {
+    return expectTrainingWeights(CYCLE_CHECKPOINT_KIND, (config) =>
+      weightSpecs(CycleGanModel.create(config as unknown as CycleGanConfigInput), (m) => m.weights),
+    );
+  }
+
+  /**
    * A model from a checkpoint written by `save`, `toBytes` or a trainer.
    * @returns a new model; the caller owns it. The checkpoint's tensors are not disposed.
    * @throws CheckpointError for another kind; SculptError for weights that do not fit the config.
@@ -211,18 +226,11 @@ export class CycleGanModel {
   static fromCheckpoint(where: string, checkpoint: Checkpoint): CycleGanModel {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CYCLE_CHECKPOINT_KIND);
     const model = CycleGanModel.create(config as unknown as CycleGanConfigInput);
-    for (const [name, v] of Object.entries(model.weights)) {
-      const t = weights[name];
-      if (!t || t.shape.join(',') !== v.shape.join(',')) {
-        model.dispose();
-        throw new SculptError(
-          where,
-          `expected weight '${name}' of shape ${formatShape(v.shape)}`,
-          `got ${t ? formatShape(t.shape) : 'none'}`,
-          'the checkpoint was written by a different config',
-        );
-      }
-      v.assign(t);
+    try {
+      assignModelWeights(where, model.weights, weights);
+    } catch (error) {
+      model.dispose();
+      throw error;
     }
     return model;
   }
@@ -241,7 +249,7 @@ export class CycleGanModel {
    * @example `const cycle = await CycleGanModel.load('checkpoints/cycle')`
    */
   static async load(dir: string): Promise<CycleGanModel> {
-    const checkpoint = await loadCheckpoint(dir);
+    const checkpoint = await loadCheckpoint(dir, CycleGanModel.loadOptions());
     try {
       return CycleGanModel.fromCheckpoint('CycleGanModel.load', checkpoint);
     } finally {
@@ -267,6 +275,7 @@ export class CycleGanModel {
   static fromBytes(bytes: ArrayBuffer | Uint8Array): CycleGanModel {
     const checkpoint = checkpointFromBytes(
       bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes),
+      CycleGanModel.loadOptions(),
     );
     try {
       return CycleGanModel.fromCheckpoint('CycleGanModel.fromBytes', checkpoint);

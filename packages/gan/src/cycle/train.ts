@@ -395,8 +395,10 @@ export class CycleGanTrainer {
     dir: string,
     options: CycleGanTrainOptions = {},
   ): Promise<{ model: CycleGanModel; trainer: CycleGanTrainer }> {
-    return readCheckpoint(dir, (c) =>
-      CycleGanTrainer.fromCheckpoint('CycleGanTrainer.resume', c, options),
+    return readCheckpoint(
+      dir,
+      (c) => CycleGanTrainer.fromCheckpoint('CycleGanTrainer.resume', c, options),
+      CycleGanModel.loadOptions(),
     );
   }
 
