@@ -64,10 +64,14 @@ const TRAIN: Record<string, GanTrainOptions> = {
     ema: { decay: 0.995 },
   },
 };
+/** The DCGAN recipe: non-saturating loss, Adam 2e-4 for both, lazy R1 (γ 1 every 16 D steps) against a D that wins outright, EMA of G. */
 const DCGAN_TRAIN: GanTrainOptions = {
   loss: 'non-saturating',
   discriminatorLearningRate: 2e-4,
   generatorLearningRate: 2e-4,
+  r1Gamma: 1,
+  r1Every: 16,
+  ema: { decay: 0.999 },
 };
 
 /** The preset's widths, sized to the data's images and classes. */
