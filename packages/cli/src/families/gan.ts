@@ -41,7 +41,7 @@ const PRESETS = [
   {
     name: 'dcgan',
     description:
-      "the bench's DCGAN (z 100, G 128→64 maps, D 64/128 convs); conditional on labelled data",
+      "the bench's DCGAN (z 100, G 128→64 maps, D 64/128 convs); on labelled data conditional (projection D + class head), lazy R1, EMA of G",
   },
   {
     name: 'stylegan-mnist',
@@ -85,16 +85,18 @@ function configFor(preset: string, set: ImageSet, numClasses: number): GanConfig
     );
   }
   const sized = { imageSize: set.height, channels: set.channels, numClasses };
+  const classHead = { auxiliaryClassifier: numClasses > 0 };
   if (preset === 'stylegan-mnist') return ganConfig({ preset, ...sized });
   return preset === 'tiny'
     ? ganConfig({
         preset: 'tiny',
         ...sized,
+        ...classHead,
         latentDim: 16,
         generatorWidth: 8,
         discriminatorWidth: 8,
       })
-    : ganConfig({ preset: 'dcgan-mnist', ...sized });
+    : ganConfig({ preset: 'dcgan-mnist', ...sized, ...classHead });
 }
 
 /** Batches of (step, rng): resumed runs see the same batches. */
@@ -160,6 +162,9 @@ class GanRun implements ImageFamilyModel {
               generatorGradNorm: r.generatorGradNorm,
               ...(r.r1 === undefined ? {} : { r1: r.r1 }),
               ...(r.gradientPenalty === undefined ? {} : { gradientPenalty: r.gradientPenalty }),
+              ...(r.classLossReal === undefined
+                ? {}
+                : { classLossReal: r.classLossReal, classLossFake: r.classLossFake ?? 0 }),
             },
           }),
       },
