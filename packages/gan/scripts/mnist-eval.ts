@@ -145,7 +145,7 @@ async function writeGrid(path: string, images: tf.Tensor4D, columns: number): Pr
 
 /**
  * Writes `<name>-metrics.json` and `<name>-grid.png` (80 samples; a row per
- * digit pair for conditional models) to `dir`; for a style G also
+ * digit for conditional models) to `dir`; for a style G also
  * `<name>-truncation.png` (8 seeds, rows ψ = 0, 0.5, 0.7, 1.0) and
  * `<name>-mixing.png` (rows: seeds A, seeds B, A's coarse styles with B's
  * from layer 3 on, A's with B's from layer 5 on).
