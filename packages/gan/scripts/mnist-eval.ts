@@ -2,7 +2,8 @@
 // the 1,000 held-out digits: FD, KID, precision/recall, the class histogram
 // of the samples, class accuracy (conditional models), and the same numbers
 // for 1,000 real training digits (what a perfect model scores at this n).
-import { Rng } from '@sculpt/core';
+import { writeFile } from 'node:fs/promises';
+import { imageGrid, Rng, writePng } from '@sculpt/core';
 import { type ImageSet, imageSetTensors } from '@sculpt/datasets';
 import {
   classAccuracy,
@@ -11,6 +12,7 @@ import {
   type FeatureMatrix,
   frechetDistance,
   kernelInceptionDistance,
+  loadMnistClassifier,
   type MnistClassifier,
   precisionRecall,
 } from '@sculpt/metrics';
@@ -100,4 +102,80 @@ export function sampleMany(
   const images = tf.concat(parts) as tf.Tensor4D;
   tf.dispose(parts);
   return { images, labels };
+}
+
+/** What {@link evaluateGan} measures: the EMA generator's samples, FD by ψ (style G), real vs held-out. */
+export interface GanEvaluation {
+  samples: number;
+  generated: Scores;
+  fdByTruncation?: Record<string, number>;
+  realVsHeldOut: Scores;
+}
+
+/** Scores `n` samples of `model` (and, for a style G, FD at ψ 0.5, 0.7, 1.0) against the held-out digits. */
+export async function evaluateGan(
+  model: GanModel,
+  train: ImageSet,
+  heldOut: ImageSet,
+  n = 1000,
+): Promise<GanEvaluation> {
+  const classifier = await loadMnistClassifier();
+  const { reference, real } = await references(classifier, train, heldOut, n);
+  const { images, labels } = sampleMany(model, n);
+  const generated = await score(classifier, reference, images, labels);
+  images.dispose();
+  const out: GanEvaluation = { samples: n, generated, realVsHeldOut: real };
+  if (model.config.generator === 'style') {
+    out.fdByTruncation = {};
+    for (const psi of [0.5, 0.7, 1.0]) {
+      const s = sampleMany(model, n, { truncation: psi });
+      out.fdByTruncation[psi.toFixed(1)] = (await score(classifier, reference, s.images)).fd;
+      s.images.dispose();
+    }
+  }
+  classifier.dispose();
+  return out;
+}
+
+async function writeGrid(path: string, images: tf.Tensor4D, columns: number): Promise<void> {
+  const grid = imageGrid(images, { columns, padding: 2, padValue: -1 });
+  await writePng(path, grid, { range: [-1, 1] });
+  images.dispose();
+}
+
+/**
+ * Writes `<name>-metrics.json` and `<name>-grid.png` (80 samples; a row per
+ * digit for conditional models) to `dir`; for a style G also
+ * `<name>-truncation.png` (8 seeds, rows ψ = 0, 0.5, 0.7, 1.0) and
+ * `<name>-mixing.png` (rows: seeds A, seeds B, A's coarse styles with B's
+ * from layer 3 on, A's with B's from layer 5 on).
+ */
+export async function writeGanAssets(
+  model: GanModel,
+  dir: string,
+  name: string,
+  report: object,
+): Promise<void> {
+  await writeFile(`${dir}${name}-metrics.json`, `${JSON.stringify(report, null, 2)}\n`);
+  const k = model.numClasses;
+  const labels = k > 0 ? Array.from({ length: 80 }, (_, i) => Math.floor(i / 8) % k) : undefined;
+  await writeGrid(`${dir}${name}-grid.png`, model.sample({ numSamples: 80, labels, seed: 7 }), 8);
+  if (model.config.generator !== 'style') return;
+  const rows = [0, 0.5, 0.7, 1].map((truncation) =>
+    model.sample({ numSamples: 8, seed: 11, truncation }),
+  );
+  await writeGrid(`${dir}${name}-truncation.png`, concatRows(rows), 8);
+  const mixRows = [
+    model.sample({ numSamples: 8, seed: 21 }),
+    model.sample({ numSamples: 8, seed: 22 }),
+    model.sample({ numSamples: 8, seed: 21, mixing: { seed: 22, crossover: 3 } }),
+    model.sample({ numSamples: 8, seed: 21, mixing: { seed: 22, crossover: 5 } }),
+  ];
+  await writeGrid(`${dir}${name}-mixing.png`, concatRows(mixRows), 8);
+}
+
+function concatRows(rows: tf.Tensor4D[]): tf.Tensor4D {
+  const all = tf.concat(rows) as tf.Tensor4D;
+  tf.dispose(rows);
+  return all;
 }

@@ -10,9 +10,8 @@
 // On wasm the convs and matMuls go to @sculpt/native's addon when it is built.
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients (the Node build ships none)
 import { initBackend } from '@sculpt/backend';
-import { imageGrid, type Rng, writePng } from '@sculpt/core';
+import type { Rng } from '@sculpt/core';
 import { type ImageSet, loadMnist } from '@sculpt/datasets';
-import { loadMnistClassifier } from '@sculpt/metrics';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type GanBatch,
@@ -21,7 +20,7 @@ import {
   type GanPresetName,
   GanTrainer,
 } from '../src/index.js';
-import { references, sampleMany, score } from './mnist-eval.js';
+import { evaluateGan, writeGanAssets } from './mnist-eval.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -102,20 +101,7 @@ trainer.applyEma();
 const save = arg('save', '');
 if (save) await model.save(save);
 
-const classifier = await loadMnistClassifier();
-const n = 1000;
-const { reference, real } = await references(classifier, train, heldOut, n);
-const { images, labels } = sampleMany(model, n);
-const generated = await score(classifier, reference, images, labels);
-images.dispose();
-const truncation: Record<string, number> = {};
-if (model.config.generator === 'style') {
-  for (const psi of [0.5, 0.7, 1.0]) {
-    const s = sampleMany(model, n, { truncation: psi });
-    truncation[psi.toFixed(1)] = (await score(classifier, reference, s.images)).fd;
-    s.images.dispose();
-  }
-}
+const evaluation = await evaluateGan(model, train, heldOut);
 const report = {
   preset,
   steps: trainer.stepCount,
@@ -123,28 +109,9 @@ const report = {
   options,
   trainSeconds,
   backend: nativeOn ? 'wasm+native' : tf.getBackend(),
-  samples: n,
-  generated,
-  ...(model.config.generator === 'style' ? { fdByTruncation: truncation } : {}),
-  realVsHeldOut: real,
+  ...evaluation,
 };
 console.log(JSON.stringify(report));
-const { writeFile } = await import('node:fs/promises');
-await writeFile(`${root}assets/${name}-metrics.json`, `${JSON.stringify(report, null, 2)}\n`);
-const k = model.numClasses;
-const grid = model.sample({
-  numSamples: 80,
-  labels: k > 0 ? Array.from({ length: 80 }, (_, i) => Math.floor(i / 8) % k) : undefined,
-  seed: 7,
-});
-await writePng(
-  `${root}assets/${name}-grid.png`,
-  imageGrid(grid, { columns: 8, padding: 2, padValue: -1 }),
-  {
-    range: [-1, 1],
-  },
-);
-grid.dispose();
-classifier.dispose();
+await writeGanAssets(model, `${root}assets/`, name, report);
 trainer.dispose();
 model.dispose();

@@ -24,5 +24,11 @@ describe('ganConfig', () => {
     expect(() => ganConfig({ preset: 'tiny', imageSize: 10 })).toThrow(/multiple of 4/);
     expect(() => ganConfig({ preset: 'tiny', latentDim: 0 })).toThrow(/latentDim/);
     expect(() => ganConfig({ preset: 'tiny', numClasses: 1.5 })).toThrow(/numClasses/);
+    expect(() => ganConfig({ preset: 'tiny', auxiliaryClassifier: true })).toThrow(
+      /set numClasses/,
+    );
+    expect(ganConfig({ preset: 'tiny', numClasses: 3, auxiliaryClassifier: true })).toMatchObject({
+      auxiliaryClassifier: true,
+    });
   });
 });

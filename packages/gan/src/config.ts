@@ -31,12 +31,23 @@ export interface GanConfig {
   readonly styleDim: number;
   /** Dense layers of the mapping network z → w (style generator only). */
   readonly mappingLayers: number;
+  /**
+   * A class head on D's features beside the projection (AC-GAN, Odena et al.
+   * 2017): D also learns to classify real images and G to make fakes D reads
+   * as their class (conditional models only). Default false.
+   */
+  readonly auxiliaryClassifier: boolean;
 }
 
 /** The generator architectures. */
 export type GeneratorKind = 'dcgan' | 'style';
 
-const DCGAN_G = { generator: 'dcgan', styleDim: 64, mappingLayers: 4 } as const;
+const DCGAN_G = {
+  generator: 'dcgan',
+  styleDim: 64,
+  mappingLayers: 4,
+  auxiliaryClassifier: false,
+} as const;
 
 /** Names of the built-in presets. */
 export type GanPresetName =
@@ -96,6 +107,7 @@ export const GAN_PRESETS: Readonly<Record<GanPresetName, GanConfig>> = Object.fr
     generator: 'style',
     styleDim: 8,
     mappingLayers: 2,
+    auxiliaryClassifier: false,
   }),
   'stylegan-mnist': Object.freeze({
     imageSize: 28,
@@ -109,6 +121,7 @@ export const GAN_PRESETS: Readonly<Record<GanPresetName, GanConfig>> = Object.fr
     generator: 'style',
     styleDim: 64,
     mappingLayers: 4,
+    auxiliaryClassifier: false,
   }),
 });
 
@@ -169,11 +182,16 @@ export function ganConfig(input: GanConfigInput = {}): GanConfig {
       'pad or resize the images (28 for MNIST)',
     );
   }
-  if (typeof config.spectralNorm !== 'boolean') {
+  for (const key of ['spectralNorm', 'auxiliaryClassifier'] as const) {
+    if (typeof config[key] !== 'boolean')
+      throw new SculptError(where, `expected ${key} to be a boolean`, `got ${config[key]}`);
+  }
+  if (config.auxiliaryClassifier && config.numClasses === 0) {
     throw new SculptError(
       where,
-      'expected spectralNorm to be a boolean',
-      `got ${config.spectralNorm}`,
+      'expected numClasses > 0 with auxiliaryClassifier (D classifies the real images)',
+      'got numClasses 0',
+      'set numClasses, or leave auxiliaryClassifier false',
     );
   }
   if (config.generator !== 'dcgan' && config.generator !== 'style') {

@@ -39,6 +39,7 @@ export { translateImages } from './cycle/translate.js';
 export type { GanLoss } from './losses.js';
 export {
   checkLoss,
+  classLoss,
   discriminatorLoss,
   GAN_LOSSES,
   generatorLoss,
@@ -47,6 +48,7 @@ export {
 } from './losses.js';
 export type { CreateGanOptions, GanGenerateOptions, GanSampleOptions } from './model.js';
 export { CHECKPOINT_KIND, GanModel } from './model.js';
+export type { DiscriminatorOutputs } from './nets.js';
 export { modulatedConv, styleResolutions } from './style.js';
 export type {
   GanBatch,

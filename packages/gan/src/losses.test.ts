@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   checkLoss,
+  classLoss,
   discriminatorLoss,
   ganConfig,
   generatorLoss,
@@ -24,6 +25,30 @@ const value = (t: tf.Tensor) => {
   t.dispose();
   return v;
 };
+
+describe('class loss', () => {
+  it('is the mean cross-entropy −log softmax(logits)_y', () => {
+    const logits = [
+      [2, 0, -1],
+      [0.5, 0.5, 3],
+    ];
+    const labels = [0, 1];
+    const expected =
+      labels
+        .map((y, i) => {
+          const row = logits[i];
+          return Math.log(row.reduce((s, t) => s + Math.exp(t), 0)) - row[y];
+        })
+        .reduce((s, x) => s + x, 0) / 2;
+    const l = tf.tensor2d(logits);
+    const y = tf.tensor2d([
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
+    expect(value(classLoss(l, y))).toBeCloseTo(expected, 5);
+    tf.dispose([l, y]);
+  });
+});
 
 describe('adversarial losses', () => {
   const real = [2, -0.5];

@@ -10,6 +10,8 @@
 //   WGAN-GP (Gulrajani et al. 2017, eq. 3): L_D = E f − E r + λ E (‖∇D(x̂)‖₂ − 1)²,
 //     x̂ = εx + (1 − ε)G(z), ε ~ U[0, 1];  L_G = −E f
 //   R1 (Mescheder et al. 2018, eq. 9): (γ/2) E_real ‖∇ₓD(x)‖²
+//   class loss of the auxiliary head (AC-GAN, Odena et al. 2017, eq. 2):
+//     L_C = E −log softmax(C(x))_y = E [logsumexp(C(x)) − C(x)_y]
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -114,4 +116,19 @@ export function gradientPenalty(
     const norms = tf.sqrt(tf.add(inputGradientSquaredNorms(critic, mixed), 1e-12));
     return tf.mean(tf.square(tf.sub(norms, 1)));
   }) as tf.Scalar;
+}
+
+/**
+ * Cross-entropy of class logits `[B, K]` against one-hot labels `[B, K]`,
+ * averaged over the batch (the auxiliary classifier's loss).
+ * @returns a scalar; the caller owns it.
+ * @example
+ * ```ts
+ * const ce = classLoss(tf.tensor2d([[2, 0]]), tf.tensor2d([[1, 0]])); // log(1 + e⁻²)
+ * ```
+ */
+export function classLoss(logits: tf.Tensor2D, oneHotLabels: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() =>
+    tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, oneHotLabels), 1))),
+  ) as tf.Scalar;
 }

@@ -23,7 +23,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type GanConfig, type GanConfigInput, type GanPresetName, ganConfig } from './config.js';
 import { checkControls, type StyleMixing } from './controls.js';
 import {
-  discriminatorForward,
+  type DiscriminatorOutputs,
+  discriminatorOutputs,
   discriminatorParams,
   generatorForward,
   generatorParams,
@@ -245,9 +246,14 @@ export class GanModel {
 
   /** D on already-checked inputs, inside the caller's tidy (used by the trainer). */
   critic(images: tf.Tensor4D, labels: Int32Array | undefined): tf.Tensor1D {
+    return this.criticOutputs(images, labels).logits;
+  }
+
+  /** D's logits and (with `auxiliaryClassifier`) class logits `[B, K]`, inside the caller's tidy. */
+  criticOutputs(images: tf.Tensor4D, labels: Int32Array | undefined): DiscriminatorOutputs {
     const sn = this.config.spectralNorm ? this.spectral : undefined;
     const y = labels ? oneHot(labels, this.numClasses) : undefined;
-    return discriminatorForward(this.discriminator, sn, images, y);
+    return discriminatorOutputs(this.discriminator, sn, images, y);
   }
 
   /** One spectral-norm power iteration on D's weights (the trainer calls it before each D step). No-op without spectral norm. */

@@ -5,6 +5,7 @@
 //   G: [z ‖ E_y] → dense → [s/4, s/4, 2w_g] → up ×2 → [s/2, s/2, w_g] → up ×2 → tanh [s, s, C]
 //   D: [s, s, C] → conv/2 → [s/2, s/2, w_d] → conv/2 → [s/4, s/4, 2w_d] → φ(x) ∈ R^F
 //      D(x, y) = wᵀφ(x) + b + ⟨V_y, φ(x)⟩   (projection D, Miyato & Koyama 2018, eq. 3)
+//      class head (auxiliaryClassifier): C(x) = Uᵀφ(x) + c ∈ R^K   (AC-GAN, Odena et al. 2017)
 // G normalises with pixel norm (Karras et al. 2018, eq. 1) instead of batch
 // norm, so a sample does not depend on the other images in its batch.
 // Spectral norm (Miyato et al. 2018): W_SN = W/σ(W), σ ≈ uᵀWv from one power
@@ -66,6 +67,10 @@ export function discriminatorParams(c: GanConfig, rng: Rng): Params {
   param(p, rng, 'fc.w', [f, 1], Math.sqrt(1 / f));
   param(p, rng, 'fc.b', [1], 0);
   if (c.numClasses > 0) param(p, rng, 'embed', [c.numClasses, f], Math.sqrt(1 / f));
+  if (c.auxiliaryClassifier) {
+    param(p, rng, 'cls.w', [f, c.numClasses], Math.sqrt(1 / f));
+    param(p, rng, 'cls.b', [c.numClasses], 0);
+  }
   return p;
 }
 
@@ -183,21 +188,41 @@ function features(d: Params, sn: Params | undefined, x: tf.Tensor4D): tf.Tensor2
   return tf.reshape(h2, [x.shape[0], -1]);
 }
 
+/** D's outputs: the adversarial logits `[B]` and (with the class head) class logits `[B, K]`. */
+export interface DiscriminatorOutputs {
+  logits: tf.Tensor1D;
+  classLogits?: tf.Tensor2D;
+}
+
 /**
- * D(x, y): images `[B, s, s, C]` (+ one-hot labels) → logits `[B]`.
- * `sn` holds the power-iteration vectors when spectral norm is on.
+ * D(x, y): images `[B, s, s, C]` (+ one-hot labels) → logits `[B]`, and the
+ * class head's logits `[B, K]` when D has one (`cls.w`). `sn` holds the
+ * power-iteration vectors when spectral norm is on.
  */
-export function discriminatorForward(
+export function discriminatorOutputs(
   d: Params,
   sn: Params | undefined,
   x: tf.Tensor4D,
   labels?: tf.Tensor2D,
-): tf.Tensor1D {
+): DiscriminatorOutputs {
   const phi = features(d, sn, x);
   let out = tf.add(tf.matMul(phi, weight(d, sn, 'fc.w') as tf.Tensor2D), d['fc.b']);
   if (labels) {
     const v = tf.matMul(labels, weight(d, sn, 'embed') as tf.Tensor2D); // [B, F]
     out = tf.add(out, tf.sum(tf.mul(phi, v), 1, true));
   }
-  return tf.reshape(out, [-1]) as tf.Tensor1D;
+  const logits = tf.reshape(out, [-1]) as tf.Tensor1D;
+  if (!d['cls.w']) return { logits };
+  const cls = tf.matMul(phi, weight(d, sn, 'cls.w') as tf.Tensor2D);
+  return { logits, classLogits: tf.add(cls, d['cls.b']) as tf.Tensor2D };
+}
+
+/** D(x, y) → logits `[B]` (see {@link discriminatorOutputs}). */
+export function discriminatorForward(
+  d: Params,
+  sn: Params | undefined,
+  x: tf.Tensor4D,
+  labels?: tf.Tensor2D,
+): tf.Tensor1D {
+  return discriminatorOutputs(d, sn, x, labels).logits;
 }

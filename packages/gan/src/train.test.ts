@@ -94,6 +94,7 @@ describe('GanTrainer', () => {
         preset: 'tiny',
         numClasses: 3,
         spectralNorm: loss === 'hinge',
+        auxiliaryClassifier: loss !== 'wgan-gp',
       });
       const trainer = new GanTrainer(gan, {
         loss,
@@ -108,6 +109,7 @@ describe('GanTrainer', () => {
       expect(Number.isFinite(result?.discriminatorLoss)).toBe(true);
       if (loss === 'wgan-gp') expect(result?.gradientPenalty).toBeGreaterThanOrEqual(0);
       if (loss === 'non-saturating') expect(result?.r1).toBeGreaterThan(0);
+      expect(result?.classLossReal === undefined).toBe(loss === 'wgan-gp');
       await expectNoLeak(() => trainer.withEma(() => gan.sample({ numSamples: 2, seed: 1 })));
       trainer.dispose();
       gan.dispose();
@@ -115,9 +117,35 @@ describe('GanTrainer', () => {
     tf.dispose(b.images);
   });
 
+  it('trains the class head: D learns the classes of the real images, G makes fakes D reads as theirs', async () => {
+    const gan = GanModel.create(
+      { preset: 'tiny', numClasses: 3, auxiliaryClassifier: true },
+      { seed: 1 },
+    );
+    const trainer = new GanTrainer(gan, FAST);
+    const log: GanStepResult[] = [];
+    await trainer.fit({
+      data: batches(16, true),
+      steps: 80,
+      callbacks: { onStep: (r) => void log.push(r) },
+    });
+    const mean = (rs: GanStepResult[], key: 'classLossReal' | 'classLossFake') =>
+      rs.reduce((s, r) => s + (r[key] ?? Number.NaN), 0) / rs.length;
+    expect(mean(log.slice(0, 5), 'classLossReal')).toBeGreaterThan(0.7); // ≈ log 3 untrained
+    expect(mean(log.slice(-10), 'classLossReal')).toBeLessThan(0.1);
+    expect(mean(log.slice(-10), 'classLossFake')).toBeLessThan(0.3);
+    trainer.dispose();
+    gan.dispose();
+  });
+
   it('resumes exactly: 4 steps, save, resume, 3 more == 7 straight', async () => {
     const options: GanTrainOptions = { ...FAST, r1Gamma: 1, r1Every: 2, ema: { decay: 0.9 } };
-    const config = { preset: 'tiny', numClasses: 3, spectralNorm: true } as const;
+    const config = {
+      preset: 'tiny',
+      numClasses: 3,
+      spectralNorm: true,
+      auxiliaryClassifier: true,
+    } as const;
     const straight = GanModel.create(config, { seed: 4 });
     const t1 = new GanTrainer(straight, options);
     const last1 = await t1.fit({ data: batches(8, true), steps: 7 });
@@ -159,6 +187,7 @@ describe('GanTrainer', () => {
     expect(() => new GanTrainer(gan, { loss: 'lsgan' as 'hinge' })).toThrow(/expected loss/);
     expect(() => new GanTrainer(gan, { r1Every: 0 })).toThrow(SculptError);
     expect(() => new GanTrainer(gan, { r1Gamma: -1 })).toThrow(/r1Gamma/);
+    expect(() => new GanTrainer(gan, { classWeight: Number.NaN })).toThrow(/classWeight/);
     const trainer = new GanTrainer(gan);
     const images = tf.slice(real, 0, 2) as tf.Tensor4D;
     await expect(trainer.step({ images })).rejects.toThrow(/labels/);

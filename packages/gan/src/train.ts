@@ -31,6 +31,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import {
   checkLoss,
+  classLoss,
   discriminatorLoss,
   type GanLoss,
   generatorLoss,
@@ -38,6 +39,7 @@ import {
   r1Penalty,
 } from './losses.js';
 import { CHECKPOINT_KIND, GanModel } from './model.js';
+import { oneHot } from './nets.js';
 import { nestStates, rngJson, stateAt } from './trainer-state.js';
 
 /** A training batch: real images `[B, H, W, C]` in [−1, 1] and (conditional models) one label per image. */
@@ -66,6 +68,8 @@ export interface GanTrainOptions {
   gradientPenaltyWeight?: number;
   /** EMA of G's weights (core's). Default `{ decay: 0.999 }`; `false` disables it. */
   ema?: EmaOptions | false;
+  /** Weight λ_C of the class losses when D has a class head (`auxiliaryClassifier`): D on real images, G on its fakes. Default 1. */
+  classWeight?: number;
   /** Global-norm gradient clipping of each network. Default: none. */
   clipNorm?: number;
   /** Seed of the trainer's Rng (noise, fake labels, batches). Default 0. */
@@ -95,6 +99,7 @@ function resolve(o: GanTrainOptions): Resolved {
     r1Gamma: o.r1Gamma ?? 0,
     r1Every: o.r1Every ?? 16,
     gradientPenaltyWeight: o.gradientPenaltyWeight ?? 10,
+    classWeight: o.classWeight ?? 1,
     ema: o.ema ?? { decay: 0.999 },
     clipNorm: o.clipNorm ?? null,
     discriminatorLearningRate: rateOf(o.discriminatorLearningRate),
@@ -110,6 +115,8 @@ function resolve(o: GanTrainOptions): Resolved {
     );
   if (!(Number.isInteger(r.r1Every) && r.r1Every >= 1))
     throw new SculptError(where, 'expected r1Every to be an integer ≥ 1', `got ${r.r1Every}`);
+  if (!(r.classWeight >= 0 && Number.isFinite(r.classWeight)))
+    throw new SculptError(where, 'expected classWeight ≥ 0', `got ${r.classWeight}`);
   if (!(r.gradientPenaltyWeight >= 0))
     throw new SculptError(
       where,
@@ -141,6 +148,10 @@ export interface GanStepResult {
   r1?: number;
   /** WGAN-GP's E(‖∇D(x̂)‖ − 1)² (only with `loss: 'wgan-gp'`). */
   gradientPenalty?: number;
+  /** Class head's cross-entropy on the real batch (only with `auxiliaryClassifier`). */
+  classLossReal?: number;
+  /** Class head's cross-entropy on G's fakes against their labels (only with `auxiliaryClassifier`). */
+  classLossFake?: number;
   /** Learning rates used: `[D, G]`. */
   learningRates: [number, number];
 }
@@ -243,7 +254,8 @@ export class GanTrainer {
     const epsilon = o.loss === 'wgan-gp' ? rng.uniformArray(n) : undefined;
     const critic = (labels: Int32Array | undefined) => (x: tf.Tensor4D) =>
       this.model.critic(x, labels);
-    const real = this.model.critic(batch.images, batch.labels);
+    const realOut = this.model.criticOutputs(batch.images, batch.labels);
+    const real = realOut.logits;
     const fakeLogits = this.model.critic(fake.images, fake.labels);
     let loss = discriminatorLoss(o.loss, real, fakeLogits);
     const terms: Record<string, tf.Scalar> = {
@@ -257,6 +269,11 @@ export class GanTrainer {
         2 * n,
       ),
     };
+    if (realOut.classLogits && batch.labels) {
+      const ce = classLoss(realOut.classLogits, oneHot(batch.labels, this.model.numClasses));
+      terms.classLossReal = ce;
+      loss = tf.add(loss, tf.mul(ce, o.classWeight));
+    }
     if (epsilon) {
       const gp = gradientPenalty(
         critic(batch.labels),
@@ -275,10 +292,18 @@ export class GanTrainer {
     return { loss, terms };
   }
 
-  /** L_G of `n` fresh fakes through the current D. */
-  private generatorObjective(n: number, rng: Rng): tf.Scalar {
+  /** L_G of `n` fresh fakes through the current D (+ λ_C · the class loss of the fakes). */
+  private generatorObjective(
+    n: number,
+    rng: Rng,
+  ): { loss: tf.Scalar; terms: Record<string, tf.Scalar> } {
     const fake = this.fakes(n, rng);
-    return generatorLoss(this.options.loss, this.model.critic(fake.images, fake.labels));
+    const out = this.model.criticOutputs(fake.images, fake.labels);
+    const adversarial = generatorLoss(this.options.loss, out.logits);
+    if (!(out.classLogits && fake.labels)) return { loss: adversarial, terms: {} };
+    const ce = classLoss(out.classLogits, oneHot(fake.labels, this.model.numClasses));
+    const loss = tf.add(adversarial, tf.mul(ce, this.options.classWeight)) as tf.Scalar;
+    return { loss, terms: { classLossFake: ce } };
   }
 
   /**
@@ -300,7 +325,8 @@ export class GanTrainer {
   }
 
   private result(d: StepResult, g: StepResult): GanStepResult {
-    const { dReal, dFake, dAccuracy, r1, gradientPenalty: gp } = d.terms;
+    const { dReal, dFake, dAccuracy, r1, gradientPenalty: gp, classLossReal } = d.terms;
+    const { classLossFake } = g.terms;
     return {
       step: g.step,
       discriminatorLoss: d.loss,
@@ -312,6 +338,7 @@ export class GanTrainer {
       generatorGradNorm: g.gradNorm,
       ...(r1 === undefined ? {} : { r1 }),
       ...(gp === undefined ? {} : { gradientPenalty: gp }),
+      ...(classLossReal === undefined ? {} : { classLossReal, classLossFake }),
       learningRates: [d.lr, g.lr],
     };
   }

@@ -198,7 +198,9 @@ export async function sampleCommand(
     ]
       .filter(Boolean)
       .join(', ');
-    io.report.say(`wrote ${request.numSamples} samples (${what}; ${secs.toFixed(1)} s) to ${file}`);
+    io.report.say(
+      `wrote ${request.numSamples} samples (${what ? `${what}; ` : ''}${secs.toFixed(1)} s) to ${file}`,
+    );
     io.report.emit(
       {
         event: 'sample',

@@ -41,7 +41,7 @@ const PRESETS = [
   {
     name: 'dcgan',
     description:
-      "the bench's DCGAN (z 100, G 128→64 maps, D 64/128 convs); conditional on labelled data",
+      "the bench's DCGAN (z 100, G 128→64 maps, D 64/128 convs); on labelled data conditional (projection D + class head), lazy R1, EMA of G",
   },
   {
     name: 'stylegan-mnist',
@@ -64,10 +64,14 @@ const TRAIN: Record<string, GanTrainOptions> = {
     ema: { decay: 0.995 },
   },
 };
+/** The DCGAN recipe: non-saturating loss, Adam 2e-4 for both, lazy R1 (γ 1 every 16 D steps) against a D that wins outright, EMA of G. */
 const DCGAN_TRAIN: GanTrainOptions = {
   loss: 'non-saturating',
   discriminatorLearningRate: 2e-4,
   generatorLearningRate: 2e-4,
+  r1Gamma: 1,
+  r1Every: 16,
+  ema: { decay: 0.999 },
 };
 
 /** The preset's widths, sized to the data's images and classes. */
@@ -81,16 +85,18 @@ function configFor(preset: string, set: ImageSet, numClasses: number): GanConfig
     );
   }
   const sized = { imageSize: set.height, channels: set.channels, numClasses };
+  const classHead = { auxiliaryClassifier: numClasses > 0 };
   if (preset === 'stylegan-mnist') return ganConfig({ preset, ...sized });
   return preset === 'tiny'
     ? ganConfig({
         preset: 'tiny',
         ...sized,
+        ...classHead,
         latentDim: 16,
         generatorWidth: 8,
         discriminatorWidth: 8,
       })
-    : ganConfig({ preset: 'dcgan-mnist', ...sized });
+    : ganConfig({ preset: 'dcgan-mnist', ...sized, ...classHead });
 }
 
 /** Batches of (step, rng): resumed runs see the same batches. */
@@ -156,6 +162,9 @@ class GanRun implements ImageFamilyModel {
               generatorGradNorm: r.generatorGradNorm,
               ...(r.r1 === undefined ? {} : { r1: r.r1 }),
               ...(r.gradientPenalty === undefined ? {} : { gradientPenalty: r.gradientPenalty }),
+              ...(r.classLossReal === undefined
+                ? {}
+                : { classLossReal: r.classLossReal, classLossFake: r.classLossFake ?? 0 }),
             },
           }),
       },
