@@ -1,5 +1,7 @@
 // Turns a `sculpt train gan` run folder into a GAN demo asset, and writes down how:
-//   1. sculpt eval RUN --n N   (a style generator: once per truncation ψ ∈ {1, 0.7, 0.5})
+//   1. sculpt eval RUN --n N   (a style generator: once per truncation ψ ∈ {1, 0.7, 0.5});
+//      an unconditional generator also gets the class histogram of N samples
+//      (@sculpt/metrics' classifier on the shipped weights: a missing digit = mode collapse)
 //   2. the model alone, no optimizer state: for a GAN the EMA of G copied into G
 //      (what `sculpt sample` draws with), plus D, the tracked mean w and the config →
 //        data/NAME.safetensors   core's checkpoint bytes (GanModel / CycleGanModel.fromBytes)
@@ -38,10 +40,13 @@ const skipEval = args.includes('--skip-eval');
 const TRUNCATIONS = [1, 0.7, 0.5];
 
 const tf = await import('@tensorflow/tfjs-core');
-await import('@tensorflow/tfjs-backend-cpu');
-await tf.setBackend('cpu');
+await import('@tensorflow/tfjs-backend-wasm');
+await tf.setBackend('wasm');
 const { checkpointToBytes, loadCheckpoint } = await import('@sculpt/core');
-const { CYCLE_CHECKPOINT_KIND, CycleGanTrainer, GanTrainer } = await import('@sculpt/gan');
+const { CYCLE_CHECKPOINT_KIND, CycleGanTrainer, GanModel, GanTrainer } = await import(
+  '@sculpt/gan'
+);
+const { classifyImages, loadMnistClassifier } = await import('@sculpt/metrics');
 
 /** The CLI's run checkpoint: `{ run, model }` beside the family's tensors. */
 const saved = await loadCheckpoint(join(run, 'checkpoint'));
@@ -96,6 +101,28 @@ function trainCommand() {
   return `sculpt train gan --preset ${info.preset} --data ${info.data} ${target} --seed ${info.seed} --batch ${info.batchSize} --out RUN`;
 }
 
+/**
+ * Which digit @sculpt/metrics' classifier reads in `samples` draws of an
+ * unconditional generator, loaded back from the shipped bytes (mode collapse
+ * shows as a missing digit). @returns the fraction per class 0–9.
+ */
+async function classHistogram(bytes, truncation) {
+  const model = GanModel.fromBytes(bytes);
+  const classifier = await loadMnistClassifier();
+  const counts = new Array(10).fill(0);
+  for (let start = 0; start < samples; start += 250) {
+    const n = Math.min(250, samples - start);
+    const x = model.sample({ numSamples: n, seed: 10_000 + start, truncation });
+    const pixels = tf.tidy(() => tf.clipByValue(tf.div(tf.add(x, 1), 2), 0, 1));
+    const { predictions } = await classifyImages(classifier, pixels);
+    for (const c of predictions) counts[c]++;
+    tf.dispose([x, pixels]);
+  }
+  classifier.dispose();
+  model.dispose();
+  return counts.map((c) => Number((c / samples).toFixed(4)));
+}
+
 /** A run stopped with Ctrl-C before its target says so. */
 function stoppedEarly(steps) {
   const target = info.target.steps;
@@ -111,6 +138,14 @@ const evals = style
       ...evaluate(['--truncation', String(psi)], `demo-eval-psi${psi}.json`),
     }))
   : [evaluate([], 'demo-eval.json')];
+if (!isCycle && exported.config.numClasses === 0)
+  for (const e of evals) {
+    e.metrics.classFractions = await classHistogram(
+      exported.bytes,
+      style ? e.truncation : undefined,
+    );
+    e.metrics.minClassFraction = Math.min(...e.metrics.classFractions);
+  }
 writeFileSync(join(docs, 'data', `${name}.safetensors`), exported.bytes);
 const report = {
   name,
@@ -131,7 +166,7 @@ const report = {
   batchSize: info.batchSize,
   trainSeconds: Number(info.trainSeconds.toFixed(1)),
   backend: info.backend,
-  weights: isCycle ? 'G_AB, G_BA, D_A, D_B' : 'EMA of G, D, tracked mean w',
+  weights: isCycle ? 'G_AB, G_BA, D_A, D_B' : `EMA of G, D${style ? ', tracked mean w' : ''}`,
   parameters: exported.parameters,
   bytes: exported.bytes.length,
   samples,
