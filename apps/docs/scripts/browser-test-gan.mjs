@@ -80,7 +80,7 @@ async function panelsReady(page, t, r) {
     );
     const phase = await page.getAttribute(sel, 'data-phase');
     const backend = await page.getAttribute(`${sel} [data-backend]`, 'data-backend');
-    t.check(`${sel} phase`, phase === 'ready', `got '${phase}': ${await page.innerText(sel)}`);
+    t.check(`${sel} phase`, phase === 'ready', `got '${phase}': ${await page.textContent(sel)}`);
     t.check(`${sel} backend`, backend === t.backend, `expected '${t.backend}', got '${backend}'`);
   }
   // Tensor counts from here on: every model is loaded, so each redraw must leave the same count.
