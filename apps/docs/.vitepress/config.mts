@@ -89,6 +89,7 @@ export default defineConfig({
             { text: 'A GPT writing Moby-Dick', link: '/demos/gpt' },
             { text: 'VAE latent explorer', link: '/demos/vae' },
             { text: 'Train a VAE in the page', link: '/demos/vae-train' },
+            { text: 'GANs: StyleGAN controls, CycleGAN', link: '/demos/gan' },
           ],
         },
       ],

@@ -5,12 +5,13 @@
 // screenshots/. Serves .vitepress/dist on 127.0.0.1 itself and stops it.
 // Usage: node scripts/browser-test.mjs   (after `pnpm build`)
 // Env: CHROMIUM (default /usr/bin/chromium), SCULPT_DOCS_BACKEND (default webgpu),
-//      SCULPT_DOCS_DEMOS (comma list of demos to run, e.g. `vae,vae-train`; default all).
+//      SCULPT_DOCS_DEMOS (comma list of demos to run, e.g. `vae,vae-train,gan`; default all).
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { testGanDemo } from './browser-test-gan.mjs';
 import { testVaeExplorer, testVaeTrain } from './browser-test-vae.mjs';
 import { serveStatic } from './serve.mjs';
 
@@ -453,6 +454,11 @@ async function main() {
     // The training demo on wasm as well: where 'auto' lands without a GPU.
     if (wanted('vae-train') && expectedBackend !== 'wasm')
       results.vaeTrainWasm = await testVaeTrain(page, { ...vaeTools, backend: 'wasm' });
+    // The GAN page on the expected backend and on wasm (where 'auto' lands without a GPU).
+    if (wanted('gan'))
+      results.gan = await testGanDemo(page, { ...vaeTools, backend: expectedBackend });
+    if (wanted('gan') && expectedBackend !== 'wasm')
+      results.ganWasm = await testGanDemo(page, { ...vaeTools, backend: 'wasm' });
     results.totalMs = Date.now() - started;
   } catch (err) {
     failures.push(`run: ${err instanceof Error ? err.message : String(err)}`);

@@ -14,6 +14,9 @@
 //   public/checkpoints/vae-mnist-2d.{safetensors,json}
 //                                    the VAE explorer's model, from data/ (made by scripts/vae-checkpoint.mjs:
 //                                    `sculpt train vae --preset mnist-2d --data mnist`, then `sculpt eval`)
+//   public/checkpoints/gan-{cdcgan,stylegan,cyclegan}.{safetensors,json}
+//                                    the GAN demo's models, from data/ (made by scripts/gan-checkpoint.mjs
+//                                    from `sculpt train gan` run folders)
 //   public/checkpoints/mnist-classifier.safetensors
 //                                    @sculpt/metrics' MNIST classifier (reads the generated digit)
 //   api/**                           the API reference, by TypeDoc from each package's src/index.ts
@@ -83,6 +86,9 @@ for (const [from, to] of [
   copies.push([join(autoregressiveDir, from), to]);
 for (const name of ['vae-mnist-2d.safetensors', 'vae-mnist-2d.json'])
   copies.push([join(root, 'data', name), name]);
+for (const gan of ['gan-cdcgan', 'gan-stylegan', 'gan-cyclegan'])
+  for (const name of [`${gan}.safetensors`, `${gan}.json`])
+    copies.push([join(root, 'data', name), name]);
 report.checkpoint = {};
 for (const [from, to] of copies) {
   const src = from.startsWith('/') ? from : join(diffusionDir, from);

@@ -29,6 +29,12 @@ const theme: Theme = {
       'VaeTrainDemo',
       defineAsyncComponent(() => import('./components/VaeTrainDemo.vue')),
     );
+    for (const [name, load] of [
+      ['GanConditionalDemo', () => import('./components/GanConditionalDemo.vue')],
+      ['GanStyleDemo', () => import('./components/GanStyleDemo.vue')],
+      ['CycleGanDemo', () => import('./components/CycleGanDemo.vue')],
+    ] as const)
+      app.component(name, defineAsyncComponent(load));
     app.component(
       'ConformanceTable',
       defineAsyncComponent(() => import('./components/ConformanceTable.vue')),
