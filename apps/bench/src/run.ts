@@ -29,6 +29,7 @@ import { initBackend, registerWasmKernelsSubset } from '@sculpt/backend';
 import { Rng } from '@sculpt/core';
 import { registerNativeKernels } from '@sculpt/native';
 import { generationTokensPerSecond } from './generation.js';
+import { latentSamplingImagesPerSecond } from './latent-workloads.js';
 import type { Result } from './result.js';
 import { samplingImagesPerSecond } from './sampling.js';
 import { WORKLOADS, type Workload } from './workloads.js';
@@ -161,6 +162,13 @@ async function child(mode: Mode): Promise<void> {
       results.sampling = await samplingImagesPerSecond({ quick });
     } catch (e) {
       results.sampling = { error: errorText(e) };
+    }
+  }
+  if (sampling && (!only || only.includes('latentSampling'))) {
+    try {
+      results.latentSampling = await latentSamplingImagesPerSecond({ quick });
+    } catch (e) {
+      results.latentSampling = { error: errorText(e) };
     }
   }
   if (sampling && (!only || only.includes('generation'))) {

@@ -5,35 +5,47 @@
  * per call.
  */
 import { DiffusionModel, sampleModel } from '@sculpt/diffusion';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Result } from './result.js';
+
+/**
+ * Median images/s of `sample()` (20 sampler steps for `numSamples` images),
+ * over 1 (`quick`) or 3 calls after one warm-up call.
+ */
+export async function timeSampling(
+  numSamples: number,
+  sample: () => Promise<Tensor>,
+  quick: boolean,
+): Promise<Result> {
+  const once = async (): Promise<number> => {
+    const start = performance.now();
+    const images = await sample();
+    images.dataSync();
+    images.dispose();
+    return performance.now() - start;
+  };
+  await once();
+  const times: number[] = [];
+  for (let i = 0; i < (quick ? 1 : 3); i++) times.push(await once());
+  times.sort((a, b) => a - b);
+  const ms = times[Math.floor(times.length / 2)];
+  return {
+    msPerStep: Number((ms / 20).toFixed(2)),
+    imagesPerSecond: Number(((numSamples * 1000) / ms).toFixed(2)),
+    samples: times.map((t) => Number(t.toFixed(1))),
+  };
+}
 
 /** Median images/s over a few sampling calls (one warm-up call first). */
 export async function samplingImagesPerSecond(options: { quick: boolean }): Promise<Result> {
   const numSamples = 16;
   const model = DiffusionModel.create('mnist', { seed: 0 });
   try {
-    const once = async (): Promise<number> => {
-      const start = performance.now();
-      const images = await sampleModel(model, {
-        numSamples,
-        steps: 20,
-        sampler: 'dpmpp-2m',
-        seed: 0,
-      });
-      images.dataSync();
-      images.dispose();
-      return performance.now() - start;
-    };
-    await once();
-    const times: number[] = [];
-    for (let i = 0; i < (options.quick ? 1 : 3); i++) times.push(await once());
-    times.sort((a, b) => a - b);
-    const ms = times[Math.floor(times.length / 2)];
-    return {
-      msPerStep: Number((ms / 20).toFixed(2)),
-      imagesPerSecond: Number(((numSamples * 1000) / ms).toFixed(2)),
-      samples: times.map((t) => Number(t.toFixed(1))),
-    };
+    return await timeSampling(
+      numSamples,
+      () => sampleModel(model, { numSamples, steps: 20, sampler: 'dpmpp-2m', seed: 0 }),
+      options.quick,
+    );
   } finally {
     model.dispose();
   }

@@ -11,6 +11,7 @@ import { charTokenizer, GptModel } from '@sculpt/autoregressive';
 import type { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { cdcgan, stylegan } from './gan-workloads.js';
+import { latentUnet } from './latent-workloads.js';
 import {
   adamWStep,
   batchNorm,
@@ -274,4 +275,5 @@ export const WORKLOADS: readonly Workload[] = [
   vqVae,
   cdcgan,
   stylegan,
+  latentUnet,
 ];

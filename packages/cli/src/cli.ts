@@ -149,6 +149,7 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
       parseLabels,
     )
     .option('--n <count>', 'number of samples', intInRange('--n', 1, 10_000))
+    .option('--prompt <text>', 'text prompt of a text-to-image model, e.g. "a thick seven"')
     .option('--out <file>', 'PNG to write (default <run>/sample.png)')
     .addOption(backendOption())
     .action(async (checkpoint: string, o) => {

@@ -65,6 +65,8 @@ export interface SampleRequest {
   truncation?: number;
   /** One class label per sample (conditional models); undefined = unconditional or the family's choice. */
   labels?: readonly number[];
+  /** Text prompts, cycled over the samples (families with `takesPrompts`); undefined = the family's choice. */
+  prompts?: readonly string[];
   /** Seed of the initial noise. */
   seed: number;
   /** Called after every sampler step (for progress). */
@@ -213,6 +215,8 @@ export interface FamilyAdapter {
   readonly generates: DataKind;
   /** Whether `sample` takes `--sampler` (diffusion samplers from `@sculpt/samplers`). */
   readonly usesSamplers: boolean;
+  /** Whether `sample` takes `--prompt` (text-to-image families). Default false. */
+  readonly takesPrompts?: boolean;
   /** Defaults of `sculpt sample` for this family. */
   readonly sampleDefaults: { sampler?: string; steps?: number; guidanceScale?: number };
   /** The names of the numbers `evaluate` reports, e.g. `['fd', 'kid', 'classAccuracy']` or `['natsPerChar']`. */

@@ -19,33 +19,27 @@ import {
   digitCaption,
   imageSetTensors,
   loadMnist,
-  measureDigit,
   parseCaption,
 } from '@sculpt/datasets';
 import { DiffusionModel } from '@sculpt/diffusion';
-import {
-  classAccuracy,
-  classifierFeatures,
-  classifyImages,
-  frechetDistance,
-  kernelInceptionDistance,
-  loadMnistClassifier,
-} from '@sculpt/metrics';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { LatentDiffusionModel } from '../src/index.js';
+import {
+  attributeAgreement,
+  attributePromptPairs,
+  LatentDiffusionModel,
+  type PromptAttribute,
+} from '../src/index.js';
+import { arg, scoreDigits } from './scores.js';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const aeSteps = arg('ae-steps', 500);
-const unetSteps = arg('unet-steps', 1000);
-const batchSize = arg('batch', 64);
-const guidanceScale = arg('guidance', 4);
-const numEval = arg('eval', 1000);
-const pairs = arg('pairs', 100);
-const speedRounds = arg('speed-rounds', 2);
+const num = (name: string, fallback: number) => Number(arg(name, String(fallback)));
+const aeSteps = num('ae-steps', 500);
+const unetSteps = num('unet-steps', 1000);
+const batchSize = num('batch', 64);
+const guidanceScale = num('guidance', 4);
+const numEval = num('eval', 1000);
+const pairs = num('pairs', 100);
+const speedRounds = num('speed-rounds', 2);
 const root = new URL('..', import.meta.url).pathname;
 const log = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
@@ -114,27 +108,14 @@ async function sampleAll(prompts: string[], seed: number): Promise<tf.Tensor4D> 
   return all;
 }
 
-function measures(x: tf.Tensor4D) {
-  const data = x.dataSync();
-  const n = x.shape[0];
-  return Array.from({ length: n }, (_, i) => {
-    const pixels = Float32Array.from(data.subarray(i * 784, (i + 1) * 784), (v) => (v + 1) / 2);
-    return measureDigit({ pixels, height: 28, width: 28 });
-  });
-}
-
-const classifier = await loadMnistClassifier();
 t0 = performance.now();
 const prompts = held.slice(0, numEval);
 const samples = await sampleAll(prompts, 0);
 const wanted = Int32Array.from(prompts, (p) => parseCaption(p).digit);
-const { predictions } = await classifyImages(classifier, samples, { range: '-1,1' });
-const acc = classAccuracy(predictions, wanted);
-const fakeF = await classifierFeatures(classifier, samples, { range: '-1,1' });
-const real = imageSetTensors(heldOut, { range: '-1,1' });
-const realF = await classifierFeatures(classifier, real.images, { range: '-1,1' });
-const { fd } = frechetDistance(fakeF, realF);
-const kid = kernelInceptionDistance(fakeF, realF, { rng: new Rng(0) });
+const scores = await scoreDigits({ samples, wanted, heldOut, range: '-1,1' });
+const acc = scores.accuracy;
+const { fd } = scores;
+const kid = { kid: scores.kid, std: scores.kidStd };
 await mkdir(`${root}assets`, { recursive: true });
 await writePng(
   `${root}assets/mnist-text-samples.png`,
@@ -152,37 +133,18 @@ log({
   seconds: (performance.now() - t0) / 1000,
 });
 
-/** Fraction of same-seed pairs whose measured quantity moves in the asked direction. */
-async function pairTest(word: [string, string], key: 'thickness' | 'slant') {
-  const a: string[] = [];
-  const b: string[] = [];
-  for (let i = 0; i < pairs; i++) {
-    const digit = i % 10;
-    a.push(
-      digitCaption({
-        digit,
-        attributes: { [key === 'thickness' ? 'thickness' : 'slant']: word[0] },
-        template: i % 4,
-      }),
-    );
-    b.push(
-      digitCaption({
-        digit,
-        attributes: { [key === 'thickness' ? 'thickness' : 'slant']: word[1] },
-        template: i % 4,
-      }),
-    );
-  }
-  const [xa, xb] = [await sampleAll(a, 5000), await sampleAll(b, 5000)];
-  const [ma, mb] = [measures(xa), measures(xb)];
-  tf.dispose([xa, xb]);
-  const value = (m: { thickness: number; slant: number }) =>
-    key === 'slant' ? Math.abs(m.slant) : m.thickness;
-  const wins = ma.filter((m, i) => value(m) > value(mb[i])).length;
-  return { pairs, [`${word[0]}>${word[1]}`]: wins / pairs, example: [a[7], b[7]] };
+/** Same-seed prompt pairs differing in one word: how often the asked one measures larger. */
+async function pairTest(attribute: PromptAttribute) {
+  const { high, low } = attributePromptPairs({ attribute, numPairs: pairs });
+  const [xa, xb] = [await sampleAll(high, 5000), await sampleAll(low, 5000)];
+  const toUnit = (x: tf.Tensor4D) => tf.tidy(() => tf.div(tf.add(x, 1), 2) as tf.Tensor4D);
+  const [ua, ub] = [toUnit(xa), toUnit(xb)];
+  const agreement = await attributeAgreement({ attribute, high: ua, low: ub });
+  tf.dispose([xa, xb, ua, ub]);
+  return { pairs, agreement, example: [high[7], low[7]] };
 }
-log({ eval: 'thick-vs-thin', ...(await pairTest(['thick', 'thin'], 'thickness')) });
-log({ eval: 'slanted-vs-upright', ...(await pairTest(['slanted', 'upright'], 'slant')) });
+log({ eval: 'thick-vs-thin', ...(await pairTest('thickness')) });
+log({ eval: 'slanted-vs-upright', ...(await pairTest('slant')) });
 
 // Sampling speed at batch 64, 20 DPM++ 2M steps, CFG — latent vs the shipped pixel model, alternating.
 const pixel = DiffusionModel.fromBytes(
@@ -222,7 +184,6 @@ const results = {
   speeds,
 };
 await writeFile(`${root}assets/mnist-text-results.json`, `${JSON.stringify(results, null, 2)}\n`);
-tf.dispose([samples, real.images, real.labels, images.images, images.labels]);
+tf.dispose([samples, images.images, images.labels]);
 pixel.dispose();
-classifier.dispose();
 model.dispose();

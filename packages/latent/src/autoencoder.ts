@@ -53,7 +53,7 @@ function initParams(c: AutoencoderConfig, seed: number): Record<string, tf.Varia
     p[`${name}.w`] = tf.tidy(() =>
       tf.variable(tf.sub(tf.mul(rng.uniform([k, k, inC, outC]), 2 * limit), limit), true),
     );
-    p[`${name}.b`] = tf.variable(tf.zeros([outC]), true);
+    p[`${name}.b`] = tf.tidy(() => tf.variable(tf.zeros([outC]), true));
   }
   return p;
 }

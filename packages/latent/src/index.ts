@@ -20,6 +20,8 @@ export type {
 export { LATENT_PRESETS, latentConfig } from './config.js';
 export type { LatentImg2ImgOptions } from './edit.js';
 export { latentImg2Img } from './edit.js';
+export type { PromptAttribute } from './evaluate.js';
+export { attributeAgreement, attributePromptPairs } from './evaluate.js';
 export type {
   AutoencoderTrainOptions,
   DenoiserTrainOptions,
@@ -32,3 +34,15 @@ export type { LatentDiffusionOptions } from './pipeline.js';
 export { checkLatentShapes, latentDiffusion } from './pipeline.js';
 export type { EncodedPrompts } from './prompt-encoder.js';
 export { PAD_TOKEN, PromptEncoder, START_TOKEN } from './prompt-encoder.js';
+export type { LatentFitOptions, LatentTrainerOptions } from './trainer.js';
+export { LatentTrainer } from './trainer.js';
+export type { VqPriorPipeline } from './vq-pipeline.js';
+export { vqPrior } from './vq-pipeline.js';
+export type {
+  CodePriorConfig,
+  CodePriorPreset,
+  CodePriorTrainOptions,
+  CodeSampleOptions,
+} from './vq-prior.js';
+// --- discrete latents ---
+export { CODE_PRIOR_KIND, CodePrior, codePriorConfig } from './vq-prior.js';

@@ -3,7 +3,6 @@
 // in two stages (autoencoder, then denoiser on latents re-encoded once per
 // epoch with the encoder's sampling noise) and sampled through latentDiffusion.
 import {
-  adamW,
   type Checkpoint,
   checkpointFromBytes,
   checkpointToBytes,
@@ -13,18 +12,20 @@ import {
   type JsonValue,
   karrasSigmas,
   loadCheckpoint,
+  packTrainingCheckpoint,
   Rng,
-  SculptError,
   saveCheckpoint,
-  Trainer,
+  unpackTrainingCheckpoint,
 } from '@sculpt/core';
 import { DiffusionModel, DiffusionTrainer } from '@sculpt/diffusion';
 import { classifierFreeGuidance, type DiffusionSampler } from '@sculpt/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { KlAutoencoder, measureScaleFactor } from './autoencoder.js';
+import { autoencoderTrainer, batchIndices, encodeLatents, LatentBatches } from './batches.js';
 import { type LatentConfig, type LatentConfigInput, latentConfig } from './config.js';
-import { latentDiffusion } from './pipeline.js';
+import { type LatentDiffusionOptions, latentDiffusion } from './pipeline.js';
 import { PromptEncoder } from './prompt-encoder.js';
+import { assignWeights } from './weights.js';
 
 /** Checkpoint JSON tag of a latent diffusion model. */
 export const LATENT_CHECKPOINT_KIND = 'sculpt-latent';
@@ -61,11 +62,8 @@ export interface LatentSampleOptions {
   steps?: number;
   /** Default 0. */
   seed?: number;
-}
-
-function batchIndices(rng: Rng, n: number, size: number): Int32Array {
-  const u = rng.uniformArray(size);
-  return Int32Array.from(u, (v) => Math.min(n - 1, Math.floor(v * n)));
+  /** Called after every sampler step with the latent (valid during the call). */
+  onStep?: LatentDiffusionOptions['onStep'];
 }
 
 /**
@@ -122,18 +120,7 @@ export class LatentDiffusionModel {
   async trainAutoencoder(options: AutoencoderTrainOptions): Promise<FitResult> {
     const { images, steps, batchSize = 64, learningRate = 2e-3, seed = 0 } = options;
     const n = images.shape[0];
-    const trainer = new Trainer<tf.Tensor4D>({
-      params: this.autoencoder.params,
-      loss: (_p, batch, rng) => {
-        const { loss, recon, kl } = this.autoencoder.loss(batch, rng);
-        tf.dispose([recon, kl]);
-        return loss;
-      },
-      optimizer: adamW({ weightDecay: 0 }),
-      learningRate,
-      clipNorm: 10,
-      rng: new Rng(seed),
-    });
+    const trainer = autoencoderTrainer(this.autoencoder, { learningRate, seed });
     try {
       return await trainer.fit({
         data: (_step, rng) => tf.gather(images, batchIndices(rng, n, batchSize)) as tf.Tensor4D,
@@ -157,21 +144,7 @@ export class LatentDiffusionModel {
 
   /** Scaled latents z ~ q(z|x) · scaleFactor of every image: `[N, ...latentShape]`, caller-owned. */
   encodeLatents(images: tf.Tensor4D, rng: Rng, batchSize = 500): tf.Tensor4D {
-    const parts: tf.Tensor[] = [];
-    for (let start = 0; start < images.shape[0]; start += batchSize) {
-      const size = Math.min(batchSize, images.shape[0] - start);
-      parts.push(
-        tf.tidy(() => {
-          const q = this.autoencoder.encode(tf.slice(images, start, size));
-          const z = tf.mul(q.sample(rng), this.autoencoder.scaleFactor);
-          q.dispose();
-          return z;
-        }),
-      );
-    }
-    const all = tf.concat(parts, 0) as tf.Tensor4D;
-    tf.dispose(parts);
-    return all;
+    return encodeLatents(this.autoencoder, images, rng, batchSize);
   }
 
   /**
@@ -181,38 +154,20 @@ export class LatentDiffusionModel {
    */
   async trainDenoiser(options: DenoiserTrainOptions): Promise<FitResult> {
     const { images, captions, steps, batchSize = 64, learningRate = 2e-3, seed = 0 } = options;
-    const n = images.shape[0];
-    if (captions.length !== n) {
-      throw new SculptError(
-        'LatentDiffusionModel.trainDenoiser',
-        `expected one caption per image (${n})`,
-        `got ${captions.length}`,
-        'caption the set with captionImageSet from @sculpt/datasets',
-      );
-    }
+    const batches = new LatentBatches({
+      autoencoder: this.autoencoder,
+      text: this.text,
+      images,
+      captions,
+      batchSize,
+      captionDropout: this.getConfig().captionDropout,
+      seed: seed + 7,
+    });
     const trainer = new DiffusionTrainer(this.diffusion, { learningRate, seed, ema: false });
-    const epochSteps = Math.max(1, Math.floor(n / batchSize));
-    const encodeRng = new Rng(seed + 7);
-    let latents: tf.Tensor4D | undefined;
-    const drop = this.getConfig().captionDropout;
     try {
-      return await trainer.fit({
-        data: (step, rng) => {
-          if (!latents || step % epochSteps === 0) {
-            latents?.dispose();
-            latents = this.encodeLatents(images, encodeRng);
-          }
-          const idx = batchIndices(rng, n, batchSize);
-          const u = rng.uniformArray(batchSize);
-          const prompts = Array.from(idx, (i, j) => (u[j] < drop ? '' : captions[i]));
-          const { context, contextMask } = this.text.encode(prompts);
-          return { images: tf.gather(latents, idx) as tf.Tensor4D, context, contextMask };
-        },
-        steps,
-        callbacks: options.callbacks,
-      });
+      return await trainer.fit({ data: batches.denoiser, steps, callbacks: options.callbacks });
     } finally {
-      latents?.dispose();
+      batches.dispose();
       trainer.dispose();
     }
   }
@@ -255,6 +210,7 @@ export class LatentDiffusionModel {
         seed,
         cond: { context: cond.context, contextMask: cond.contextMask },
         denoiserLatentShape: this.diffusion.imageShape,
+        onStep: options.onStep,
       });
       const clipped = tf.clipByValue(images, -1, 1) as tf.Tensor4D;
       images.dispose();
@@ -265,47 +221,44 @@ export class LatentDiffusionModel {
     }
   }
 
-  /** Weights (prefixed `autoencoder/`, `unet/`, `text/`) and config as a core checkpoint. */
-  toCheckpoint(): Checkpoint {
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(this.autoencoder.params)) tensors[`autoencoder/${k}`] = v;
-    for (const [k, v] of Object.entries(this.diffusion.params)) tensors[`unet/${k}`] = v;
-    for (const [k, v] of Object.entries(this.text.params)) tensors[`text/${k}`] = v;
-    const json = { kind: LATENT_CHECKPOINT_KIND, version: 1, config: this.getConfig() };
-    return { tensors, json: json as unknown as JsonValue };
+  /** Every weight by checkpoint name: `autoencoder/…`, `unet/…`, `text/…` (the model's own variables). */
+  namedWeights(): Record<string, tf.Variable> {
+    const out: Record<string, tf.Variable> = {};
+    for (const [prefix, params] of this.weightGroups())
+      for (const [k, v] of Object.entries(params)) out[prefix + k] = v;
+    return out;
   }
 
-  /** A model from {@link LatentDiffusionModel.toCheckpoint}'s output; the checkpoint is not disposed. */
-  static fromCheckpoint(where: string, checkpoint: Checkpoint): LatentDiffusionModel {
-    const json = checkpoint.json as { kind?: string; config?: LatentConfig };
-    if (json?.kind !== LATENT_CHECKPOINT_KIND || !json.config) {
-      throw new SculptError(
-        where,
-        `expected a '${LATENT_CHECKPOINT_KIND}' checkpoint`,
-        `got kind ${JSON.stringify(json?.kind)}`,
-        'load it with the class that saved it',
-      );
-    }
-    const model = LatentDiffusionModel.create(json.config);
-    const groups: [string, Record<string, tf.Variable>][] = [
-      ['autoencoder/', model.autoencoder.params],
-      ['unet/', model.diffusion.params as Record<string, tf.Variable>],
-      ['text/', model.text.params],
+  private weightGroups(): [string, Record<string, tf.Variable>][] {
+    return [
+      ['autoencoder/', this.autoencoder.params],
+      ['unet/', this.diffusion.params as Record<string, tf.Variable>],
+      ['text/', this.text.params],
     ];
-    for (const [prefix, params] of groups) {
-      for (const [name, v] of Object.entries(params)) {
-        const t = checkpoint.tensors[prefix + name];
-        if (!t || t.shape.join(',') !== v.shape.join(',')) {
-          model.dispose();
-          throw new SculptError(
-            where,
-            `expected weight '${prefix + name}' of shape [${v.shape}]`,
-            `got ${t ? `[${t.shape}]` : 'none'}`,
-            'the checkpoint was written by a different config',
-          );
-        }
-        v.assign(t);
-      }
+  }
+
+  /** Weights (under `model/`) and config as a core checkpoint, in sculpt's layout. */
+  toCheckpoint(): Checkpoint {
+    return packTrainingCheckpoint({
+      kind: LATENT_CHECKPOINT_KIND,
+      version: 2,
+      config: this.getConfig() as unknown as JsonValue,
+      weights: this.namedWeights(),
+    });
+  }
+
+  /**
+   * A model from {@link LatentDiffusionModel.toCheckpoint}'s output or a
+   * training checkpoint (`sculpt train latent`'s included); the checkpoint is not disposed.
+   */
+  static fromCheckpoint(where: string, checkpoint: Checkpoint): LatentDiffusionModel {
+    const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, LATENT_CHECKPOINT_KIND);
+    const model = LatentDiffusionModel.create(config as unknown as LatentConfig);
+    try {
+      assignWeights(where, model.namedWeights(), weights);
+    } catch (error) {
+      model.dispose();
+      throw error;
     }
     return model;
   }

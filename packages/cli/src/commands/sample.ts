@@ -31,6 +31,8 @@ export interface SamplingFlags {
 /** Options of {@link sampleCommand}. */
 export interface SampleOptions extends SamplingFlags {
   labels?: number[] | 'all';
+  /** A text prompt (text-to-image families). */
+  prompt?: string;
   n?: number;
   out?: string;
   backend: BackendPreference;
@@ -110,9 +112,17 @@ export function checkSamplerFlag(family: FamilyAdapter, sampler: string | undefi
 export function sampleRequest(
   family: FamilyAdapter,
   model: ImageFamilyModel,
-  flags: SamplingFlags & { labels?: number[] | 'all'; n?: number },
+  flags: SamplingFlags & { labels?: number[] | 'all'; n?: number; prompt?: string },
 ): SampleRequest & { columns?: number } {
   const k = model.numClasses;
+  if (flags.prompt !== undefined && !family.takesPrompts) {
+    throw new UsageError(
+      '--prompt',
+      `expected no --prompt for ${family.name} (it is not text-conditioned)`,
+      `got '${flags.prompt.slice(0, 60)}'`,
+      'drop --prompt, or sample a latent (text-to-image) run',
+    );
+  }
   let labels: number[] | undefined;
   let columns: number | undefined;
   if (flags.labels !== undefined && k === 0) {
@@ -149,6 +159,7 @@ export function sampleRequest(
     guidanceScale: flags.guidance ?? family.sampleDefaults.guidanceScale,
     ...(flags.truncation === undefined ? {} : { truncation: flags.truncation }),
     labels,
+    ...(flags.prompt === undefined ? {} : { prompts: [flags.prompt] }),
     seed: flags.seed ?? 0,
     columns,
   };
@@ -193,7 +204,10 @@ export async function sampleCommand(
     const what = [
       request.sampler,
       request.steps && `${request.steps} steps`,
-      request.guidanceScale !== undefined && request.labels && `guidance ${request.guidanceScale}`,
+      request.guidanceScale !== undefined &&
+        (request.labels || loaded.family.takesPrompts) &&
+        `guidance ${request.guidanceScale}`,
+      request.prompts && JSON.stringify(request.prompts[0]),
       request.truncation !== undefined && `truncation ${request.truncation}`,
     ]
       .filter(Boolean)

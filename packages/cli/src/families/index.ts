@@ -4,6 +4,7 @@ import type { FamilyAdapter } from '../family.js';
 import { diffusionFamily } from './diffusion.js';
 import { ganFamily } from './gan.js';
 import { gptFamily } from './gpt.js';
+import { latentFamily } from './latent.js';
 import { vaeFamily } from './vae.js';
 
 /**
@@ -19,6 +20,7 @@ export const FAMILIES: readonly FamilyAdapter[] = Object.freeze([
   ganFamily,
   vaeFamily,
   gptFamily,
+  latentFamily,
 ]);
 
 /**

@@ -1,0 +1,47 @@
+// What both MNIST scripts measure on their samples with @sculpt/metrics'
+// classifier: the digit it reads against the digit asked for, and FD/KID
+// against the 1,000 held-out digits; plus the scripts' flag reader.
+import { Rng } from '@sculpt/core';
+import { type ImageSet, imageSetTensors } from '@sculpt/datasets';
+import {
+  classAccuracy,
+  classifierFeatures,
+  classifyImages,
+  frechetDistance,
+  kernelInceptionDistance,
+  loadMnistClassifier,
+} from '@sculpt/metrics';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** `--name value` from the command line, or `fallback`. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** Class accuracy against `wanted`, the class histogram, and FD/KID of `samples` (pixels in `range`) against `heldOut`. */
+export async function scoreDigits(options: {
+  samples: tf.Tensor4D;
+  wanted: ArrayLike<number>;
+  heldOut: ImageSet;
+  range: '0,1' | '-1,1';
+}) {
+  const { samples, wanted, heldOut, range } = options;
+  const classifier = await loadMnistClassifier();
+  const { predictions } = await classifyImages(classifier, samples, { range });
+  const histogram = new Array(10).fill(0);
+  for (const p of predictions) histogram[p]++;
+  const fake = await classifierFeatures(classifier, samples, { range });
+  const real = imageSetTensors(heldOut, { range });
+  const realF = await classifierFeatures(classifier, real.images, { range });
+  tf.dispose([real.images, real.labels]);
+  classifier.dispose();
+  const kid = kernelInceptionDistance(realF, fake, { rng: new Rng(0) });
+  return {
+    accuracy: classAccuracy(predictions, wanted),
+    histogram,
+    fd: frechetDistance(realF, fake).fd,
+    kid: kid.kid,
+    kidStd: kid.std,
+  };
+}
