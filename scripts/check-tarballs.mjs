@@ -4,7 +4,8 @@
 //   - ESM import and CJS require of every package, with the same exports;
 //   - TypeScript with `nodenext` and with `bundler` resolution;
 //   - the `sculpt` command (`--version` matches its package.json);
-//   - each package README's example (its first ```ts block), compiled and run;
+//   - each package README's example (its first ```ts block), run with tsx after
+//     a prelude that starts a backend (as the docs' example runner does);
 //   - the Vite app built for production and run in Chromium (wasm and webgpu).
 // Prints one JSON summary line (tarball sizes, install size, each check) and
 // exits non-zero when a check fails. Needs the packages built, npm, the npm
@@ -144,18 +145,28 @@ console.log(JSON.stringify(out));`;
 function checkTypes(project, names) {
   const lines = names.map((n, i) => `import * as p${i} from '${n}';`);
   lines.push(`export const loaded = [${names.map((_, i) => `p${i}`).join(', ')}].length;`);
+  // Typed, not any: a wrong call must be an error.
+  lines.push(
+    "import { type BackendInfo, initBackend } from '@sculpt/backend';",
+    "export const started: Promise<BackendInfo> = initBackend('wasm', { threads: 1 });",
+    "// @ts-expect-error: 'tpu' is not a backend",
+    "export const wrong = initBackend('tpu');",
+  );
   mkdirSync(join(project, 'types-check'));
   writeFileSync(join(project, 'types-check/index.ts'), `${lines.join('\n')}\n`);
   for (const [label, module, resolution] of [
     ['nodenext', 'nodenext', 'nodenext'],
     ['bundler', 'esnext', 'bundler'],
   ]) {
+    // skipLibCheck as tfjs needs (its own .d.ts fail under strict + DOM); a package whose
+    // types do not resolve is still an error (an implicit any under strict).
     const config = {
       compilerOptions: {
         target: 'ES2022',
         module,
         moduleResolution: resolution,
         strict: true,
+        skipLibCheck: true,
         noEmit: true,
         types: ['node'],
         lib: ['ES2022', 'DOM'],
@@ -189,11 +200,16 @@ function checkCli(project) {
   summary.native = addon.out.trim().split('\n').pop();
 }
 
-/** The first ```ts block of each installed package's README, type-checked and run with tsx. */
+/** The first ```ts block of each installed package's README, run with tsx (the docs type-check them). */
 function checkReadmes(project, names) {
   const wanted = readmeArg === 'none' ? [] : readmeArg?.split(',');
   const dir = join(project, 'readme-examples');
   mkdirSync(dir);
+  // As in the docs' example runner: a backend is started first, the way an app would.
+  writeFileSync(
+    join(dir, '_prelude.mts'),
+    "import { initBackend } from '@sculpt/backend';\nawait initBackend('auto');\nexport {};\n",
+  );
   for (const name of names) {
     const short = name.replace('@sculpt/', '');
     if (wanted && !wanted.includes(short)) continue;
@@ -201,7 +217,7 @@ function checkReadmes(project, names) {
     const code = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     if (!code) continue;
     const file = join(dir, `${short}.mts`);
-    writeFileSync(file, code);
+    writeFileSync(file, `import './_prelude.mts';\n${code}`);
     const started = Date.now();
     const r = run('npx', ['tsx', file], dir, README_TIMEOUT_MS);
     summary.readmeSeconds = {

@@ -49,9 +49,11 @@ async function main(): Promise<void> {
     seed: 1,
   }); // [10, 28, 28, 1] in [-1, 1]
   const ms = performance.now() - started;
-  const grid = tf.tidy(() => imageGrid(digits, { columns: 10 }).add(1).div(2).clipByValue(0, 1)); // [28, 280, 1]
+  const grid = tf.tidy(() =>
+    tf.clipByValue(tf.div(tf.add(imageGrid(digits, { columns: 10 }), 1), 2), 0, 1),
+  ); // [28, 280, 1] in [0, 1]
   if (canvas) await tf.browser.toPixels(grid as tf.Tensor3D, canvas);
-  const values = await digits.data();
+  const values = (await digits.data()) as Float32Array;
   tf.dispose([digits, grid]);
   model.dispose();
   const mean = values.reduce((s, v) => s + v, 0) / values.length;
