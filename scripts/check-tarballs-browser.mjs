@@ -61,6 +61,15 @@ export async function runViteApp(project, run) {
         checks[`Vite app in Chromium on ${name}`] = { ok: false, out: String(err) };
       }
     }
+    results.webgl = await runPage(browser, server.url, 'webgl').catch((err) => ({
+      error: String(err),
+    }));
+    checks['Vite app: a backend the app did not import gets an error saying to pass it'] = {
+      ok: /a bundled page cannot import @tensorflow\/tfjs-backend-webgl by name.*backends: \{ webgl: webgl \}/.test(
+        results.webgl.error ?? '',
+      ),
+      out: JSON.stringify(results.webgl),
+    };
   } finally {
     await browser.close();
     await server.close();

@@ -21,10 +21,16 @@ function say(text: string): void {
   if (status) status.textContent = text;
 }
 
-/** The backend asked for in the page URL. */
+/**
+ * The backend asked for in the page URL. `webgl` is not handed to sculpt
+ * below, so asking for it shows the error a bundled app gets for a backend it
+ * did not import.
+ */
 function requested(): BackendPreference {
   const asked = new URLSearchParams(location.search).get('backend') ?? 'auto';
-  return (['auto', 'webgpu', 'wasm'].includes(asked) ? asked : 'auto') as BackendPreference;
+  return (
+    ['auto', 'webgpu', 'wasm', 'webgl'].includes(asked) ? asked : 'auto'
+  ) as BackendPreference;
 }
 
 async function main(): Promise<void> {
