@@ -13,28 +13,18 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { testGanDemo } from './browser-test-gan.mjs';
 import { testVaeExplorer, testVaeTrain } from './browser-test-vae.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.mjs';
 import { serveStatic } from './serve.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, '.vitepress/dist');
 const shots = join(root, 'screenshots');
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const executablePath = CHROMIUM_PATH;
 const expectedBackend = process.env.SCULPT_DOCS_BACKEND ?? 'webgpu';
 // webgpu is what 'auto' must pick here; any other backend is forced with ?backend=.
 const query = expectedBackend === 'webgpu' ? '' : `?backend=${expectedBackend}`;
 const shotSuffix = expectedBackend === 'webgpu' ? '' : `-${expectedBackend}`;
-// WebGPU needs --enable-unsafe-webgpu in headless Chromium (it runs on SwiftShader
-// without a GPU); the rest keep the browser from any background traffic.
-const ARGS = [
-  '--enable-unsafe-webgpu',
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+const ARGS = CHROMIUM_ARGS;
 const onlyDemos = process.env.SCULPT_DOCS_DEMOS?.split(',').filter(Boolean);
 const wanted = (name) => !onlyDemos || onlyDemos.includes(name);
 const PAGE_TIMEOUT_MS = 30_000;

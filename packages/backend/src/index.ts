@@ -7,6 +7,7 @@
 
 export type {
   BackendInfo,
+  BackendModule,
   BackendName,
   BackendPreference,
   InitBackendOptions,

@@ -122,6 +122,21 @@ describe('initBackend', () => {
     );
   });
 
+  it('takes the backend modules the app imported (bundled apps) and reads the wasm one', async () => {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const info = await initBackend('wasm', { backends: { wasm } });
+    expect(info).toMatchObject({ name: 'wasm', threads: wasm.getThreadsCount() });
+    expect(await matMulWorks()).toEqual([19, 22, 43, 50]);
+  });
+
+  it('says when a passed module did not register its backend', async () => {
+    const err = await errorOf(initBackend('tensorflow', { backends: { tensorflow: {} } }));
+    expect(err).toBeInstanceOf(BackendError);
+    expect(err.message).toContain(
+      "got a module that did not register 'tensorflow' (is it a different copy of @tensorflow/tfjs-core?)",
+    );
+  });
+
   it('reports a failing loader', async () => {
     const err = await errorOf(
       initBackend('tensorflow', {

