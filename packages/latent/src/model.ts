@@ -14,6 +14,7 @@ import {
   loadCheckpoint,
   packTrainingCheckpoint,
   Rng,
+  SculptError,
   saveCheckpoint,
   unpackTrainingCheckpoint,
 } from '@sculpt/core';
