@@ -56,12 +56,6 @@ export function createTraining(seed: number): { model: VaeModel; trainer: VaeTra
     binarize: 'dynamic',
     klWarmupSteps: KL_WARMUP_STEPS,
     seed: seed + 1,
-    // The pixels come from an 8-bit file, so they are finite. On WebGPU the page
-    // drops the trainer's pixel term: with tfjs-webgpu 4.22 in compatibility mode
-    // (headless Chromium's SwiftShader, Node's Dawn on GL), a step whose loss
-    // returns one more computed term loses its update (−ELBO 543.8 → 543.8 after
-    // the first step, against 527.7 on wasm and cpu with the same seed).
-    checkPixels: tf.getBackend() !== 'webgpu',
   });
   return { model, trainer };
 }
