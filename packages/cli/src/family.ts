@@ -110,6 +110,12 @@ export interface EvaluateRequest {
   /** Seeds sampling and any subset choice. */
   seed: number;
   signal?: AbortSignal;
+  /**
+   * Writes `images` `[N, H, W, C]` in [0, 1] (not disposed) as a PNG grid of
+   * `columns` per row named `<name>.png` beside the metrics, and returns its
+   * path. Families with figures (VAE reconstructions, interpolations) call it.
+   */
+  writeImages?: (name: string, images: tf.Tensor4D, columns: number) => Promise<string>;
 }
 
 /** A family's scores: plain JSON, keyed by the names in {@link FamilyAdapter.metrics} (plus any context). */

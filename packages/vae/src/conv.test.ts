@@ -126,6 +126,23 @@ describe('conv VAE', () => {
     m.dispose();
   });
 
+  it('the conv autoencoder (kind ae) encodes to a code tensor and learns to reconstruct', async () => {
+    const m = VaeModel.create({ preset: 'tiny-conv', kind: 'ae' }, { seed: 1 });
+    const tr = new VaeTrainer(m, { learningRate: 5e-3, seed: 2 });
+    const x = fixture();
+    const z = m.encode(x) as tf.Tensor;
+    expect(z).toBeInstanceOf(tf.Tensor);
+    expect(z.shape).toEqual([8, 4]);
+    const first = (await tr.step(x)).terms;
+    expect(first.kl).toBe(0);
+    let last = first;
+    for (let i = 0; i < 150; i++) last = (await tr.step(x)).terms;
+    expect(-last.recon).toBeLessThan(0.5 * -first.recon);
+    tf.dispose([x, z]);
+    tr.dispose();
+    m.dispose();
+  });
+
   it('save → load gives identical reconstructions (continuous Bernoulli)', async () => {
     const m = VaeModel.create(
       { preset: 'tiny-conv', likelihood: 'continuous-bernoulli' },

@@ -22,6 +22,7 @@ export type { BoundOptions, BoundReport, ElboTerms } from './objectives.js';
 export { elboTerms, evaluateBounds, klPerDim } from './objectives.js';
 export type { CodebookUsage, EmaCodebook, Quantized } from './quantizer.js';
 export { codebookUsage, quantize, stopGradient } from './quantizer.js';
+export type { EncodeOptions } from './shared.js';
 export type { VaeTrainOptions } from './train.js';
 export { VaeTrainer } from './train.js';
 export type { VqVaeConfig, VqVaeConfigInput, VqVaePreset } from './vq-config.js';

@@ -30,7 +30,7 @@ import {
   type Params,
 } from './conv.js';
 import { decoderMean, logLikelihoodFlat } from './likelihood.js';
-import { checkImageBatch } from './shared.js';
+import { checkImageBatch, checkImageShape, type EncodeOptions } from './shared.js';
 
 /** The `kind` written into checkpoints of this package. */
 export const CHECKPOINT_KIND = 'sculpt-vae';
@@ -180,9 +180,18 @@ export class VaeModel implements Autoencoder {
     return tf.reshape(convEncoder(this.params, x as tf.Tensor4D, depth), [b, this.featureSize]);
   }
 
-  /** Encoder outputs μ and (VAE) log σ², `[B, latentDim]` each. The caller owns them. */
-  encodeParams(x: tf.Tensor): { mean: tf.Tensor2D; logVar?: tf.Tensor2D } {
-    this.checkImages('VaeModel.encode', x);
+  /**
+   * Encoder outputs μ and (VAE) log σ², `[B, latentDim]` each. The caller owns them.
+   * @example `const { mean } = vae.encodeParams(digits, { checkPixels: false }); // no sync read`
+   */
+  encodeParams(
+    x: tf.Tensor,
+    options: EncodeOptions = {},
+  ): { mean: tf.Tensor2D; logVar?: tf.Tensor2D } {
+    if (options.checkPixels === false) {
+      this.check('VaeModel.encode');
+      checkImageShape('VaeModel.encode', x, this.config.imageShape);
+    } else this.checkImages('VaeModel.encode', x);
     return tf.tidy(() => {
       const h = this.mlp('enc', this.features(x), this.config.hidden.length);
       const mean = dense(this.params, 'enc/mean', h);

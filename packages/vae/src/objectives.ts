@@ -5,6 +5,7 @@
 import { DiagonalNormal, type Rng, SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { VaeModel } from './model.js';
+import { checkImageBatchAsync, type EncodeOptions } from './shared.js';
 
 /** Per-dimension analytic KL(N(μ, σ²) ‖ N(0, 1)), `[B, D]` nats. The caller owns it. */
 export function klPerDim(mean: tf.Tensor, logVar: tf.Tensor): tf.Tensor {
@@ -25,10 +26,16 @@ export interface ElboTerms {
 
 /**
  * One-sample ELBO terms: z = μ + σε from `rng` (an AE uses z = f(x)).
+ * `options.checkPixels: false` skips the sync finiteness read (see `VaeModel.encodeParams`).
  * @returns tensors the caller owns.
  */
-export function elboTerms(model: VaeModel, x: tf.Tensor, rng: Rng): ElboTerms {
-  const { mean, logVar } = model.encodeParams(x);
+export function elboTerms(
+  model: VaeModel,
+  x: tf.Tensor,
+  rng: Rng,
+  options: EncodeOptions = {},
+): ElboTerms {
+  const { mean, logVar } = model.encodeParams(x, options);
   const eps = logVar ? rng.normal(mean.shape) : undefined;
   const out = tf.tidy(() => {
     const z = logVar && eps ? tf.add(mean, tf.mul(tf.exp(tf.mul(0.5, logVar)), eps)) : mean;
@@ -102,7 +109,7 @@ export async function evaluateBounds(
       "got kind 'ae'",
       'likelihood bounds need q(z|x)',
     );
-  model.checkImages(where, images);
+  await checkImageBatchAsync(where, images, model.config.imageShape);
   const n = images.shape[0];
   const bs = Math.max(1, Math.min(options.batchSize ?? 100, n));
   const maxDecodes = options.maxDecodes ?? 20_000;
@@ -115,7 +122,7 @@ export async function evaluateBounds(
   for (let s = 0; s < n; s += bs) {
     const b = Math.min(bs, n - s);
     const x = tf.slice(images, [s, 0, 0, 0], [b, -1, -1, -1]);
-    const t = elboTerms(model, x, rng);
+    const t = elboTerms(model, x, rng, { checkPixels: false });
     const [r, kl] = [await t.recon.data(), await t.kl.data()];
     tf.dispose([t.recon, t.kl, t.klDims]);
     for (let i = 0; i < b; i++) {
@@ -123,7 +130,7 @@ export async function evaluateBounds(
       sumKl += kl[i];
       sumElbo += r[i] - kl[i];
     }
-    const { mean, logVar } = model.encodeParams(x);
+    const { mean, logVar } = model.encodeParams(x, { checkPixels: false });
     means.push((await mean.data()) as Float32Array);
     const q = new DiagonalNormal({ mean: mean.clone(), logVar: (logVar as tf.Tensor).clone() });
     const chunk = Math.max(1, Math.min(k, Math.floor(maxDecodes / b)));

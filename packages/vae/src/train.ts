@@ -23,6 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { CHECKPOINT_KIND, VaeModel } from './model.js';
 import { elboTerms } from './objectives.js';
+import { checkImageShape, explainPixelTerm, finitePixelsTerm, PIXEL_TERM } from './shared.js';
 
 /** Options of {@link VaeTrainer}. Plain JSON except `learningRate` as a function. */
 export interface VaeTrainOptions {
@@ -40,6 +41,13 @@ export interface VaeTrainOptions {
   clipNorm?: number;
   /** Seed of the trainer's Rng. Default 0. */
   seed?: number;
+  /**
+   * Refuse batches with NaN/±Infinity pixels (a `SculptError`, no update
+   * applied). The test makes no read of its own: it is the term
+   * `nonFinitePixels` (0, or NaN for a bad batch) in the step's one read of
+   * loss and terms. `false` drops the term. Default `true`.
+   */
+  checkPixels?: boolean;
 }
 
 type Resolved = Required<Omit<VaeTrainOptions, 'learningRate'>>;
@@ -52,6 +60,7 @@ function resolve(o: VaeTrainOptions): Resolved {
     binarize: o.binarize ?? 'none',
     clipNorm: o.clipNorm ?? 10,
     seed: o.seed ?? 0,
+    checkPixels: o.checkPixels ?? true,
   };
   const where = 'VaeTrainer';
   if (!(r.beta >= 0))
@@ -119,12 +128,14 @@ export class VaeTrainer {
    * @returns scalars the caller owns (the Trainer disposes them during training).
    */
   loss(images: tf.Tensor4D, rng: Rng): { loss: tf.Scalar; terms: Record<string, tf.Scalar> } {
-    this.model.checkImages('VaeTrainer.step', images);
+    checkImageShape('VaeTrainer.step', images, this.model.config.imageShape);
+    const pixels = this.options.checkPixels ? finitePixelsTerm(images) : undefined;
+    const clean = pixels?.clean ?? images;
     const x =
       this.options.binarize === 'dynamic'
-        ? tf.tidy(() => tf.cast(tf.less(rng.uniform(images.shape), images), 'float32'))
-        : images;
-    const t = elboTerms(this.model, x, rng);
+        ? tf.tidy(() => tf.cast(tf.less(rng.uniform(clean.shape), clean), 'float32'))
+        : clean;
+    const t = elboTerms(this.model, x, rng, { checkPixels: false });
     const out = tf.tidy(() => {
       const recon = tf.mean(t.recon);
       const kl = tf.mean(t.kl);
@@ -137,27 +148,40 @@ export class VaeTrainer {
           recon: recon as tf.Scalar,
           kl: kl as tf.Scalar,
           negElbo: tf.sub(kl, recon) as tf.Scalar,
+          ...(pixels ? { [PIXEL_TERM]: pixels.flag } : {}),
         },
       };
     });
     tf.dispose([t.recon, t.kl, t.klDims]);
-    if (x !== images) x.dispose();
+    if (x !== clean) x.dispose();
+    if (clean !== images) clean.dispose();
     return out;
   }
 
-  /** One optimisation step on `images` (not disposed). @returns core's `StepResult`. */
-  step(images: tf.Tensor4D): Promise<StepResult> {
-    return this.trainer.step(images);
+  /**
+   * One optimisation step on `images` (not disposed). @returns core's `StepResult`.
+   * @throws SculptError for a wrong image shape or NaN/±Infinity pixels (no update applied).
+   */
+  async step(images: tf.Tensor4D): Promise<StepResult> {
+    try {
+      return await this.trainer.step(images);
+    } catch (error) {
+      throw explainPixelTerm('VaeTrainer.step', error);
+    }
   }
 
   /** Runs `steps` steps; `data(step, rng)` makes each batch (disposed after use). */
-  fit(options: {
+  async fit(options: {
     data: FitData<tf.Tensor4D>;
     steps: number;
     callbacks?: FitCallbacks;
     signal?: AbortSignal;
   }): Promise<FitResult> {
-    return this.trainer.fit(options);
+    try {
+      return await this.trainer.fit(options);
+    } catch (error) {
+      throw explainPixelTerm('VaeTrainer.fit', error);
+    }
   }
 
   /** Weights, config and trainer state in sculpt's checkpoint layout (`trainer/` tensors are copies the caller disposes). */

@@ -69,14 +69,23 @@ describe('VaeModel', () => {
   it('rejects bad input with a SculptError naming what arrived', () => {
     const m = VaeModel.create('tiny');
     const wrong = tf.zeros([2, 7, 8, 1]);
-    expect(() => m.encode(wrong)).toThrow(/\[2, 7, 8, 1\]|2×7×8×1|7/);
+    expect(() => m.encode(wrong)).toThrow(
+      /VaeModel\.encode: expected images of shape \[B, 8, 8, 1\], got \[2, 7, 8, 1\]\. Fix: /,
+    );
     expect(() => m.encode(wrong)).toThrow(SculptError);
     const nan = tf.fill([1, 8, 8, 1], Number.NaN);
-    expect(() => m.encode(nan)).toThrow(/NaN/);
+    expect(() => m.encode(nan)).toThrow(
+      /expected finite pixels, got NaN or ±Infinity\. Fix: clean/,
+    );
     const z = tf.zeros([2, 3]);
     expect(() => m.decode(z)).toThrow(SculptError);
+    expect(() => m.decode(z)).toThrow(
+      /VaeModel\.decode: expected a latent of shape \[B, 4\], got \[2, 3\]\. Fix: /,
+    );
     expect(() => vaeConfig({ latentDim: 0 })).toThrow(/latentDim/);
-    expect(() => new VaeTrainer(m, { beta: -1 })).toThrow(/beta/);
+    expect(() => new VaeTrainer(m, { beta: -1 })).toThrow(
+      /VaeTrainer: expected beta ≥ 0, got -1\. Fix: /,
+    );
     tf.dispose([wrong, nan, z]);
     m.dispose();
   });
@@ -151,6 +160,8 @@ describe('VaeTrainer', () => {
     const x = fixture();
     await tr.step(x); // optimizer slots exist after the first step
     await expectNoLeak(() => tr.step(x));
+    await expectNoLeak(() => tr.fit({ data: () => fixture(), steps: 2 }));
+    await expectNoLeak(() => m.encode(x).dispose()); // the DiagonalNormal owns its tensors
     await expectNoLeak(() => reconstruct(m, x));
     await expectNoLeak(() => samplePrior(m, 3, new Rng(1), 0.7));
     await expectNoLeak(() => {

@@ -27,7 +27,7 @@ import {
   type Params,
 } from './conv.js';
 import { type EmaCodebook, nearestCodes, oneHotCodes } from './quantizer.js';
-import { checkImageBatch } from './shared.js';
+import { checkImageBatch, checkImageShape, type EncodeOptions } from './shared.js';
 import {
   type VqVaeConfig,
   type VqVaeConfigInput,
@@ -127,9 +127,15 @@ export class VqVaeModel implements Autoencoder {
     checkImageBatch(where, x, this.config.imageShape);
   }
 
-  /** Continuous encoder outputs z_e(x), `[B, h, w, D]` (before quantisation). The caller owns them. */
-  encodeContinuous(x: tf.Tensor): tf.Tensor4D {
-    this.checkImages('VqVaeModel.encode', x);
+  /**
+   * Continuous encoder outputs z_e(x), `[B, h, w, D]` (before quantisation). The caller owns them.
+   * `options.checkPixels: false` checks the shape only (no sync read; see `VaeModel.encodeParams`).
+   */
+  encodeContinuous(x: tf.Tensor, options: EncodeOptions = {}): tf.Tensor4D {
+    if (options.checkPixels === false) {
+      this.check('VqVaeModel.encode');
+      checkImageShape('VqVaeModel.encode', x, this.config.imageShape);
+    } else this.checkImages('VqVaeModel.encode', x);
     return tf.tidy(() => {
       const h = convEncoder(this.params, x as tf.Tensor4D, this.config.convChannels.length);
       return conv(this.params, 'enc/proj', h);

@@ -30,6 +30,7 @@ import {
   quantize,
   restartDeadCodes,
 } from './quantizer.js';
+import { explainPixelTerm, finitePixelsTerm, PIXEL_TERM } from './shared.js';
 import { VQ_CHECKPOINT_KIND, VqVaeModel } from './vq-model.js';
 
 /** Options of {@link VqVaeTrainer}. Plain JSON except `learningRate` as a function. */
@@ -40,6 +41,12 @@ export interface VqVaeTrainOptions {
   clipNorm?: number;
   /** Seed of the trainer's Rng (k-means seeds, restarts). Default 0. */
   seed?: number;
+  /**
+   * Refuse batches with NaN/±Infinity pixels (a `SculptError`, no update),
+   * through the term `nonFinitePixels` of the step's one read, as in
+   * `VaeTrainer`. `false` drops the term. Default `true`.
+   */
+  checkPixels?: boolean;
 }
 
 /** One step's figures: core's StepResult plus the codes restarted after it. */
@@ -82,7 +89,11 @@ export class VqVaeTrainer {
 
   constructor(model: VqVaeModel, options: VqVaeTrainOptions = {}) {
     this.model = model;
-    this.options = Object.freeze({ clipNorm: options.clipNorm ?? 10, seed: options.seed ?? 0 });
+    this.options = Object.freeze({
+      clipNorm: options.clipNorm ?? 10,
+      seed: options.seed ?? 0,
+      checkPixels: options.checkPixels ?? true,
+    });
     this.rng = new Rng(this.options.seed);
     this.trainer = new Trainer<tf.Tensor4D>({
       params: model.params,
@@ -106,22 +117,26 @@ export class VqVaeTrainer {
    * image) and `commitment` (β-weighted, per image). Keeps the step's encodings for the EMA.
    */
   loss(images: tf.Tensor4D): { loss: tf.Scalar; terms: Record<string, tf.Scalar> } {
-    const z = this.model.encodeContinuous(images);
-    return tf.tidy(() => {
+    const pixels = this.options.checkPixels ? finitePixelsTerm(images) : undefined;
+    const x = pixels?.clean ?? images;
+    const z = this.model.encodeContinuous(x, { checkPixels: false });
+    const out = tf.tidy(() => {
       const [b, h, w, d] = z.shape;
       const flat = tf.reshape(z, [b * h * w, d]) as tf.Tensor2D;
       const q = quantize(flat, this.model.ema.codebook as tf.Tensor2D);
       this.keep({ z: flat.clone(), oneHot: q.oneHot.clone() });
       const logits = this.model.decodeLogits(tf.reshape(q.quantized, [b, h, w, d]));
-      const bce = tf.sub(tf.softplus(logits), tf.mul(images, logits));
+      const bce = tf.sub(tf.softplus(logits), tf.mul(x, logits));
       const recon = tf.div(tf.sum(bce), b) as tf.Scalar;
       const commitment = tf.mul(
         q.commitment,
         this.model.config.commitment * h * w * d,
       ) as tf.Scalar;
-      z.dispose();
-      return { loss: tf.add(recon, commitment) as tf.Scalar, terms: { recon, commitment } };
+      const terms = { recon, commitment, ...(pixels ? { [PIXEL_TERM]: pixels.flag } : {}) };
+      return { loss: tf.add(recon, commitment) as tf.Scalar, terms };
     });
+    tf.dispose([z, ...(x === images ? [] : [x])]);
+    return out;
   }
 
   private keep(s: Stash): void {
@@ -141,7 +156,13 @@ export class VqVaeTrainer {
    */
   async step(images: tf.Tensor4D): Promise<VqStepResult> {
     if (!this.initialised) this.initialise(images);
-    const result = await this.trainer.step(images);
+    let result: StepResult;
+    try {
+      result = await this.trainer.step(images);
+    } catch (error) {
+      this.dropStash();
+      throw explainPixelTerm('VqVaeTrainer.step', error);
+    }
     const s = this.stash;
     this.stash = undefined;
     if (!s) return { ...result, restarted: 0 };

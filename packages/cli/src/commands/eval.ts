@@ -2,9 +2,10 @@
 // held-out split of the data the model was trained on (FD/KID/class accuracy
 // for image families, nats per token/char for text families).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { BackendPreference } from '@sculpt/backend';
-import type { JsonValue } from '@sculpt/core';
+import { imageGrid, type JsonValue, writePng } from '@sculpt/core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { loadData, parseDataSpec } from '../data.js';
 import type { EvalReport, EvaluateRequest } from '../family.js';
 import type { CliIo } from '../io.js';
@@ -15,6 +16,23 @@ export interface EvalOptions extends SamplingFlags {
   n: number;
   out?: string;
   backend: BackendPreference;
+  /** Folder for the PNG figures a family writes (VAE reconstructions, interpolations). Default: none written. */
+  figuresDir?: string;
+}
+
+/** A {@link EvaluateRequest.writeImages} that writes `<dir>/<name>.png`. */
+function gridWriter(dir: string): NonNullable<EvaluateRequest['writeImages']> {
+  return async (name: string, images: tf.Tensor4D, columns: number) => {
+    const file = join(dir, `${name}.png`);
+    await mkdir(dir, { recursive: true });
+    const grid = imageGrid(images, { columns });
+    try {
+      await writePng(file, grid);
+    } finally {
+      grid.dispose();
+    }
+    return file;
+  };
 }
 
 const round = (v: number, digits = 4): number => Number(v.toPrecision(digits));
@@ -66,6 +84,7 @@ export async function evaluateRun(loaded: LoadedRun, options: EvalOptions): Prom
       ...(options.truncation === undefined ? {} : { truncation: options.truncation }),
     },
     seed: options.seed ?? 0,
+    ...(options.figuresDir === undefined ? {} : { writeImages: gridWriter(options.figuresDir) }),
   };
   const scores = await loaded.model.evaluate(request);
   return {
@@ -89,8 +108,8 @@ export async function evalCommand(
   checkSampler(options.sampler);
   const loaded = await loadRun(path, options.backend, 'sculpt eval');
   try {
-    const metrics = await evaluateRun(loaded, options);
     const file = resolve(options.out ?? `${loaded.runDir}/metrics.json`);
+    const metrics = await evaluateRun(loaded, { figuresDir: dirname(file), ...options });
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(metrics, null, 2)}\n`);
     io.report.data(`${JSON.stringify(metrics, null, 2)}\n`, {

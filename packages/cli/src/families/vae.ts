@@ -12,6 +12,8 @@ import {
 import { type ImageSet, subsetImages } from '@sculpt/datasets';
 import {
   evaluateBounds,
+  interpolate,
+  reconstruct,
   samplePrior,
   type VaeConfig,
   VaeModel,
@@ -31,8 +33,9 @@ import type {
   SampleRequest,
   TrainingData,
 } from '../family.js';
-import { scoreImageSamples } from '../metrics/images.js';
+import { balancedSubset, scoreImageSamples } from '../metrics/images.js';
 import { checkImages, drawImages, trainingImages } from './images.js';
+import { digitScores, figureIndices, interpolationRows, writeFigures } from './vae-figures.js';
 import { createVqRun, restoreVqRun } from './vq.js';
 
 const PRESETS = [
@@ -86,10 +89,17 @@ function configFor(preset: string, set: ImageSet): VaeConfig {
   return vaeConfig({ preset: VAE_PRESET[preset] ?? 'mnist-mlp', imageShape });
 }
 
-/** The images of `set` picked by `indices`, as a `[N, H, W, C]` tensor in [0, 1]. */
-function tensorOf(set: ImageSet, indices: ArrayLike<number>): tf.Tensor4D {
+/**
+ * The images of `set` picked by `indices`, binarized once with a fixed seed
+ * (the binarized-MNIST convention for held-out likelihoods).
+ * @returns `[N, H, W, C]` in {0, 1}; the caller owns it.
+ */
+function binarized(set: ImageSet, indices: ArrayLike<number>, seed: number): tf.Tensor4D {
   const picked = subsetImages(set, Array.from(indices));
-  return tf.tensor4d(picked.images, [picked.count, set.height, set.width, set.channels]);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(picked.images, [picked.count, set.height, set.width, set.channels]);
+    return tf.cast(tf.less(new Rng(seed).uniform(x.shape), x), 'float32') as tf.Tensor4D;
+  });
 }
 
 class VaeRun implements ImageFamilyModel {
@@ -137,32 +147,27 @@ class VaeRun implements ImageFamilyModel {
 
   async evaluate(request: EvaluateRequest): Promise<EvalReport> {
     const data = checkImages('vae', request.data);
-    const held = data.heldOut;
-    const n = Math.min(request.numSamples, held.count);
-    // Held-out digits binarized once with a fixed seed (the binarized-MNIST convention).
-    const binary = tf.tidy(() => {
-      const x = tensorOf(
-        held,
-        Array.from({ length: n }, (_, i) => i),
-      );
-      return tf.cast(tf.less(new Rng(request.seed).uniform(x.shape), x), 'float32') as tf.Tensor4D;
-    });
-    let bounds: Awaited<ReturnType<typeof evaluateBounds>>;
+    // Classes interleaved, so that `--n` below the held-out count still covers every digit.
+    const held = balancedSubset(data.heldOut, Math.min(request.numSamples, data.heldOut.count));
+    const binary = binarized(
+      held,
+      Array.from({ length: held.count }, (_, i) => i),
+      request.seed,
+    );
+    const samples = await this.sample({ numSamples: request.numSamples, seed: request.seed });
     try {
-      bounds = await evaluateBounds(this.model, binary, new Rng(request.seed + 1), { k: IWAE_K });
-    } finally {
-      binary.dispose();
-    }
-    const images = await this.sample({ numSamples: request.numSamples, seed: request.seed });
-    try {
+      const bounds = await evaluateBounds(this.model, binary, new Rng(request.seed + 1), {
+        k: IWAE_K,
+      });
       const scores = await scoreImageSamples({
-        images,
+        images: samples,
         labels: undefined,
         numClasses: 0,
         train: data.train,
         heldOut: data.heldOut,
         seed: request.seed,
       });
+      const digits = await this.digitReport(binary, held.labels, samples);
       return {
         negElbo: round(bounds.negElbo),
         negIwae: round(bounds.negIwae),
@@ -173,9 +178,45 @@ class VaeRun implements ImageFamilyModel {
         bitsPerDim: round(bounds.bitsPerDim),
         heldOutImages: bounds.count,
         ...scores,
+        ...digits,
+        ...(await this.figures(request.writeImages, data.heldOut, request.seed)),
       };
     } finally {
-      images.dispose();
+      tf.dispose([binary, samples]);
+    }
+  }
+
+  /** Class accuracy of the reconstructions of `images` and the class histogram of `samples`. */
+  private async digitReport(
+    images: tf.Tensor4D,
+    labels: ArrayLike<number>,
+    samples: tf.Tensor4D,
+  ): Promise<EvalReport> {
+    const reconstructions = reconstruct(this.model, images);
+    try {
+      return await digitScores({ reconstructions, labels: Array.from(labels), samples });
+    } finally {
+      reconstructions.dispose();
+    }
+  }
+
+  /** Reconstructions of one held-out digit per class, and slerps between pairs of them, as PNG grids. */
+  private async figures(
+    write: EvaluateRequest['writeImages'],
+    held: ImageSet,
+    seed: number,
+  ): Promise<EvalReport> {
+    if (!write) return {};
+    const real = binarized(held, figureIndices(held), seed);
+    const reconstructions = reconstruct(this.model, real);
+    const interpolations = tf.tidy(() => {
+      const { mean } = this.model.encodeParams(real);
+      return this.model.decode(interpolationRows(mean, (a, b, steps) => interpolate(a, b, steps)));
+    });
+    try {
+      return await writeFigures(write, { real, reconstructions, interpolations });
+    } finally {
+      tf.dispose([real, reconstructions, interpolations]);
     }
   }
 
@@ -205,9 +246,11 @@ export const vaeFamily: FamilyAdapter = Object.freeze({
   generates: 'images',
   usesSamplers: false,
   sampleDefaults: {},
-  // What every VAE preset reports; the VQ-VAE presets report reconClassAccuracy,
-  // reconMse, codesUsedPercent and perplexity instead (see ./vq.ts).
-  metrics: ['negElbo', 'negIwae', 'bitsPerDim', 'activeUnits', 'fd', 'kid'],
+  // What every VAE preset reports (reconClassAccuracy and the samples' class
+  // histogram for 28×28 digits); the VQ-VAE presets report reconClassAccuracy,
+  // reconMse, codesUsedPercent and perplexity instead (see ./vq.ts). Both write
+  // reconstructions.png and interpolations.png beside the metrics.
+  metrics: ['negElbo', 'negIwae', 'bitsPerDim', 'activeUnits', 'fd', 'kid', 'reconClassAccuracy'],
   smoke: { preset: 'tiny', data: 'mnist', batchSize: 8 },
 
   async create(options: CreateModelOptions): Promise<FamilyModel> {

@@ -10,8 +10,14 @@ import {
   type StepResult,
 } from '@sculpt/core';
 import { type ImageSet, imageSetTensors } from '@sculpt/datasets';
-import { classAccuracy, classifyImages, loadMnistClassifier } from '@sculpt/metrics';
-import { codebookUsage, VqVaeModel, VqVaeTrainer, vqVaeConfig } from '@sculpt/vae';
+import {
+  codebookUsage,
+  interpolate,
+  quantize,
+  VqVaeModel,
+  VqVaeTrainer,
+  vqVaeConfig,
+} from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
 import type {
   EvalReport,
@@ -20,7 +26,9 @@ import type {
   SampleRequest,
   TrainingData,
 } from '../family.js';
+import { balancedSubset } from '../metrics/images.js';
 import { checkImages, drawImages, trainingImages } from './images.js';
+import { digitScores, figureIndices, interpolationRows, writeFigures } from './vae-figures.js';
 
 /** Learning rate of the CLI's VQ-VAE recipe. */
 const VQ_LR = 2e-3;
@@ -94,33 +102,64 @@ export class VqRun implements ImageFamilyModel {
 
   /** Reconstructs up to `numSamples` held-out images through the code grid and scores them. */
   async evaluate(request: EvaluateRequest): Promise<EvalReport> {
-    const held = checkImages('vae', request.data).heldOut;
-    const n = Math.min(request.numSamples, held.count);
-    const real = imageSetTensors(held, { indices: Array.from({ length: n }, (_, i) => i) });
+    const all = checkImages('vae', request.data).heldOut;
+    // Classes interleaved, so that `--n` below the held-out count still covers every digit.
+    const held = balancedSubset(all, Math.min(request.numSamples, all.count));
+    const n = held.count;
+    const real = imageSetTensors(held);
     const codes = this.model.encodeCodes(real.images);
     const recon = this.model.decodeCodes(codes);
     try {
       const counts = new Array(this.model.config.numCodes).fill(0);
       for (const c of await codes.data()) counts[c]++;
       const usage = codebookUsage(counts);
-      const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(recon, real.images))).dataSync()[0]);
+      const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(recon, real.images))));
       const report: EvalReport = {
         heldOutImages: n,
-        reconMse: round(mse),
+        reconMse: round((await mse.data())[0]),
         codesUsedPercent: round(100 * usage.fractionUsed, 3),
         perplexity: round(usage.perplexity),
       };
-      const labels = Array.from(held.labels.subarray(0, n));
-      const [, h, w, c] = recon.shape;
-      if (h === 28 && w === 28 && c === 1 && labels.every((l) => l >= 0 && l < 10)) {
-        const classifier = await loadMnistClassifier();
-        const { predictions } = await classifyImages(classifier, recon);
-        classifier.dispose();
-        report.reconClassAccuracy = round(classAccuracy(predictions, labels).accuracy, 3);
-      }
-      return report;
+      mse.dispose();
+      const labels = Array.from(held.labels);
+      return {
+        ...report,
+        ...(await digitScores({ reconstructions: recon, labels })),
+        ...(await this.figures(request.writeImages, all)),
+      };
     } finally {
       tf.dispose([real.images, real.labels, codes, recon]);
+    }
+  }
+
+  /**
+   * Reconstructions of one held-out image per class, and rows that lerp the
+   * encoder outputs z_e between pairs of them, each point quantised to its
+   * nearest codes before decoding, as PNG grids.
+   */
+  private async figures(
+    write: EvaluateRequest['writeImages'],
+    held: ImageSet,
+  ): Promise<EvalReport> {
+    if (!write) return {};
+    const real = imageSetTensors(held, { indices: figureIndices(held) });
+    const codes = this.model.encodeCodes(real.images);
+    const reconstructions = this.model.decodeCodes(codes);
+    const interpolations = tf.tidy(() => {
+      const z = this.model.encodeContinuous(real.images);
+      const flat = tf.reshape(z, [z.shape[0], -1]) as tf.Tensor2D;
+      const rows = interpolationRows(flat, (a, b, steps) => interpolate(a, b, steps, 'lerp'));
+      const d = this.model.config.codeDim;
+      const q = quantize(
+        tf.reshape(rows, [-1, d]) as tf.Tensor2D,
+        this.model.ema.codebook as tf.Tensor2D,
+      );
+      return this.model.decode(tf.reshape(q.quantized, [rows.shape[0], ...this.model.latentShape]));
+    });
+    try {
+      return await writeFigures(write, { real: real.images, reconstructions, interpolations });
+    } finally {
+      tf.dispose([real.images, real.labels, codes, reconstructions, interpolations]);
     }
   }
 

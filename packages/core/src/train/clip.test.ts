@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectNoLeak } from '../testing/index.js';
 import { clipByGlobalNorm, globalNorm } from './clip.js';
 
@@ -58,5 +58,22 @@ describe('clipByGlobalNorm', () => {
     await expectNoLeak(() => clipByGlobalNorm(grads, 1));
     expect(grads.a.isDisposed).toBe(false);
     tf.dispose(Object.values(grads));
+  });
+});
+
+describe('globalNorm', () => {
+  it('adds at most 7 squared norms per AddN (WebGPU: 8 storage buffers per shader)', () => {
+    const tensors = Array.from({ length: 50 }, (_, i) => tf.tensor1d([i, 1]));
+    const spy = vi.spyOn(tf.engine(), 'runKernel');
+    const norm = globalNorm(tensors);
+    const widths = spy.mock.calls
+      .filter(([name]) => name === 'AddN')
+      .map(([, inputs]) => Object.keys(inputs).length);
+    spy.mockRestore();
+    // Σ (i² + 1) for i < 50 = 40,425 + 50
+    expect(norm.dataSync()[0]).toBeCloseTo(Math.sqrt(40_475), 3);
+    expect(widths.length).toBeGreaterThan(1);
+    expect(Math.max(...widths)).toBeLessThanOrEqual(7);
+    tf.dispose([...tensors, norm]);
   });
 });

@@ -57,6 +57,28 @@ export function globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     if (tensors.length === 0) return tf.scalar(0);
     const squares = tensors.map((g) => tf.sum(tf.square(tf.cast(g, 'float32'))));
-    return tf.sqrt(tf.addN(squares)) as tf.Scalar;
+    return tf.sqrt(sumInChunks(squares)) as tf.Scalar;
   });
+}
+
+/**
+ * Inputs per `tf.addN`: WebGPU gives a shader 8 storage buffers by default
+ * (compatibility mode: headless Chromium, Dawn on GL), one of them the output.
+ * tfjs-webgpu's AddN does not split a longer list: its pipeline is invalid, and
+ * the whole command buffer it was batched in (the optimizer update with it) is dropped.
+ */
+const ADD_N_INPUTS = 7;
+
+/** The sum of scalars, added at most {@link ADD_N_INPUTS} at a time. */
+function sumInChunks(terms: tf.Tensor[]): tf.Tensor {
+  let level = terms;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += ADD_N_INPUTS) {
+      const chunk = level.slice(i, i + ADD_N_INPUTS);
+      next.push(chunk.length === 1 ? chunk[0] : tf.addN(chunk));
+    }
+    level = next;
+  }
+  return level[0];
 }

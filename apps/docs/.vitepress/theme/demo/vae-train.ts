@@ -8,7 +8,7 @@ import { Rng } from '@sculpt/core';
 import { type ImageSet, subsetImages } from '@sculpt/datasets';
 import { VaeModel, VaeTrainer } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
-import { DIGIT, loadDigits, withoutSyncReads } from './vae';
+import { DIGIT, loadDigits } from './vae';
 
 /** Digits per step: smaller than the CLI's 100 so a software GPU still draws a few steps a second. */
 export const BATCH = 64;
@@ -50,7 +50,7 @@ export interface TrainInPageOptions {
  * @example `const { model, trainer } = createTraining(0)`
  */
 export function createTraining(seed: number): { model: VaeModel; trainer: VaeTrainer } {
-  const model = withoutSyncReads(VaeModel.create('mnist-2d', { seed }));
+  const model = VaeModel.create('mnist-2d', { seed });
   const trainer = new VaeTrainer(model, {
     learningRate: LEARNING_RATE,
     binarize: 'dynamic',

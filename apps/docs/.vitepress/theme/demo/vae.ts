@@ -5,7 +5,7 @@
 // E[x|z] = sigmoid(f(z)) (Bernoulli pixels). The map is E[x|z] over a grid of
 // z ∈ [−R, R]²; a point's digit is E[x|z] at that z; an interpolation decodes
 // points on the line (lerp) or the great circle (slerp) between μ(x_a) and μ(x_b).
-import { checkpointFromBytes, DiagonalNormal, SculptError } from '@sculpt/core';
+import { checkpointFromBytes } from '@sculpt/core';
 import { type ImageSet, unpackMnist } from '@sculpt/datasets';
 import { interpolate, latentGrid2d, VaeModel } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,30 +31,6 @@ export async function loadDigits(path: string): Promise<ImageSet> {
   return unpackMnist(new Uint8Array(await res.arrayBuffer()));
 }
 
-/**
- * On WebGPU, `VaeModel.checkImages` reads a finiteness flag back synchronously
- * (`dataSync`); tfjs-webgpu does that through an OffscreenCanvas, after which
- * headless Chromium's WebGPU device is gone ("A valid external Instance
- * reference no longer exists" on the next read). The demos' pixels come from
- * packed uint8 files (always finite), so on WebGPU the model checks the shape
- * only; on other backends it keeps the full check.
- * @returns the same model.
- */
-export function withoutSyncReads(model: VaeModel): VaeModel {
-  if (tf.getBackend() !== 'webgpu') return model;
-  const [h, w, c] = model.config.imageShape;
-  model.checkImages = (where: string, x: tf.Tensor) => {
-    if (x.rank !== 4 || x.shape[1] !== h || x.shape[2] !== w || x.shape[3] !== c)
-      throw new SculptError(
-        where,
-        `expected images of shape [B, ${h}, ${w}, ${c}]`,
-        `got [${x.shape.join(', ')}]`,
-        'pass 28×28 grayscale digits',
-      );
-  };
-  return model;
-}
-
 /** The explorer's model and where it came from. */
 export interface ShippedVae {
   model: VaeModel;
@@ -74,7 +50,7 @@ export async function loadShippedVae(): Promise<ShippedVae> {
   const checkpoint = checkpointFromBytes(new Uint8Array(await res.arrayBuffer()));
   let model: VaeModel;
   try {
-    model = withoutSyncReads(VaeModel.fromCheckpoint('loadShippedVae', checkpoint));
+    model = VaeModel.fromCheckpoint('loadShippedVae', checkpoint);
   } finally {
     tf.dispose(Object.values(checkpoint.tensors));
   }
@@ -117,7 +93,9 @@ export async function decodePoint(
 }
 
 /**
- * Posterior means μ(x) of `count` digits `[count·784]` in [0, 1].
+ * Posterior means μ(x) of `count` digits `[count·784]` in [0, 1]. The pixels
+ * come from packed 8-bit files, so they are finite: `checkPixels: false` skips
+ * the finiteness test, a synchronous read that would stall WebGPU.
  * @returns `[count·2]` read back (nothing to dispose).
  */
 export async function encodeMeans(
@@ -126,11 +104,8 @@ export async function encodeMeans(
   count: number,
 ): Promise<Float32Array> {
   const mean = tf.tidy(() => {
-    const q = model.encode(tf.tensor4d(pixels, [count, DIGIT, DIGIT, 1]));
-    if (!(q instanceof DiagonalNormal)) return q;
-    const m = tf.clone(q.mean);
-    q.dispose();
-    return m;
+    const images = tf.tensor4d(pixels, [count, DIGIT, DIGIT, 1]);
+    return model.encodeParams(images, { checkPixels: false }).mean;
   });
   const values = (await mean.data()) as Float32Array;
   mean.dispose();
