@@ -299,6 +299,38 @@ async function save(model: FamilyModel, paths: RunPaths, run: RunInfo): Promise<
 }
 
 /**
+ * A second SIGINT within this many milliseconds of the first is the same
+ * interrupt delivered twice, not a second Ctrl-C: `timeout` and some process
+ * managers signal both the process and its group, and during a long step both
+ * arrive together.
+ */
+export const REPEATED_INTERRUPT_MS = 1000;
+
+/**
+ * Classifies each SIGINT of a training run: the first asks for a save, a
+ * repeat within {@link REPEATED_INTERRUPT_MS} is ignored, a later one quits at once.
+ *
+ * @example
+ * ```ts
+ * const classify = interruptClassifier();
+ * classify(); // 'save'
+ * ```
+ */
+export function interruptClassifier(
+  now: () => number = () => performance.now(),
+): () => 'save' | 'duplicate' | 'quit' {
+  let first: number | undefined;
+  return () => {
+    const t = now();
+    if (first === undefined) {
+      first = t;
+      return 'save';
+    }
+    return t - first < REPEATED_INTERRUPT_MS ? 'duplicate' : 'quit';
+  };
+}
+
+/**
  * Runs `sculpt train`.
  *
  * @param familyName - e.g. `'diffusion'`.
@@ -313,15 +345,15 @@ export async function trainCommand(
   io: CliIo,
 ): Promise<TrainOutcome> {
   const controller = new AbortController();
-  let interrupts = 0;
+  const classify = interruptClassifier();
   const unsubscribe = io.onInterrupt(() => {
-    interrupts++;
-    if (interrupts === 1) {
+    const kind = classify();
+    if (kind === 'save') {
       io.report.say(
         '\ninterrupted: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)',
       );
       controller.abort();
-    } else {
+    } else if (kind === 'quit') {
       // The checkpoint on disk is always whole (atomic saves): quitting now loses only the unsaved steps.
       process.exit(EXIT.interrupted);
     }
