@@ -189,6 +189,12 @@ export interface SmokeRun {
   data: string;
   /** Examples per step. */
   batchSize: number;
+  /**
+   * False when the family cannot learn from the reliability harness's 24
+   * unlabelled 8×8 shapes (latent needs captioned digits): the harness then
+   * trains it on {@link SmokeRun.data}. Default true.
+   */
+  tinyImages?: boolean;
 }
 
 /**

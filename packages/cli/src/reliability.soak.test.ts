@@ -13,16 +13,18 @@ import { startBackend } from './backend.js';
 import { FAMILIES } from './families/index.js';
 
 describe.each(FAMILIES.map((f) => [f.name, f] as const))('family %s', (_name, family) => {
-  it('trains 30 steps and samples 30 times with a flat tensor count', async () => {
+  it('trains 40 steps and samples 30 times with a flat tensor count', async () => {
     await startBackend('auto');
-    const report = await soakFamily(family, { trainSteps: 30, calls: 30, every: 10 });
-    expect(report.train.map((p) => p.tensors).slice(1)).toEqual(
-      Array(3).fill(report.train[1].tensors),
+    const report = await soakFamily(family, { trainSteps: 40, calls: 30, every: 10 });
+    // From step 20 on: the first steps make each stage's optimizer state once (latent's
+    // smoke preset trains its autoencoder for 10 steps, then starts the U-Net's trainer).
+    expect(report.train.map((p) => p.tensors).slice(2)).toEqual(
+      Array(3).fill(report.train[2].tensors),
     );
     expect(report.sample.map((p) => p.tensors).slice(1)).toEqual(
       Array(3).fill(report.sample[1].tensors),
     );
-    expect(report.tensorSlope).toEqual({ train: 0, sample: 0 });
+    expect(report.tensorSlope.sample).toBe(0);
   }, 120_000);
 });
 

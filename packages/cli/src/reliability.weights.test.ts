@@ -190,16 +190,23 @@ describe('shipped checkpoints load under their family checks', () => {
     model.dispose();
   });
 
-  const docs = resolve(__dirname, '../../../apps/docs/public/checkpoints');
+  // The docs demos serve byte copies of these (apps/docs/scripts/prepare.mjs).
+  const docs = resolve(__dirname, '../../../apps/docs/data');
   it.each([
     [
       'diffusion',
       resolve(__dirname, '../../diffusion/assets/mnist-model.safetensors'),
       DiffusionModel,
     ],
-    ['diffusion (docs)', join(docs, 'mnist-diffusion.safetensors'), DiffusionModel],
     ['vae (docs)', join(docs, 'vae-mnist-2d.safetensors'), VaeModel],
-    ['autoregressive (docs)', join(docs, 'moby-dick-gpt.safetensors'), GptModel],
+    [
+      'autoregressive (docs)',
+      resolve(__dirname, '../../autoregressive/assets/moby-dick-char-small.safetensors'),
+      GptModel,
+    ],
+    ['gan cdcgan (docs)', join(docs, 'gan-cdcgan.safetensors'), GanModel],
+    ['gan stylegan (docs)', join(docs, 'gan-stylegan.safetensors'), GanModel],
+    ['cyclegan (docs)', join(docs, 'gan-cyclegan.safetensors'), CycleGanModel],
   ] as const)('%s', async (_name, file, cls) => {
     const bytes = await readFile(file);
     const checkpoint = checkpointFromBytes(bytes, cls.loadOptions());

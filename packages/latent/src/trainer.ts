@@ -132,6 +132,14 @@ export class LatentTrainer {
   /** Runs `steps` more steps: what is left of stage 1, the scale measurement, then stage 2. */
   async fit(options: LatentFitOptions): Promise<void> {
     const { images, captions, steps, signal } = options;
+    if (!(Number.isInteger(steps) && steps >= 0)) {
+      throw new SculptError(
+        'LatentTrainer.fit',
+        'expected steps to be an integer ≥ 0',
+        `got ${steps}`,
+        'pass the number of steps to run, e.g. steps: 1000',
+      );
+    }
     const batches = new LatentBatches({
       autoencoder: this.model.autoencoder,
       text: this.model.text,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type Checkpoint, loadCheckpoint, Rng, saveCheckpoint, writePng } from '@sculpt/core';
 import { type ImageSet, loadMobyDick, shapeImages } from '@sculpt/datasets';
 import * as tf from '@tensorflow/tfjs-core';
+import { loadData, parseDataSpec } from '../../src/data.js';
 import type { FamilyAdapter, FamilyModel, TrainingData } from '../../src/family.js';
 import { differences, savedTensors, sculpt } from './fault.js';
 
@@ -23,6 +24,7 @@ export function tinyImages(): ImageSet {
 
 /** Training data of the kind a family learns from. */
 export async function tinyData(family: FamilyAdapter): Promise<TrainingData> {
+  if (family.smoke.tinyImages === false) return loadData(parseDataSpec(family.smoke.data));
   if (family.dataKinds.includes('images')) {
     const set = tinyImages();
     return { kind: 'images', spec: 'tiny', train: set, heldOut: set, classNames: [] };
@@ -103,13 +105,18 @@ export async function apiResume(
   return { differing: differences(want, got), tensors: want.size };
 }
 
+function dataArg(family: FamilyAdapter, text: boolean, dir: string): string {
+  if (family.smoke.tinyImages === false) return family.smoke.data;
+  return text ? 'moby-dick' : `images:${dir}`;
+}
+
 /** The `sculpt train` arguments of the CLI check (tiny data: a PNG folder or moby-dick). */
 function cliArgs(family: FamilyAdapter, out: string, steps: number, backend: string, data: string) {
   const text = !family.dataKinds.includes('images');
   return [
     'train',
     family.name,
-    ...['--preset', family.smoke.preset, '--data', text ? 'moby-dick' : `images:${data}`],
+    ...['--preset', family.smoke.preset, '--data', dataArg(family, text, data)],
     ...['--batch', '4', '--steps', String(steps), '--checkpoint-every', '1'],
     ...['--sample-every', '0', '--backend', backend, '--out', out, '--quiet'],
   ];

@@ -9,6 +9,7 @@ import {
   type JsonValue,
   ownTrainingCheckpoint,
   Rng,
+  SculptError,
   type StepResult,
 } from '@sculpt/core';
 import {
@@ -64,6 +65,9 @@ const RECIPE: Record<string, { preset: 'tiny' | 'mnist-text'; batch: number; aeS
   'tiny-text': { preset: 'tiny', batch: 16, aeSteps: 10 },
   'mnist-text': { preset: 'mnist-text', batch: 64, aeSteps: 500 },
 };
+
+/** The most images one sample call makes (the latent model's own bound on prompts). */
+const MAX_SAMPLES = 4096;
 
 /** Digit images only: captions name a digit and are measured on one grayscale channel. */
 function digitImages(data: TrainingData): Extract<TrainingData, { kind: 'images' }> {
@@ -156,6 +160,15 @@ class LatentRun implements ImageFamilyModel {
   }
 
   async sample(request: SampleRequest): Promise<tf.Tensor4D> {
+    const n = request.numSamples;
+    if (!(Number.isInteger(n) && n >= 1 && n <= MAX_SAMPLES)) {
+      throw new SculptError(
+        'sculpt sample (latent)',
+        `expected numSamples to be an integer from 1 to ${MAX_SAMPLES} (every image and its latents live at once)`,
+        `got ${n}`,
+        `ask for at most ${MAX_SAMPLES} samples per call, e.g. --n 64`,
+      );
+    }
     const given = request.prompts?.length
       ? request.prompts
       : Array.from({ length: 10 }, (_, d) => digitCaption({ digit: d }));
@@ -247,7 +260,7 @@ export const latentFamily: FamilyAdapter = Object.freeze({
   takesPrompts: true,
   sampleDefaults: { sampler: 'dpmpp-2m', steps: 20, guidanceScale: 4 },
   metrics: ['classAccuracy', 'thickVsThin', 'slantedVsUpright', 'fd', 'kid'],
-  smoke: { preset: 'tiny-text', data: 'mnist', batchSize: 8 },
+  smoke: { preset: 'tiny-text', data: 'mnist', batchSize: 8, tinyImages: false },
 
   async create(options: CreateModelOptions): Promise<FamilyModel> {
     const { train } = digitImages(options.data);
