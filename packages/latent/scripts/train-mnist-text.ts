@@ -1,7 +1,12 @@
 // Trains the `mnist-text` preset in two stages with fixed step counts (so the
 // result does not depend on machine load) and measures it against its prompts.
 //
-//   pnpm --filter @sculpt/latent train:mnist-text [-- --ae-steps 500 --unet-steps 1000 --batch 64]
+//   pnpm --filter @sculpt/latent train:mnist-text [-- --ae-steps 500 --unet-steps 1000 --batch 64 --ema 0.998]
+//
+// Both stages warm up and decay by cosine to 1e-4 over their fixed steps; the
+// U-Net's EMA weights are the ones saved (the recipe of @sculpt/diffusion's
+// MNIST model). @sculpt/native serves wasm's matMuls and convolutions when its
+// addon is built.
 //
 // Stage 1: the KL autoencoder; then the latent scale factor is measured on the
 // encoded training set. Stage 2: the text-conditioned latent U-Net (captions
@@ -13,7 +18,7 @@
 // out/mnist-text (the model) and assets/mnist-text-results.json.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { initBackend } from '@sculpt/backend';
-import { imageGrid, Rng, writePng } from '@sculpt/core';
+import { imageGrid, Rng, warmupCosineLr, writePng } from '@sculpt/core';
 import {
   captionImageSet,
   digitCaption,
@@ -40,17 +45,20 @@ const guidanceScale = num('guidance', 4);
 const numEval = num('eval', 1000);
 const pairs = num('pairs', 100);
 const speedRounds = num('speed-rounds', 2);
+const emaDecay = num('ema', 0.998);
+const peak = num('lr', 2e-3);
 const root = new URL('..', import.meta.url).pathname;
 const log = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
 const backend = await initBackend('wasm');
+const nativeOn = await useNativeKernels();
 const { train, heldOut } = await loadMnist();
 const images = imageSetTensors(train, { range: '-1,1' });
 const { captions, bins } = captionImageSet({ set: train, rng: new Rng(0) });
 const held = captionImageSet({ set: heldOut, bins, rng: new Rng(1) }).captions;
 log({
   event: 'start',
-  backend: backend.name,
+  backend: nativeOn ? 'wasm+native' : backend.name,
   aeSteps,
   unetSteps,
   batchSize,
@@ -69,19 +77,30 @@ await model.trainAutoencoder({
   images: images.images,
   steps: aeSteps,
   batchSize,
+  learningRate: warmupCosineLr({
+    peak,
+    warmupSteps: Math.min(50, Math.floor(aeSteps / 5)),
+    totalSteps: aeSteps,
+    minLr: 1e-4,
+  }),
   callbacks: progress('autoencoder', aeSteps),
 });
 const aeSeconds = (performance.now() - t0) / 1000;
 const scaleFactor = await model.measureScale(images.images);
 log({ stage: 'autoencoder', seconds: aeSeconds, scaleFactor });
 t0 = performance.now();
-const peak = 2e-3;
 await model.trainDenoiser({
   images: images.images,
   captions,
   steps: unetSteps,
   batchSize,
-  learningRate: peak,
+  learningRate: warmupCosineLr({
+    peak,
+    warmupSteps: Math.min(200, Math.floor(unetSteps / 5)),
+    totalSteps: unetSteps,
+    minLr: 1e-4,
+  }),
+  ema: { decay: emaDecay },
   callbacks: progress('unet', unetSteps),
 });
 const unetSeconds = (performance.now() - t0) / 1000;
@@ -171,6 +190,9 @@ for (let round = 0; round < speedRounds; round++) {
 }
 log({ eval: 'images-per-second', batch: 64, ...speeds });
 const results = {
+  backend: nativeOn ? 'wasm+native' : backend.name,
+  emaDecay,
+  peakLr: peak,
   aeSteps,
   unetSteps,
   batchSize,
@@ -187,3 +209,11 @@ await writeFile(`${root}assets/mnist-text-results.json`, `${JSON.stringify(resul
 tf.dispose([samples, images.images, images.labels]);
 pixel.dispose();
 model.dispose();
+
+/** Hands wasm's matMuls and convolutions to @sculpt/native when its addon is built; true if it did. */
+async function useNativeKernels(): Promise<boolean> {
+  const native = await import('@sculpt/native').catch(() => undefined);
+  if (native?.nativeStatus().available !== true) return false;
+  native.registerNativeKernels();
+  return true;
+}

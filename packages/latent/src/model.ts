@@ -7,10 +7,12 @@ import {
   checkpointFromBytes,
   checkpointToBytes,
   type Denoiser,
+  type EmaOptions,
   type FitCallbacks,
   type FitResult,
   type JsonValue,
   karrasSigmas,
+  type LrSchedule,
   loadCheckpoint,
   packTrainingCheckpoint,
   Rng,
@@ -38,8 +40,8 @@ export interface AutoencoderTrainOptions {
   steps: number;
   /** Default 64. */
   batchSize?: number;
-  /** Default 2e-3. */
-  learningRate?: number;
+  /** A rate or a schedule of the step (e.g. core's `warmupCosineLr`). Default 2e-3. */
+  learningRate?: number | LrSchedule;
   /** Default 0. */
   seed?: number;
   callbacks?: FitCallbacks;
@@ -49,6 +51,11 @@ export interface AutoencoderTrainOptions {
 export interface DenoiserTrainOptions extends AutoencoderTrainOptions {
   /** One caption per image. */
   captions: readonly string[];
+  /**
+   * An EMA of the U-Net's weights, copied into the model when training ends
+   * (what diffusers' `EMAModel` does before saving). Default `false`.
+   */
+  ema?: EmaOptions | false;
 }
 
 /** Options of {@link LatentDiffusionModel.sample}. */
@@ -155,6 +162,7 @@ export class LatentDiffusionModel {
    */
   async trainDenoiser(options: DenoiserTrainOptions): Promise<FitResult> {
     const { images, captions, steps, batchSize = 64, learningRate = 2e-3, seed = 0 } = options;
+    const ema = options.ema ?? false;
     const batches = new LatentBatches({
       autoencoder: this.autoencoder,
       text: this.text,
@@ -164,9 +172,15 @@ export class LatentDiffusionModel {
       captionDropout: this.getConfig().captionDropout,
       seed: seed + 7,
     });
-    const trainer = new DiffusionTrainer(this.diffusion, { learningRate, seed, ema: false });
+    const trainer = new DiffusionTrainer(this.diffusion, { learningRate, seed, ema });
     try {
-      return await trainer.fit({ data: batches.denoiser, steps, callbacks: options.callbacks });
+      const result = await trainer.fit({
+        data: batches.denoiser,
+        steps,
+        callbacks: options.callbacks,
+      });
+      trainer.applyEma();
+      return result;
     } finally {
       batches.dispose();
       trainer.dispose();
