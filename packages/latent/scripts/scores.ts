@@ -1,6 +1,7 @@
 // What both MNIST scripts measure on their samples with @sculpt/metrics'
 // classifier: the digit it reads against the digit asked for, and FD/KID
-// against the 1,000 held-out digits; plus the scripts' flag reader.
+// against the 1,000 held-out digits; plus the scripts' flag reader and the
+// switch to @sculpt/native's kernels.
 import { Rng } from '@sculpt/core';
 import { type ImageSet, imageSetTensors } from '@sculpt/datasets';
 import {
@@ -17,6 +18,14 @@ import * as tf from '@tensorflow/tfjs-core';
 export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** Hands wasm's matMuls and convolutions to @sculpt/native when its addon is built; true if it did. */
+export async function useNativeKernels(): Promise<boolean> {
+  const native = await import('@sculpt/native').catch(() => undefined);
+  if (native?.nativeStatus().available !== true) return false;
+  native.registerNativeKernels();
+  return true;
 }
 
 /** Class accuracy against `wanted`, the class histogram, and FD/KID of `samples` (pixels in `range`) against `heldOut`. */

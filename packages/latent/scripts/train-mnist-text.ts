@@ -35,7 +35,7 @@ import {
   LatentDiffusionModel,
   type PromptAttribute,
 } from '../src/index.js';
-import { arg, scoreDigits } from './scores.js';
+import { arg, scoreDigits, useNativeKernels } from './scores.js';
 
 const num = (name: string, fallback: number) => Number(arg(name, String(fallback)));
 const aeSteps = num('ae-steps', 500);
@@ -209,11 +209,3 @@ await writeFile(`${root}assets/mnist-text-results.json`, `${JSON.stringify(resul
 tf.dispose([samples, images.images, images.labels]);
 pixel.dispose();
 model.dispose();
-
-/** Hands wasm's matMuls and convolutions to @sculpt/native when its addon is built; true if it did. */
-async function useNativeKernels(): Promise<boolean> {
-  const native = await import('@sculpt/native').catch(() => undefined);
-  if (native?.nativeStatus().available !== true) return false;
-  native.registerNativeKernels();
-  return true;
-}

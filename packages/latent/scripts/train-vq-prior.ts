@@ -4,10 +4,11 @@
 // for by the prompts "a zero" … "a nine") decoded by the VQ-VAE and scored
 // with @sculpt/metrics' classifier: FD/KID against the 1,000 held-out digits,
 // the class histogram of the samples, and how often the class read is the
-// class asked for. Prints JSON lines; writes assets/vq-prior-samples.png.
+// class asked for. Prints JSON lines; writes assets/vq-prior-samples.png and
+// assets/vq-prior-results.json.
 //
 //   pnpm --filter @sculpt/latent train:vq-prior [-- --vq-steps 1500 --prior-steps 3000 --samples 1000 --vq DIR]
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { initBackend } from '@sculpt/backend';
 import { imageGrid, writePng } from '@sculpt/core';
 import { DIGIT_WORDS, imageSetTensors, loadMnist } from '@sculpt/datasets';
@@ -15,7 +16,7 @@ import { VqVaeModel, VqVaeTrainer } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { CodePrior, codePriorConfig, vqPrior } from '../src/index.js';
-import { arg, scoreDigits } from './scores.js';
+import { arg, scoreDigits, useNativeKernels } from './scores.js';
 
 const vqSteps = Number(arg('vq-steps', '1500'));
 const priorSteps = Number(arg('prior-steps', '3000'));
@@ -26,6 +27,7 @@ const root = new URL('..', import.meta.url).pathname;
 const log = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
 const backend = await initBackend('wasm');
+const nativeOn = await useNativeKernels();
 const { train, heldOut } = await loadMnist();
 const x = imageSetTensors(train, { range: '0,1' });
 let t0 = performance.now();
@@ -84,9 +86,9 @@ await writePng(
   `${root}assets/vq-prior-samples.png`,
   imageGrid(tf.slice(samples, 0, 100) as tf.Tensor4D, { columns: 10 }),
 );
-log({
+const results = {
   eval: 'vq-prior',
-  backend: backend.name,
+  backend: nativeOn ? 'wasm+native' : backend.name,
   preset,
   vqSteps: vqDir ? `loaded ${vqDir}` : vqSteps,
   priorSteps,
@@ -99,7 +101,9 @@ log({
   vqSeconds,
   priorSeconds,
   sampleSeconds,
-});
+};
+log(results);
+await writeFile(`${root}assets/vq-prior-results.json`, `${JSON.stringify(results, null, 2)}\n`);
 tf.dispose([x.images, x.labels, codes, samples]);
 prior.dispose();
 vqvae.dispose();
