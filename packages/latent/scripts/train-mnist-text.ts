@@ -1,7 +1,7 @@
 // Trains the `mnist-text` preset in two stages with fixed step counts (so the
 // result does not depend on machine load) and measures it against its prompts.
 //
-//   pnpm --filter @sculpt/latent train:mnist-text [-- --ae-steps 500 --unet-steps 1000 --batch 64 --ema 0.998]
+//   pnpm --filter @sculpt/latent train:mnist-text [-- --ae-steps 1500 --unet-steps 6000 --batch 64 --ema 0.998]
 //
 // Both stages warm up and decay by cosine to 1e-4 over their fixed steps; the
 // U-Net's EMA weights are the ones saved (the recipe of @sculpt/diffusion's
@@ -38,8 +38,8 @@ import {
 import { arg, scoreDigits, useNativeKernels } from './scores.js';
 
 const num = (name: string, fallback: number) => Number(arg(name, String(fallback)));
-const aeSteps = num('ae-steps', 500);
-const unetSteps = num('unet-steps', 1000);
+const aeSteps = num('ae-steps', 1500);
+const unetSteps = num('unet-steps', 6000);
 const batchSize = num('batch', 64);
 const guidanceScale = num('guidance', 4);
 const numEval = num('eval', 1000);
@@ -138,7 +138,13 @@ const kid = { kid: scores.kid, std: scores.kidStd };
 await mkdir(`${root}assets`, { recursive: true });
 await writePng(
   `${root}assets/mnist-text-samples.png`,
-  imageGrid(tf.slice(samples, 0, 100) as tf.Tensor4D, { columns: 10 }),
+  // One row per digit: the first ten samples whose prompt names it.
+  tf.tidy(() => {
+    const rows = Array.from({ length: 10 }, (_, d) =>
+      Array.from(wanted.keys()).filter((i) => wanted[i] === d).slice(0, 10),
+    ).flat();
+    return imageGrid(tf.gather(samples, rows) as tf.Tensor4D, { columns: 10 });
+  }),
   { range: [-1, 1] },
 );
 log({
