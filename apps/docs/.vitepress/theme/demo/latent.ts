@@ -53,7 +53,7 @@ export function examplePrompts(): string[] {
     digitCaption({ digit: 2, attributes: { size: 'small', slant: 'upright' }, template: 1 }),
     digitCaption({ digit: 0, attributes: { thickness: 'thin' } }),
     digitCaption({ digit: 4, template: 3 }),
-    digitCaption({ digit: 8, attributes: { size: 'large', thickness: 'thick' }, template: 2 }),
+    digitCaption({ digit: 8, attributes: { thickness: 'thick' }, template: 2 }),
     digitCaption({ digit: 3, attributes: { slant: 'slanted' } }),
     digitCaption({ digit: 1, attributes: { thickness: 'thin', slant: 'upright' } }),
     digitCaption({ digit: 5, template: 1 }),
