@@ -90,6 +90,7 @@ export default defineConfig({
             { text: 'VAE latent explorer', link: '/demos/vae' },
             { text: 'Train a VAE in the page', link: '/demos/vae-train' },
             { text: 'GANs: StyleGAN controls, CycleGAN', link: '/demos/gan' },
+            { text: 'Text to image: latent diffusion', link: '/demos/latent' },
           ],
         },
       ],

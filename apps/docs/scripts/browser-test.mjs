@@ -5,13 +5,14 @@
 // screenshots/. Serves .vitepress/dist on 127.0.0.1 itself and stops it.
 // Usage: node scripts/browser-test.mjs   (after `pnpm build`)
 // Env: CHROMIUM (default /usr/bin/chromium), SCULPT_DOCS_BACKEND (default webgpu),
-//      SCULPT_DOCS_DEMOS (comma list of demos to run, e.g. `vae,vae-train,gan`; default all).
+//      SCULPT_DOCS_DEMOS (comma list of demos to run, e.g. `vae,vae-train,gan,latent`; default all).
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { testGanDemo } from './browser-test-gan.mjs';
+import { testLatentDemo } from './browser-test-latent.mjs';
 import { testVaeExplorer, testVaeTrain } from './browser-test-vae.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.mjs';
 import { serveStatic } from './serve.mjs';
@@ -449,6 +450,11 @@ async function main() {
       results.gan = await testGanDemo(page, { ...vaeTools, backend: expectedBackend });
     if (wanted('gan') && expectedBackend !== 'wasm')
       results.ganWasm = await testGanDemo(page, { ...vaeTools, backend: 'wasm' });
+    // The text-to-image page on the expected backend and on wasm.
+    if (wanted('latent'))
+      results.latent = await testLatentDemo(page, { ...vaeTools, backend: expectedBackend });
+    if (wanted('latent') && expectedBackend !== 'wasm')
+      results.latentWasm = await testLatentDemo(page, { ...vaeTools, backend: 'wasm' });
     results.totalMs = Date.now() - started;
   } catch (err) {
     failures.push(`run: ${err instanceof Error ? err.message : String(err)}`);

@@ -17,6 +17,9 @@
 //   public/checkpoints/gan-{cdcgan,stylegan,cyclegan}.{safetensors,json}
 //                                    the GAN demo's models, from data/ (made by scripts/gan-checkpoint.mjs
 //                                    from `sculpt train gan` run folders)
+//   public/checkpoints/latent-mnist-text.{safetensors,json}
+//                                    the text-to-image demo's model, from data/ (made by
+//                                    scripts/latent-checkpoint.mjs from the `mnist-text` training script's output)
 //   public/checkpoints/mnist-classifier.safetensors
 //                                    @sculpt/metrics' MNIST classifier (reads the generated digit)
 //   api/**                           the API reference, by TypeDoc from each package's src/index.ts
@@ -86,8 +89,8 @@ for (const [from, to] of [
   copies.push([join(autoregressiveDir, from), to]);
 for (const name of ['vae-mnist-2d.safetensors', 'vae-mnist-2d.json'])
   copies.push([join(root, 'data', name), name]);
-for (const gan of ['gan-cdcgan', 'gan-stylegan', 'gan-cyclegan'])
-  for (const name of [`${gan}.safetensors`, `${gan}.json`])
+for (const asset of ['gan-cdcgan', 'gan-stylegan', 'gan-cyclegan', 'latent-mnist-text'])
+  for (const name of [`${asset}.safetensors`, `${asset}.json`])
     copies.push([join(root, 'data', name), name]);
 report.checkpoint = {};
 for (const [from, to] of copies) {

@@ -19,6 +19,7 @@ import {
 import { expectNoLeak } from '@sculpt/core/testing';
 import { DiffusionModel } from '@sculpt/diffusion';
 import { CycleGanModel, GanModel } from '@sculpt/gan';
+import { LatentDiffusionModel } from '@sculpt/latent';
 import { VaeModel, VqVaeModel } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
@@ -207,6 +208,7 @@ describe('shipped checkpoints load under their family checks', () => {
     ['gan cdcgan (docs)', join(docs, 'gan-cdcgan.safetensors'), GanModel],
     ['gan stylegan (docs)', join(docs, 'gan-stylegan.safetensors'), GanModel],
     ['cyclegan (docs)', join(docs, 'gan-cyclegan.safetensors'), CycleGanModel],
+    ['latent mnist-text (docs)', join(docs, 'latent-mnist-text.safetensors'), LatentDiffusionModel],
   ] as const)('%s', async (_name, file, cls) => {
     const bytes = await readFile(file);
     const checkpoint = checkpointFromBytes(bytes, cls.loadOptions());

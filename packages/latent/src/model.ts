@@ -3,22 +3,28 @@
 // in two stages (autoencoder, then denoiser on latents re-encoded once per
 // epoch with the encoder's sampling noise) and sampled through latentDiffusion.
 import {
+  assignModelWeights,
   type Checkpoint,
   checkpointFromBytes,
   checkpointToBytes,
   type Denoiser,
   type EmaOptions,
+  expectTrainingWeights,
+  type FetchCheckpointOptions,
   type FitCallbacks,
   type FitResult,
   type JsonValue,
   karrasSigmas,
+  type LoadCheckpointOptions,
   type LrSchedule,
   loadCheckpoint,
+  modelFromUrl,
   packTrainingCheckpoint,
   Rng,
   SculptError,
   saveCheckpoint,
   unpackTrainingCheckpoint,
+  weightSpecs,
 } from '@sculpt/core';
 import { DiffusionModel, DiffusionTrainer } from '@sculpt/diffusion';
 import { classifierFreeGuidance, type DiffusionSampler } from '@sculpt/samplers';
@@ -28,7 +34,6 @@ import { autoencoderTrainer, batchIndices, encodeLatents, LatentBatches } from '
 import { type LatentConfig, type LatentConfigInput, latentConfig } from './config.js';
 import { type LatentDiffusionOptions, latentDiffusion } from './pipeline.js';
 import { PromptEncoder } from './prompt-encoder.js';
-import { assignWeights } from './weights.js';
 
 /** Checkpoint JSON tag of a latent diffusion model. */
 export const LATENT_CHECKPOINT_KIND = 'sculpt-latent';
@@ -265,12 +270,13 @@ export class LatentDiffusionModel {
   /**
    * A model from {@link LatentDiffusionModel.toCheckpoint}'s output or a
    * training checkpoint (`sculpt train latent`'s included); the checkpoint is not disposed.
+   * @throws CheckpointError for another kind, or for any weight missing, left over or of another shape than the stored config builds.
    */
   static fromCheckpoint(where: string, checkpoint: Checkpoint): LatentDiffusionModel {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, LATENT_CHECKPOINT_KIND);
     const model = LatentDiffusionModel.create(config as unknown as LatentConfig);
     try {
-      assignWeights(where, model.namedWeights(), weights);
+      assignModelWeights(where, model.namedWeights(), weights);
     } catch (error) {
       model.dispose();
       throw error;
@@ -278,14 +284,31 @@ export class LatentDiffusionModel {
     return model;
   }
 
+  /**
+   * @internal How `load` and `fromBytes` read a checkpoint: every `model/`
+   * tensor checked (name, shape, dtype) against the three parts the stored
+   * config builds, before any tensor is made.
+   */
+  static loadOptions(): LoadCheckpointOptions {
+    return expectTrainingWeights(LATENT_CHECKPOINT_KIND, (config) =>
+      weightSpecs(LatentDiffusionModel.create(config as unknown as LatentConfig), (m) =>
+        m.namedWeights(),
+      ),
+    );
+  }
+
   /** Saves weights + config to a directory (Node). @example `await model.save('runs/latent')` */
   save(dir: string): Promise<void> {
     return saveCheckpoint(dir, this.toCheckpoint());
   }
 
-  /** Loads what `save` wrote. @example `const m = await LatentDiffusionModel.load('runs/latent')` */
+  /**
+   * Loads what `save` wrote (or a `sculpt train latent` run's checkpoint folder).
+   * @throws CheckpointError for a file of another kind or weights that do not fit its config.
+   * @example `const m = await LatentDiffusionModel.load('runs/latent')`
+   */
   static async load(dir: string): Promise<LatentDiffusionModel> {
-    const checkpoint = await loadCheckpoint(dir);
+    const checkpoint = await loadCheckpoint(dir, LatentDiffusionModel.loadOptions());
     try {
       return LatentDiffusionModel.fromCheckpoint('LatentDiffusionModel.load', checkpoint);
     } finally {
@@ -293,14 +316,30 @@ export class LatentDiffusionModel {
     }
   }
 
+  /**
+   * Loads a model from a URL (the bytes of `toBytes()`), with progress, an
+   * AbortSignal and a cache (the browser Cache API by default; core's `fetchCheckpoint`).
+   * @returns a new model; the caller owns it.
+   * @example `const model = await LatentDiffusionModel.fromUrl('/checkpoints/latent-mnist-text.safetensors')`
+   */
+  static fromUrl(url: string, options: FetchCheckpointOptions = {}): Promise<LatentDiffusionModel> {
+    return modelFromUrl(url, { ...LatentDiffusionModel.loadOptions(), ...options }, (c) =>
+      LatentDiffusionModel.fromCheckpoint('LatentDiffusionModel.fromUrl', c),
+    );
+  }
+
   /** Weights + config as one buffer (browsers). */
   async toBytes(): Promise<Uint8Array> {
     return checkpointToBytes(this.toCheckpoint());
   }
 
-  /** The inverse of `toBytes`. */
+  /**
+   * The inverse of `toBytes`.
+   * @throws CheckpointError for bytes of another kind or weights that do not fit their config.
+   * @example `const m = LatentDiffusionModel.fromBytes(await model.toBytes())`
+   */
   static fromBytes(bytes: Uint8Array): LatentDiffusionModel {
-    const checkpoint = checkpointFromBytes(bytes);
+    const checkpoint = checkpointFromBytes(bytes, LatentDiffusionModel.loadOptions());
     try {
       return LatentDiffusionModel.fromCheckpoint('LatentDiffusionModel.fromBytes', checkpoint);
     } finally {

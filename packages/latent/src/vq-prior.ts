@@ -19,6 +19,7 @@ import {
 } from '@sculpt/autoregressive';
 import {
   adamW,
+  assignModelWeights,
   type Checkpoint,
   type FitCallbacks,
   type FitResult,
@@ -32,7 +33,6 @@ import {
 import type { VqVaeModel } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchIndices } from './batches.js';
-import { assignWeights } from './weights.js';
 
 /** Checkpoint JSON tag of a code prior. */
 export const CODE_PRIOR_KIND = 'sculpt-code-prior';
@@ -269,12 +269,15 @@ export class CodePrior {
     });
   }
 
-  /** A prior from {@link CodePrior.toCheckpoint}'s output (tensors read, not taken). */
+  /**
+   * A prior from {@link CodePrior.toCheckpoint}'s output (tensors read, not taken).
+   * @throws CheckpointError for another kind, or a weight missing, left over or of another shape.
+   */
   static fromCheckpoint(where: string, checkpoint: Checkpoint): CodePrior {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CODE_PRIOR_KIND);
     const prior = new CodePrior(config as unknown as CodePriorConfig, 0);
     try {
-      assignWeights(where, prior.params, weights);
+      assignModelWeights(where, prior.params, weights);
     } catch (error) {
       prior.dispose();
       throw error;

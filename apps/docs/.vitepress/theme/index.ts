@@ -33,6 +33,7 @@ const theme: Theme = {
       ['GanConditionalDemo', () => import('./components/GanConditionalDemo.vue')],
       ['GanStyleDemo', () => import('./components/GanStyleDemo.vue')],
       ['CycleGanDemo', () => import('./components/CycleGanDemo.vue')],
+      ['LatentPromptDemo', () => import('./components/LatentPromptDemo.vue')],
     ] as const)
       app.component(name, defineAsyncComponent(load));
     app.component(
