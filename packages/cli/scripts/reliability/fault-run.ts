@@ -67,6 +67,8 @@ try {
       kills: {
         trials: kills.length,
         asked: trials,
+        // A --seconds budget ends the kill trials early; the slowest family (its runs take longest) runs fewest.
+        stoppedByBudget: kills.length < trials,
         identical: kills.filter((k) => k.identical).length,
         checkpointAfterKill: Object.fromEntries(
           ['none', 'loaded', 'corrupt'].map((s) => [

@@ -1,10 +1,10 @@
 // Soaks every registered family (or --family NAME): --steps train steps and
 // --calls sample/generate calls with live tensors and RSS every 100, then the
 // error paths (every bad-input case --repeats times), and prints JSON.
-//   tsx scripts/reliability/soak-run.ts [--steps 1000] [--calls 1000] [--every 100] [--repeats 100] [--family vae,gan]
+//   tsx scripts/reliability/soak-run.ts [--steps 1000] [--calls 1000] [--every 100] [--repeats 100] [--family vae,gan] [--backend auto|wasm|cpu]
 // (with --family, the error paths are that family's rows; without, every row.)
 import * as tf from '@tensorflow/tfjs-core';
-import { startBackend } from '../../src/backend.js';
+import { parseBackend, startBackend } from '../../src/backend.js';
 import { FAMILIES } from '../../src/families/index.js';
 import { familyBadInputs, PACKAGE_BAD_INPUTS, packageModels, soakRows } from './bad-inputs.js';
 import { AUDIT_BAD_INPUTS } from './bad-inputs-audit.js';
@@ -15,7 +15,7 @@ function flag(name: string, fallback: number | string): string {
   return i < 0 ? String(fallback) : process.argv[i + 1];
 }
 
-const backend = await startBackend('auto');
+const backend = await startBackend(parseBackend(flag('backend', 'auto')));
 const only = flag('family', '');
 const chosen = FAMILIES.filter((f) => !only || only.split(',').includes(f.name));
 const reports = [];

@@ -12,6 +12,10 @@ export interface SoakPoint {
   at: number;
   tensors: number;
   rssMB: number;
+  /** V8's heap in use (after a full collection under --expose-gc): JS objects a loop keeps grow it. */
+  heapMB: number;
+  /** Memory outside V8's heap: ArrayBuffers, the wasm backend's memory, native buffers. */
+  externalMB: number;
 }
 
 /** What one family's soak saw. */
@@ -28,10 +32,16 @@ export interface SoakReport {
 }
 
 function reading(at: number): SoakPoint {
+  // Under `node --expose-gc` a full collection first, so the heap reads what is retained, not garbage.
+  (globalThis as { gc?: () => void }).gc?.();
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  const { rss, heapUsed, external } = process.memoryUsage();
   return {
     at,
     tensors: tf.memory().numTensors,
-    rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    rssMB: mb(rss),
+    heapMB: mb(heapUsed),
+    externalMB: mb(external),
   };
 }
 
