@@ -49,26 +49,6 @@ export interface CreateModelOptions {
   seed: number;
   /** The planned number of steps (for learning-rate schedules); undefined when training for a time budget. */
   totalSteps: number | undefined;
-  /** The wall-clock budget of a run planned in time (`--minutes`), for schedules that follow the clock. */
-  budget?: TimeBudget;
-}
-
-/** The wall-clock budget of a run planned in time. */
-export interface TimeBudget {
-  /** The whole budget (`--minutes` × 60). */
-  totalSeconds: number;
-  /** Seconds already trained by earlier sessions of the run (0 for a fresh one). */
-  spentSeconds: number;
-}
-
-/** Options of {@link FamilyAdapter.restore}. */
-export interface RestoreModelOptions {
-  /** Given when training will continue. */
-  data?: TrainingData;
-  /** The planned number of steps; undefined when training for a time budget or only sampling. */
-  totalSteps: number | undefined;
-  /** The budget of a run resumed for `--minutes` (see {@link CreateModelOptions.budget}). */
-  budget?: TimeBudget;
 }
 
 /** What a sample request asks of an image model. */
@@ -262,5 +242,8 @@ export interface FamilyAdapter {
    * are read, not taken). `data` is given when training will continue.
    * @throws CheckpointError when the checkpoint does not fit the family.
    */
-  restore(checkpoint: Checkpoint, options: RestoreModelOptions): Promise<FamilyModel>;
+  restore(
+    checkpoint: Checkpoint,
+    options: { data?: TrainingData; totalSteps: number | undefined },
+  ): Promise<FamilyModel>;
 }

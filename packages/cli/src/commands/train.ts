@@ -380,12 +380,8 @@ async function train(
     run.backend = backendLabel(backend);
     const data = await loadData(dataSpec);
     const totalSteps = 'steps' in run.target ? run.target.steps : undefined;
-    const budget =
-      'minutes' in run.target
-        ? { totalSeconds: run.target.minutes * 60, spentSeconds: run.trainSeconds }
-        : undefined;
     if (p.stored) {
-      model = await family.restore(p.stored.model, { data, totalSteps, budget });
+      model = await family.restore(p.stored.model, { data, totalSteps });
       tf.dispose(Object.values(p.stored.model.tensors));
     } else {
       model = await family.create({
@@ -394,7 +390,6 @@ async function train(
         batchSize: options.batch,
         seed: run.seed,
         totalSteps,
-        budget,
       });
       run.batchSize = model.batchSize;
     }

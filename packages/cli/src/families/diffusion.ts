@@ -4,9 +4,11 @@
 import {
   type Checkpoint,
   type JsonValue,
+  type LrSchedule,
   ownTrainingCheckpoint,
   type Rng,
   type StepResult,
+  warmupCosineLr,
 } from '@sculpt/core';
 import type { ImageSet } from '@sculpt/datasets';
 import {
@@ -25,13 +27,18 @@ import type {
   FamilyAdapter,
   FamilyModel,
   ImageFamilyModel,
-  RestoreModelOptions,
   SampleRequest,
   TrainingData,
 } from '../family.js';
 import { IMAGE_METRICS, scoreImageSamples } from '../metrics/images.js';
-import { budgetClock, diffusionLr, type LrSpec, lrSpec } from './diffusion-lr.js';
 import { checkImages, drawImages, trainingImages } from './images.js';
+
+/** How the learning rate moves: warm-up, then cosine decay to `peak/10` at `totalSteps` (or flat for a time budget). */
+interface LrSpec {
+  peak: number;
+  warmupSteps: number;
+  totalSteps: number | null;
+}
 
 const PRESETS = [
   {
@@ -42,17 +49,24 @@ const PRESETS = [
   {
     name: 'mnist',
     description:
-      'widths 32/64, 2×2 patch stem, attention at 7×7: the MNIST model (minutes per 1k steps)',
+      'widths 48/96, 2×2 patch stem, attention at 7×7: the MNIST model (minutes per 1k steps)',
   },
 ] as const;
 
 const BATCH: Record<string, number> = { tiny: 32, mnist: 64 };
-/**
- * EMA decay of the sampled weights. `mnist`: train-mnist's recipe (0.998, a
- * ~500-step horizon), which also suits the demo's ~1,300–2,000 steps, where
- * 0.999's ~1,000-step horizon still averages in the first half of the run.
- */
-const EMA_DECAY: Record<string, number> = { tiny: 0.999, mnist: 0.998 };
+const PEAK_LR: Record<string, number> = { tiny: 2e-3, mnist: 2e-3 };
+
+function schedule(spec: LrSpec): LrSchedule {
+  const { peak, warmupSteps, totalSteps } = spec;
+  if (totalSteps !== null && totalSteps > warmupSteps)
+    return warmupCosineLr({ peak, warmupSteps, totalSteps, minLr: peak / 10 });
+  return (step) => (step < warmupSteps ? (peak * (step + 1)) / warmupSteps : peak);
+}
+
+function lrSpec(preset: string, totalSteps: number | undefined): LrSpec {
+  const warmupSteps = totalSteps === undefined ? 50 : Math.min(100, Math.floor(totalSteps / 10));
+  return { peak: PEAK_LR[preset] ?? 1e-3, warmupSteps, totalSteps: totalSteps ?? null };
+}
 
 /**
  * The U-Net sized to the data (image side, channels and classes come from the
@@ -219,24 +233,24 @@ export const diffusionFamily: FamilyAdapter = Object.freeze({
     const model = DiffusionModel.create(config, { seed: options.seed });
     const lr = lrSpec(options.preset, options.totalSteps);
     // The trainer's Rng (batches, noise levels, label dropout) gets its own stream, apart from the initialisation's.
-    const spent = options.budget ? budgetClock(options.budget) : undefined;
     const trainer = new DiffusionTrainer(model, {
-      learningRate: diffusionLr(lr, spent),
-      ema: { decay: EMA_DECAY[options.preset] ?? 0.999 },
+      learningRate: schedule(lr),
       seed: options.seed + 1,
     });
     const batchSize = options.batchSize ?? BATCH[options.preset] ?? 32;
     return new DiffusionRun(model, trainer, lr, batchSize, set);
   },
 
-  async restore(checkpoint: Checkpoint, options: RestoreModelOptions): Promise<FamilyModel> {
+  async restore(
+    checkpoint: Checkpoint,
+    options: { data?: TrainingData; totalSteps: number | undefined },
+  ): Promise<FamilyModel> {
     const json = checkpoint.json as { lr?: LrSpec; batchSize?: number } | null;
     const stored = json?.lr ?? { peak: 1e-3, warmupSteps: 100, totalSteps: null };
     const lr: LrSpec =
       options.totalSteps === undefined ? stored : { ...stored, totalSteps: options.totalSteps };
-    const spent = options.budget ? budgetClock(options.budget) : undefined;
     const { model, trainer } = DiffusionTrainer.fromCheckpoint('sculpt', checkpoint, {
-      learningRate: diffusionLr(lr, spent),
+      learningRate: schedule(lr),
     });
     return new DiffusionRun(model, trainer, lr, json?.batchSize ?? 32, imagesOf(options.data));
   },
