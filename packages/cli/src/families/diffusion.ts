@@ -49,7 +49,7 @@ const PRESETS = [
   {
     name: 'mnist',
     description:
-      'widths 48/96, 2×2 patch stem, attention at 7×7: the MNIST model (minutes per 1k steps)',
+      'widths 32/64, 2×2 patch stem, attention at 7×7: the MNIST model (minutes per 1k steps)',
   },
 ] as const;
 
