@@ -178,7 +178,14 @@ async function child(mode: Mode): Promise<void> {
       results.generation = { error: errorText(e) };
     }
   }
-  process.stdout.write(`${JSON.stringify({ mode, ...backend, results })}\n`);
+  // Peak RSS of this process so far: per workload when the caller runs one workload per process (--only=NAME).
+  const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+  for (const name of ['sampling', 'latentSampling', 'generation']) {
+    const r = results[name];
+    if (r && !r.error) r.peakRssMB = peakRssMB;
+  }
+  const loadAverage = os.loadavg().map((l) => round(l, 2));
+  process.stdout.write(`${JSON.stringify({ mode, ...backend, loadAverage, results })}\n`);
 }
 
 function main(): void {
