@@ -97,6 +97,18 @@ export interface NativeAddon {
     inner: number,
     count: number,
   ): number;
+  layerNorm(
+    heap: Float32Array,
+    xOff: number,
+    gammaOff: number,
+    betaOff: number,
+    yOff: number,
+    xhatOff: number,
+    invOff: number,
+    rows: number,
+    cols: number,
+    epsilon: number,
+  ): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string };
 }
