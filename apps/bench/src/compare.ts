@@ -75,7 +75,8 @@ function runTorch(threads: number, only: string[]): ModeReport {
 /** One sculpt configuration in its own process, for the workloads in `only`. */
 function runSculpt(mode: string, only: string[]): ModeReport {
   try {
-    const flags = ['--child', mode, `--only=${only.join(',')}`, ...(quick ? ['--quick'] : [])];
+    const flags = ['--child', mode, `--only=${only.join(',')}`, '--cached-only'];
+    if (quick) flags.push('--quick');
     const out = execFileSync(
       process.execPath,
       [...process.execArgv, join(here, 'run.ts'), ...flags],
@@ -236,6 +237,12 @@ function main(): void {
   const only = flag('only')?.split(',');
   const all = [...WORKLOADS.map((w) => w.name), ...INFERENCE];
   const names = only ? all.filter((n) => only.includes(n)) : all;
+  const json = flag('json');
+  // Written after every round: a run cut short keeps the rounds it finished.
+  const save = (rounds: Round[]) => {
+    const report = { date: new Date().toISOString(), perRound: rounds };
+    if (json) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  };
   let perRound: Round[];
   if (from) {
     perRound = (JSON.parse(readFileSync(from, 'utf8')) as { perRound: Round[] }).perRound;
@@ -245,14 +252,9 @@ function main(): void {
     for (let r = 0; r < rounds; r++) {
       process.stderr.write(`[bench:compare] round ${r + 1} of ${rounds}\n`);
       perRound.push(runRound(names, r === 0));
+      save(perRound);
     }
   }
-  const json = flag('json');
-  if (json)
-    writeFileSync(
-      json,
-      `${JSON.stringify({ date: new Date().toISOString(), perRound }, null, 2)}\n`,
-    );
   process.stdout.write(`${table(mergeRounds(perRound, names), names, perRound)}\n`);
 }
 
