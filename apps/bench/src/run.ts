@@ -19,7 +19,7 @@
  *
  *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused] [--cached-only]
  *
- * `--unfused` leaves out sculpt's fused kernels (the native LayerNorm) to
+ * `--unfused` leaves out sculpt's fused kernels (native LayerNorm and GELU) to
  * measure what they gain; `--cached-only` times generation with the KV cache
  * only.
  */
@@ -137,7 +137,8 @@ async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
     const info = await initBackend('wasm');
     const native = registerNativeKernels({ threads: mode === 'native' ? os.cpus().length : 1 });
     // --unfused: without sculpt's fused kernels (what they gain, measured against this).
-    if (args.includes('--unfused')) tf.unregisterKernel(FUSED_KERNELS.layerNorm, 'wasm');
+    if (args.includes('--unfused'))
+      for (const name of Object.values(FUSED_KERNELS)) tf.unregisterKernel(name, 'wasm');
     return { backend: info.name, threads: native.threads, blas: native.core, simd: info.simd };
   }
   if (mode === 'sculpt' || mode === 'sculpt-1t') {

@@ -163,6 +163,16 @@ export const layerNormOp = tf.customGrad((...args: unknown[]) => {
   };
 }) as (x: tf.Tensor, g: tf.Tensor, b?: tf.Tensor) => tf.Tensor;
 
+/** GELU's forward pass: `[y, t]` (t = tanh u), in one kernel where the backend has sculpt's fused GELU. */
+function geluForward(x: tf.Tensor): tf.Tensor[] {
+  if (x.dtype === 'float32' && hasFusedKernel(FUSED_KERNELS.gelu)) {
+    return tf.engine().runKernel(FUSED_KERNELS.gelu, { x }, {}) as tf.Tensor[];
+  }
+  const k = Math.sqrt(2 / Math.PI);
+  const t = tf.tanh(tf.mul(x, tf.add(tf.mul(tf.square(x), 0.044715 * k), k)));
+  return [tf.mul(tf.mul(x, 0.5), tf.add(t, 1)), t];
+}
+
 /**
  * GELU, tanh approximation (GPT-2's): ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³),
  * with its derivative written out (autodiff would differentiate a Pow):
@@ -171,15 +181,17 @@ export const layerNormOp = tf.customGrad((...args: unknown[]) => {
 export const gelu = tf.customGrad((...args: unknown[]) => {
   const save = args.pop() as tf.GradSaveFunc;
   const x = args[0] as tf.Tensor;
-  const k = Math.sqrt(2 / Math.PI);
-  const x2 = tf.square(x);
-  const t = tf.tanh(tf.mul(x, tf.add(tf.mul(x2, 0.044715 * k), k)));
-  save([x, x2, t]);
+  const [value, t] = geluForward(x);
+  save([x, t]);
   return {
-    value: tf.mul(tf.mul(x, 0.5), tf.add(t, 1)),
+    value,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, xx, ts] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-      const slope = tf.mul(tf.sub(1, tf.square(ts)), tf.add(tf.mul(xx, 3 * 0.044715 * k), k));
+      const [xs, ts] = saved as [tf.Tensor, tf.Tensor];
+      const k = Math.sqrt(2 / Math.PI);
+      const slope = tf.mul(
+        tf.sub(1, tf.square(ts)),
+        tf.add(tf.mul(tf.square(xs), 3 * 0.044715 * k), k),
+      );
       return [tf.mul(dy, tf.mul(tf.add(tf.add(ts, 1), tf.mul(xs, slope)), 0.5))];
     },
   };

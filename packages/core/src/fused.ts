@@ -12,6 +12,9 @@ import * as tf from '@tensorflow/tfjs-core';
  *   `{ epsilon }`; outputs `[y, xhat, inv]`: y = x̂·γ (+ β) [R, C],
  *   x̂ = (x − mean)·inv [R, C] and inv = 1/√(var + ε) [R, 1] (what the
  *   gradient needs), with tfjs's `moments` (biased variance).
+ * - `gelu` (`'SculptGelu'`): GELU, tanh approximation, of a float32 `x`;
+ *   input `{ x }`; outputs `[y, t]`: t = tanh(√(2/π)(x + 0.044715x³)) and
+ *   y = ½x(1 + t), both shaped like x.
  *
  * @example
  * ```ts
@@ -20,7 +23,10 @@ import * as tf from '@tensorflow/tfjs-core';
  * }
  * ```
  */
-export const FUSED_KERNELS = Object.freeze({ layerNorm: 'SculptLayerNorm' } as const);
+export const FUSED_KERNELS = Object.freeze({
+  layerNorm: 'SculptLayerNorm',
+  gelu: 'SculptGelu',
+} as const);
 
 /**
  * Whether the active backend has the fused kernel `name` registered.

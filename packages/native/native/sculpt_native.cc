@@ -648,6 +648,31 @@ Napi::Value LayerNormJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ------------------------------------------------------------- fused GELU
+
+// GELU, tanh approximation (GPT-2's): t = tanh(√(2/π)(x + 0.044715x³)),
+// y = ½x(1 + t); t is what the gradient needs.
+// gelu(heap, xOff, yOff, tOff, n)
+Napi::Value GeluJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t n = Int(info, 4);
+  const float* x = Range(env, heap, Int(info, 1), n, "x");
+  float* y = Range(env, heap, Int(info, 2), n, "output");
+  float* t = Range(env, heap, Int(info, 3), n, "tanh");
+  const float k = 0.7978845608028654f;  // √(2/π)
+  ParallelFor(n, kGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; i++) {
+      const float v = x[i];
+      const float u = v * (v * v * (0.044715f * k) + k);
+      const float th = 2.f / (1.f + FastExp(-2.f * u)) - 1.f;
+      t[i] = th;
+      y[i] = 0.5f * v * (1.f + th);
+    }
+  });
+  return env.Undefined();
+}
+
 enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
 
 template <int Op>
@@ -938,6 +963,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, BinaryJs, "binary"));
   exports.Set("unary", Napi::Function::New(env, UnaryJs, "unary"));
   exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
+  exports.Set("gelu", Napi::Function::New(env, GeluJs, "gelu"));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNormJs, "layerNorm"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));

@@ -97,6 +97,7 @@ export interface NativeAddon {
     inner: number,
     count: number,
   ): number;
+  gelu(heap: Float32Array, xOff: number, yOff: number, tOff: number, n: number): void;
   layerNorm(
     heap: Float32Array,
     xOff: number,

@@ -7,11 +7,38 @@
  * pass per row, outputs `[y, xhat, inv]` (see `FUSED_KERNELS.layerNorm`). It
  * replaces ~10 kernel calls (moments, rsqrt, centre, scale, shift); a GPT
  * runs one per block and sub-layer, at every generated token.
+ *
+ * `SculptGelu`: GELU (tanh approximation) of float32 `x`, outputs `[y, t]`
+ * (see `FUSED_KERNELS.gelu`), in place of ~10 kernel calls.
  */
 import { FUSED_KERNELS, SculptError } from '@sculpt/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
 import { heapOf, offsetOf, type WasmBackendInternals } from './kernels.js';
+
+/** The GELU kernel; throws a SculptError for a dtype it does not take (the caller checks first). */
+export function makeGelu(addon: NativeAddon): tf.KernelFunc {
+  return (params) => {
+    const x = params.inputs.x as tf.TensorInfo | undefined;
+    if (!x || x.dtype !== 'float32') {
+      throw new SculptError(
+        FUSED_KERNELS.gelu,
+        'expected a float32 input x',
+        `got ${x ? x.dtype : 'no x'}`,
+        'cast x to float32, or use the tfjs ops for this case',
+      );
+    }
+    const backend = params.backend as unknown as WasmBackendInternals;
+    const y = backend.makeOutput([...x.shape], 'float32');
+    const t = backend.makeOutput([...x.shape], 'float32');
+    const n = x.shape.reduce((a, b) => a * b, 1);
+    if (n > 0) {
+      const heap = heapOf(backend); // after the outputs: allocating them may grow the memory
+      addon.gelu(heap, offsetOf(backend, x), offsetOf(backend, y), offsetOf(backend, t), n);
+    }
+    return [y, t];
+  };
+}
 
 /** The LayerNorm kernel; throws a SculptError for inputs it does not take (the caller checks first). */
 export function makeLayerNorm(addon: NativeAddon): tf.KernelFunc {

@@ -87,13 +87,17 @@ describe('the addon', () => {
     }
   });
 
-  it('adds the fused LayerNorm, which names what it got and the fix for a shape it does not take', () => {
+  it('adds the fused LayerNorm and GELU, which name what they got and the fix for inputs they do not take', () => {
     const x = tf.ones([2, 3, 4]);
     const gamma = tf.ones([4]);
     expect(() => tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x, gamma }, {})).toThrow(
       /expected float32 x \[R, C\].*got x float32 \[2,3,4\].*reshape x to 2D/,
     );
-    tf.dispose([x, gamma]);
+    const ints = tf.tensor1d([1, 2], 'int32');
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.gelu, { x: ints }, {})).toThrow(
+      /expected a float32 input x.*got int32.*cast x to float32/,
+    );
+    tf.dispose([x, gamma, ints]);
   });
 
   it('rejects a bad thread count with the fix', () => {
