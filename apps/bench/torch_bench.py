@@ -10,6 +10,7 @@ reads its loss back. Keep the architectures in step with src/workloads.ts.
 import json
 import math
 import os
+import resource
 import sys
 import time
 
@@ -75,7 +76,7 @@ def mat_mul_512():
     a, b = torch.randn(512, 512), torch.randn(512, 512)
 
     def step():
-        torch.matmul(a, b)
+        return torch.matmul(a, b)[0, 0].item()  # one element read back, as the tfjs side does
 
     return measure(step, 2 * 512**3)
 
@@ -441,6 +442,283 @@ def stylegan():
     return gan_step(StyleG(), ProjectionD(0), 64, None)
 
 
+# --- The diffusion family's U-Net (@sculpt/diffusion unet.ts), for sampling and the latent U-Net ---
+class SelfAttn(nn.Module):
+    """GroupNorm, qkv, softmax(q k^T / sqrt d) v over the H*W positions, projection, residual;
+    with `context_dim` the keys and values come from a context sequence (cross-attention)."""
+
+    def __init__(self, c, heads, groups, context_dim=0):
+        super().__init__()
+        self.heads, self.cross = heads, context_dim > 0
+        self.norm = nn.GroupNorm(groups, c)
+        if self.cross:
+            self.q, self.kv = nn.Linear(c, c, bias=False), nn.Linear(context_dim, 2 * c, bias=False)
+        else:
+            self.qkv = nn.Linear(c, 3 * c)
+        self.proj = nn.Linear(c, c)
+
+    def forward(self, x, context=None, mask=None):
+        B, C, H, W = x.shape
+        n = self.norm(x).flatten(2).transpose(1, 2)  # [B, N, C]
+        split = lambda t: t.view(B, -1, self.heads, C // self.heads).transpose(1, 2)  # noqa: E731
+        if self.cross:
+            q, (k, v) = split(self.q(n)), [split(t) for t in self.kv(context).chunk(2, -1)]
+        else:
+            q, k, v = [split(t) for t in self.qkv(n).chunk(3, -1)]
+        att = (q @ k.transpose(-2, -1)) * (C // self.heads) ** -0.5
+        if mask is not None:
+            att = att + (1 - mask)[:, None, None, :] * -1e9
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, -1, C)
+        return x + self.proj(y).transpose(1, 2).reshape(B, C, H, W)
+
+
+class EmbResBlock(nn.Module):
+    def __init__(self, cin, cout, emb, groups):
+        super().__init__()
+        self.n1, self.c1 = nn.GroupNorm(groups, cin), nn.Conv2d(cin, cout, 3, 1, 1)
+        self.emb = nn.Linear(emb, cout)
+        self.n2, self.c2 = nn.GroupNorm(groups, cout), nn.Conv2d(cout, cout, 3, 1, 1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x, e):
+        h = self.c1(F.silu(self.n1(x))) + self.emb(e)[:, :, None, None]
+        return self.skip(x) + self.c2(F.silu(self.n2(h)))
+
+
+class DiffusionUNet(nn.Module):
+    """buildUNet of @sculpt/diffusion: stem (p x p patchify), res blocks + attention per level,
+    stride-2 down, middle attention, nearest 2x + conv up, concatenated skips, pixel shuffle."""
+
+    def __init__(self, size, channels, patch, widths, attn_levels, mid_attn, emb, classes, groups,
+                 heads, context_dim=0):
+        super().__init__()
+        self.w0, self.patch, self.classes = widths[0], patch, classes
+        self.t1, self.t2 = nn.Linear(widths[0], emb), nn.Linear(emb, emb)
+        self.label = nn.Linear(classes + 1, emb, bias=False) if classes else None
+        self.stem = nn.Conv2d(channels, widths[0], patch if patch > 1 else 3, patch, 0 if patch > 1 else 1)
+        attn = lambda c: nn.ModuleList(  # noqa: E731
+            [SelfAttn(c, heads, groups)] + ([SelfAttn(c, heads, groups, context_dim)] if context_dim else []))
+        self.down, self.downsample, self.up, self.upsample = (nn.ModuleList() for _ in range(4))
+        cin = widths[0]
+        for l, w in enumerate(widths):
+            self.down.append(nn.ModuleList([EmbResBlock(cin, w, emb, groups)] + ([attn(w)] if l in attn_levels else [])))
+            if l < len(widths) - 1:
+                self.downsample.append(nn.Conv2d(w, w, 3, 2, 1))
+            cin = w
+        self.mid = attn(widths[-1]) if mid_attn else None
+        for l in range(len(widths) - 1, -1, -1):
+            w = widths[l]
+            self.up.append(nn.ModuleList([EmbResBlock(cin + w, w, emb, groups)] + ([attn(w)] if l in attn_levels else [])))
+            if l > 0:
+                self.upsample.append(nn.Conv2d(w, widths[l - 1], 3, 1, 1))
+            cin = widths[l - 1] if l > 0 else w
+        self.out_norm, self.out = nn.GroupNorm(groups, widths[0]), nn.Conv2d(widths[0], channels * patch * patch, 3, 1, 1)
+
+    def embed(self, t, labels):
+        half = self.w0 // 2
+        freqs = torch.exp(-math.log(10000) * torch.arange(half) / half)
+        args = t[:, None] * freqs[None]
+        e = self.t2(F.silu(self.t1(torch.cat([args.cos(), args.sin()], 1))))
+        if self.label is not None:
+            e = e + self.label(F.one_hot(labels, self.classes + 1).float())
+        return F.silu(e)
+
+    @staticmethod
+    def attend(layers, h, context, mask):
+        for a in layers:
+            h = a(h, context, mask) if a.cross else a(h)
+        return h
+
+    def forward(self, x, t, labels=None, context=None, mask=None):
+        e, skips = self.embed(t, labels), []
+        h = self.stem(x)
+        for l, block in enumerate(self.down):
+            h = block[0](h, e)
+            if len(block) > 1:
+                h = self.attend(block[1], h, context, mask)
+            skips.append(h)
+            if l < len(self.downsample):
+                h = self.downsample[l](h)
+        if self.mid is not None:
+            h = self.attend(self.mid, h, context, mask)
+        for j, block in enumerate(self.up):
+            h = block[0](torch.cat([h, skips.pop()], 1), e)
+            if len(block) > 1:
+                h = self.attend(block[1], h, context, mask)
+            if j < len(self.upsample):
+                h = self.upsample[j](F.interpolate(h, scale_factor=2, mode="nearest"))
+        h = self.out(F.silu(self.out_norm(h)))
+        return F.pixel_shuffle(h, self.patch) if self.patch > 1 else h
+
+
+def mnist_unet():
+    """@sculpt/diffusion's `mnist` preset: 28x28x1, patch 2, widths 32, 64, attention at 7x7 + middle, 10 classes."""
+    return DiffusionUNet(28, 1, 2, [32, 64], [1], True, 128, 10, 8, 2)
+
+
+def linear_log_sigmas(steps=1000):
+    betas = torch.linspace(1e-4, 0.02, steps, dtype=torch.float64)
+    abar = torch.cumprod(1 - betas, 0)
+    return (((1 - abar) / abar).sqrt()).log()
+
+
+def discrete_v_denoiser(net, log_sigmas):
+    """x0 from a v-prediction network on the discrete schedule (sculpt's discreteDenoiser)."""
+    grid = torch.arange(len(log_sigmas), dtype=torch.float64)
+
+    def denoise(x, sigma, labels):
+        t = torch.from_numpy(__import__("numpy").interp(sigma.log().double().numpy(), log_sigmas.numpy(), grid.numpy())).float()
+        s = sigma[:, None, None, None]
+        c_in = (s * s + 1).rsqrt()
+        v = net(x * c_in, t, labels)
+        return x / (s * s + 1) - s * c_in * v
+
+    return denoise
+
+
+def karras_sigmas(n, lo, hi, rho=7.0):
+    ramp = torch.linspace(0, 1, n)
+    s = (hi ** (1 / rho) + ramp * (lo ** (1 / rho) - hi ** (1 / rho))) ** rho
+    return torch.cat([s, torch.zeros(1)])
+
+
+def dpmpp_2m(denoise, x, sigmas):
+    """k-diffusion's sample_dpmpp_2m: one denoiser call per step."""
+    old = None
+    for i in range(len(sigmas) - 1):
+        d = denoise(x, sigmas[i])
+        s, s_next = sigmas[i], sigmas[i + 1]
+        if s_next == 0:
+            x = d
+        else:
+            h = (-s_next.log()) - (-s.log())
+            if old is not None:
+                r = ((-s.log()) - (-sigmas[i - 1].log())) / h
+                d = (1 + 1 / (2 * r)) * d - (1 / (2 * r)) * old
+            x = (s_next / s) * x - torch.expm1(-h) * d
+        old = d
+    return x
+
+
+def time_calls(run, quick):
+    run()
+    times = []
+    for _ in range(1 if quick else 3):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1e3)
+    times.sort()
+    return times[len(times) // 2], [round(t, 1) for t in times]
+
+
+# Inference 1. 20 DPM++ 2M steps with classifier-free guidance (scale 3, cond + uncond in one batch),
+# batch 64 (16 in --quick), the mnist U-Net: images/s.
+def sampling():
+    count, steps, scale = (16 if QUICK else 64), 20, 3.0
+    net = mnist_unet().eval()
+    base = discrete_v_denoiser(net, linear_log_sigmas())
+    labels = torch.arange(count) % 10
+    both = torch.cat([labels, torch.full((count,), 10)])
+
+    def guided(x, sigma):
+        out = base(torch.cat([x, x]), sigma.expand(2 * count), both)
+        cond, uncond = out.chunk(2)
+        return uncond + scale * (cond - uncond)
+
+    sigmas = karras_sigmas(steps, 0.0292, 14.6)
+
+    def run():
+        with torch.inference_mode():
+            return dpmpp_2m(guided, torch.randn(count, 1, 28, 28) * sigmas[0], sigmas).sum().item()
+
+    ms, samples = time_calls(run, QUICK)
+    return {"msPerStep": round(ms / steps, 2), "imagesPerSecond": round(count * 1000 / ms, 2), "samples": samples}
+
+
+# Inference 2. @sculpt/autoregressive's `char-small` GPT (context 128, 4 layers, 4 heads, width 160,
+# tied head), batch 1, 256 new tokens from a 16-token prompt, KV cache; when the context is full the
+# cache is dropped and the last 64 tokens re-read (learned positions), as sculpt's generate does.
+class CachedGPT(nn.Module):
+    def __init__(self, vocab=96, context=128, layers=4, heads=4, width=160):
+        super().__init__()
+        self.context, self.heads = context, heads
+        self.wte, self.wpe = nn.Embedding(vocab, width), nn.Embedding(context, width)
+        self.blocks = nn.ModuleList(Block(width, heads) for _ in range(layers))
+        self.lnf = nn.LayerNorm(width)
+
+    def forward(self, ids, cache):
+        B, T = ids.shape
+        past = cache[0][0].shape[2] if cache else 0  # positions count from the cache's first token
+        h = self.wte(ids) + self.wpe(torch.arange(past, past + T))
+        for i, b in enumerate(self.blocks):
+            C = h.shape[-1]
+            q, k, v = b.qkv(b.ln1(h)).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+            if i < len(cache):
+                k, v = torch.cat([cache[i][0], k], 2), torch.cat([cache[i][1], v], 2)
+                cache[i] = (k, v)
+            else:
+                cache.append((k, v))
+            att = (q @ k.transpose(-2, -1)) * (C // self.heads) ** -0.5
+            if T > 1:
+                att = att + torch.triu(torch.full((T, k.shape[2]), -1e9), diagonal=k.shape[2] - T + 1)
+            y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
+            h = h + b.proj(y)
+            h = h + b.fc2(F.gelu(b.fc(b.ln2(h)), approximate="tanh"))
+        return self.lnf(h[:, -1]) @ self.wte.weight.t()
+
+
+def generation():
+    new_tokens = 256
+    model = CachedGPT().eval()
+    prompt = [(ord(c) - 32) for c in "Call me Ishmael."]
+    gen = torch.Generator().manual_seed(0)
+
+    def run():
+        tokens, cache, start = list(prompt), [], 0
+        with torch.inference_mode():
+            for _ in range(new_tokens):
+                seen = start + (cache[0][0].shape[2] if cache else 0)
+                fresh = tokens[seen:]
+                if cache and cache[0][0].shape[2] + len(fresh) > model.context:
+                    cache.clear()
+                    fresh = tokens[-model.context // 2:]
+                    start = len(tokens) - len(fresh)
+                elif not cache:
+                    start = len(tokens) - len(fresh)
+                logits = model(torch.tensor([fresh]), cache)
+                tokens.append(int(torch.multinomial(logits.softmax(-1), 1, generator=gen)))
+        return tokens
+
+    ms, samples = time_calls(run, QUICK)
+    return {"tokensPerSecondCached": round(new_tokens * 1000 / ms, 1), "samples": samples}
+
+
+# 11. The latent U-Net (@sculpt/latent `mnist-text`): 7x7x4 latents, width 64, self- and
+# cross-attention (16-token context of width 32) at 7x7 and in the middle; batch 64, v-prediction
+# on the discrete schedule, Adam(1e-3).
+def latent_unet():
+    batch = 64
+    net = DiffusionUNet(7, 4, 1, [64], [0], True, 64, 0, 8, 2, context_dim=32)
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    x0, context = torch.randn(batch, 4, 7, 7), torch.randn(batch, 16, 32)
+    mask = (torch.arange(16)[None] < torch.randint(3, 16, (batch, 1))).float()
+    abar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 1000), 0)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        t = torch.randint(0, 1000, (batch,))
+        a = abar[t][:, None, None, None]
+        eps = torch.randn_like(x0)
+        x = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        v = a.sqrt() * eps - (1 - a).sqrt() * x0
+        loss = (net(x, t.float(), None, context, mask) - v).square().mean()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return measure(step)
+
+
 WORKLOADS = {
     "matMul512": mat_mul_512,
     "dcgan": dcgan,
@@ -451,6 +729,9 @@ WORKLOADS = {
     "stylegan": stylegan,
     "convVae": conv_vae,
     "vqVae": vq_vae,
+    "latentUnet": latent_unet,
+    "sampling": sampling,
+    "generation": generation,
 }
 
 
@@ -473,6 +754,8 @@ def main():
             continue
         try:
             results[name] = run()
+            # Peak resident memory of this process so far (KB on Linux): per workload with --only=NAME.
+            results[name]["peakRssMB"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         except Exception as e:  # report, do not stop the other workloads
             results[name] = {"error": str(e).splitlines()[0][:200]}
     report = {

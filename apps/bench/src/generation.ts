@@ -6,16 +6,46 @@
  * cache as it would in use.
  */
 import { charTokenizer, GptModel } from '@sculpt/autoregressive';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** What `tf.profile` resolves to. */
+export type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
+
 import type { Result } from './result.js';
 
 const NEW_TOKENS = 256;
 
-/** Median tokens/s with and without the cache (one warm-up call each first). */
-export async function generationTokensPerSecond(options: { quick: boolean }): Promise<Result> {
+function charSmall(): GptModel {
   const tokenizer = charTokenizer({
     tokens: Array.from({ length: 95 }, (_, i) => String.fromCodePoint(32 + i)),
   });
-  const model = GptModel.create({ tokenizer, preset: 'char-small', seed: 0 });
+  return GptModel.create({ tokenizer, preset: 'char-small', seed: 0 });
+}
+
+/** The kernels of 16 cached tokens (after a warm-up call): `tf.profile`'s record and the token count. */
+export async function profileGeneration(): Promise<{ info: ProfileInfo; tokens: number }> {
+  const model = charSmall();
+  const tokens = 16;
+  try {
+    const run = () => model.generate({ prompt: 'Call me Ishmael.', maxNewTokens: tokens, seed: 0 });
+    await run();
+    const info = await tf.profile(async () => {
+      await run();
+      return [];
+    });
+    return { info, tokens };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Median tokens/s with and without the cache (one warm-up call each first). */
+export async function generationTokensPerSecond(options: {
+  quick: boolean;
+  /** Skip the run without the cache (bench:compare: PyTorch's twin is cached only). */
+  cachedOnly?: boolean;
+}): Promise<Result> {
+  const model = charSmall();
   try {
     const once = async (useCache: boolean): Promise<number> => {
       const start = performance.now();
@@ -36,8 +66,9 @@ export async function generationTokensPerSecond(options: { quick: boolean }): Pr
       return times[Math.floor(times.length / 2)];
     };
     const cached = await median(true);
-    const uncached = await median(false);
     const perSecond = (ms: number) => Number(((NEW_TOKENS * 1000) / ms).toFixed(1));
+    if (options.cachedOnly) return { tokensPerSecondCached: perSecond(cached) };
+    const uncached = await median(false);
     return {
       tokensPerSecondCached: perSecond(cached),
       tokensPerSecondUncached: perSecond(uncached),

@@ -17,7 +17,11 @@
  * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
- *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae]
+ *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused] [--cached-only]
+ *
+ * `--unfused` leaves out sculpt's fused kernels (native LayerNorm and GELU) to
+ * measure what they gain; `--cached-only` times generation with the KV cache
+ * only.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -26,9 +30,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients in Node
 import { initBackend, registerWasmKernelsSubset } from '@sculpt/backend';
-import { Rng } from '@sculpt/core';
+import { FUSED_KERNELS, Rng } from '@sculpt/core';
 import { registerNativeKernels } from '@sculpt/native';
-import { generationTokensPerSecond } from './generation.js';
+import { generationTokensPerSecond, type ProfileInfo, profileGeneration } from './generation.js';
 import { latentSamplingImagesPerSecond } from './latent-workloads.js';
 import type { Result } from './result.js';
 import { samplingImagesPerSecond } from './sampling.js';
@@ -89,10 +93,29 @@ function measure(workload: Workload, rng: Rng): Result {
 }
 
 /**
- * Kernel times (ms) of one step, summed by kernel name and input shapes,
- * largest first (top 15). sculpt's kernels built from other ops count their
+ * Kernel times (ms) of one profiled call (divided by `per`: e.g. per token),
+ * summed by kernel name and input shapes, largest first (top 15), with the
+ * number of kernel calls. sculpt's kernels built from other ops count their
  * inner kernels too (e.g. Conv2DBackpropInput includes the Conv2Ds it runs).
  */
+function summarize(info: ProfileInfo, per = 1): Record<string, number> {
+  const byKernel = new Map<string, number>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
+    byKernel.set(key, (byKernel.get(key) ?? 0) + ms);
+    total += ms;
+  }
+  const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  return Object.fromEntries([
+    ['(kernel calls)', round(info.kernels.length / per, 1)],
+    ['(all kernels, nested counted twice)', round(total / per, 2)],
+    ...top.map(([n, ms]) => [n, round(ms / per, 2)]),
+  ]);
+}
+
+/** The kernels of one step of `workload` (after one warm-up step). */
 async function profileStep(workload: Workload, rng: Rng): Promise<Record<string, number>> {
   const session = workload.build(rng);
   try {
@@ -102,19 +125,8 @@ async function profileStep(workload: Workload, rng: Rng): Promise<Record<string,
       out.dataSync();
       return out;
     });
-    const byKernel = new Map<string, number>();
-    let total = 0;
-    for (const k of info.kernels) {
-      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-      const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
-      byKernel.set(key, (byKernel.get(key) ?? 0) + ms);
-      total += ms;
-    }
-    const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
-    return Object.fromEntries([
-      ['(all kernels, nested counted twice)', round(total, 1)],
-      ...top.map(([n, ms]) => [n, round(ms, 1)]),
-    ]);
+    tf.dispose(info.result as tf.Tensor);
+    return summarize(info);
   } finally {
     session.dispose();
   }
@@ -124,6 +136,9 @@ async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
   if (mode === 'native' || mode === 'native-1t') {
     const info = await initBackend('wasm');
     const native = registerNativeKernels({ threads: mode === 'native' ? os.cpus().length : 1 });
+    // --unfused: without sculpt's fused kernels (what they gain, measured against this).
+    if (args.includes('--unfused'))
+      for (const name of Object.values(FUSED_KERNELS)) tf.unregisterKernel(name, 'wasm');
     return { backend: info.name, threads: native.threads, blas: native.core, simd: info.simd };
   }
   if (mode === 'sculpt' || mode === 'sculpt-1t') {
@@ -173,12 +188,26 @@ async function child(mode: Mode): Promise<void> {
   }
   if (sampling && (!only || only.includes('generation'))) {
     try {
-      results.generation = await generationTokensPerSecond({ quick });
+      results.generation = await generationTokensPerSecond({
+        quick,
+        cachedOnly: args.includes('--cached-only'),
+      });
+      if (profile && !mode.startsWith('tfjs')) {
+        const { info, tokens } = await profileGeneration();
+        results.generation.profile = summarize(info, tokens);
+      }
     } catch (e) {
       results.generation = { error: errorText(e) };
     }
   }
-  process.stdout.write(`${JSON.stringify({ mode, ...backend, results })}\n`);
+  // Peak RSS of this process so far: per workload when the caller runs one workload per process (--only=NAME).
+  const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+  for (const name of ['sampling', 'latentSampling', 'generation']) {
+    const r = results[name];
+    if (r && !r.error) r.peakRssMB = peakRssMB;
+  }
+  const loadAverage = os.loadavg().map((l) => round(l, 2));
+  process.stdout.write(`${JSON.stringify({ mode, ...backend, loadAverage, results })}\n`);
 }
 
 function main(): void {
@@ -188,7 +217,8 @@ function main(): void {
     (flag('modes')?.split(',') as Mode[] | undefined) ??
     MODES.filter((m) => !(quick && m === 'tfjs+fill'));
   const passOn = args.filter(
-    (a) => a === '--quick' || a === '--profile' || a.startsWith('--only='),
+    (a) =>
+      ['--quick', '--profile', '--unfused', '--cached-only'].includes(a) || a.startsWith('--only='),
   );
   const byMode: Record<string, unknown> = {};
   for (const mode of modes) {

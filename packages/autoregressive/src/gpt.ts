@@ -11,7 +11,7 @@
 //
 // Weight names follow nanoGPT's state dict (`h.0.attn.c_attn.w` …) so that
 // a reader can lay the two side by side.
-import { Rng, SculptError } from '@sculpt/core';
+import { FUSED_KERNELS, hasFusedKernel, Rng, SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GptConfig } from './config.js';
 
@@ -123,6 +123,22 @@ function layerNorm(p: Params, name: string, x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
+ * LayerNorm's forward pass: `[y, x̂, 1/σ]`, in one kernel where the backend has
+ * sculpt's fused LayerNorm (@sculpt/native on wasm), else as tfjs ops.
+ */
+function layerNormForward(x: tf.Tensor2D, g: tf.Tensor1D, b?: tf.Tensor1D): tf.Tensor[] {
+  if (x.rank === 2 && x.dtype === 'float32' && hasFusedKernel(FUSED_KERNELS.layerNorm)) {
+    const inputs: tf.NamedTensorMap = b ? { x, gamma: g, beta: b } : { x, gamma: g };
+    return tf.engine().runKernel(FUSED_KERNELS.layerNorm, inputs, { epsilon: 1e-5 }) as tf.Tensor[];
+  }
+  const { mean, variance } = tf.moments(x, -1, true);
+  const inv = tf.rsqrt(tf.add(variance, 1e-5));
+  const xhat = tf.mul(tf.sub(x, mean), inv);
+  const scaled = tf.mul(xhat, g);
+  return [b ? tf.add(scaled, b) : scaled, xhat, inv];
+}
+
+/**
  * LayerNorm over the last axis with a hand-written gradient (exported for its test): autodiff of the
  * moments → normalise → scale chain costs ~3× the kernels of
  *   dx = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / σ,   ĝ = dy·g,   dg = Σ dy·x̂,   db = Σ dy.
@@ -130,13 +146,10 @@ function layerNorm(p: Params, name: string, x: tf.Tensor2D): tf.Tensor2D {
 export const layerNormOp = tf.customGrad((...args: unknown[]) => {
   const save = args.pop() as tf.GradSaveFunc;
   const [x, g, b] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D | undefined];
-  const { mean, variance } = tf.moments(x, -1, true);
-  const inv = tf.rsqrt(tf.add(variance, 1e-5));
-  const xhat = tf.mul(tf.sub(x, mean), inv);
+  const [value, xhat, inv] = layerNormForward(x, g, b);
   save([xhat, inv, g]);
-  const scaled = tf.mul(xhat, g);
   return {
-    value: b ? tf.add(scaled, b) : scaled,
+    value,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xh, iv, gain] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
       const gh = tf.mul(dy, gain);
@@ -150,6 +163,16 @@ export const layerNormOp = tf.customGrad((...args: unknown[]) => {
   };
 }) as (x: tf.Tensor, g: tf.Tensor, b?: tf.Tensor) => tf.Tensor;
 
+/** GELU's forward pass: `[y, t]` (t = tanh u), in one kernel where the backend has sculpt's fused GELU. */
+function geluForward(x: tf.Tensor): tf.Tensor[] {
+  if (x.dtype === 'float32' && hasFusedKernel(FUSED_KERNELS.gelu)) {
+    return tf.engine().runKernel(FUSED_KERNELS.gelu, { x }, {}) as tf.Tensor[];
+  }
+  const k = Math.sqrt(2 / Math.PI);
+  const t = tf.tanh(tf.mul(x, tf.add(tf.mul(tf.square(x), 0.044715 * k), k)));
+  return [tf.mul(tf.mul(x, 0.5), tf.add(t, 1)), t];
+}
+
 /**
  * GELU, tanh approximation (GPT-2's): ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³),
  * with its derivative written out (autodiff would differentiate a Pow):
@@ -158,15 +181,17 @@ export const layerNormOp = tf.customGrad((...args: unknown[]) => {
 export const gelu = tf.customGrad((...args: unknown[]) => {
   const save = args.pop() as tf.GradSaveFunc;
   const x = args[0] as tf.Tensor;
-  const k = Math.sqrt(2 / Math.PI);
-  const x2 = tf.square(x);
-  const t = tf.tanh(tf.mul(x, tf.add(tf.mul(x2, 0.044715 * k), k)));
-  save([x, x2, t]);
+  const [value, t] = geluForward(x);
+  save([x, t]);
   return {
-    value: tf.mul(tf.mul(x, 0.5), tf.add(t, 1)),
+    value,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, xx, ts] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-      const slope = tf.mul(tf.sub(1, tf.square(ts)), tf.add(tf.mul(xx, 3 * 0.044715 * k), k));
+      const [xs, ts] = saved as [tf.Tensor, tf.Tensor];
+      const k = Math.sqrt(2 / Math.PI);
+      const slope = tf.mul(
+        tf.sub(1, tf.square(ts)),
+        tf.add(tf.mul(tf.square(xs), 3 * 0.044715 * k), k),
+      );
       return [tf.mul(dy, tf.mul(tf.add(tf.add(ts, 1), tf.mul(xs, slope)), 0.5))];
     },
   };

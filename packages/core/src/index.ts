@@ -35,6 +35,8 @@ export {
   preview,
   SculptError,
 } from './errors.js';
+// --- fused kernels (a backend may add them; model code falls back to tfjs ops) ---
+export { FUSED_KERNELS, hasFusedKernel } from './fused.js';
 export type {
   AllowExtra,
   Checkpoint,

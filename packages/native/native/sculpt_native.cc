@@ -608,6 +608,71 @@ Napi::Value UnaryJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ------------------------------------------------------------- fused LayerNorm
+
+// LayerNorm over the last axis of x [rows, cols] in one pass per row (tfjs's
+// moments: mean, then the mean of squared deviations): y = x̂·γ (+ β),
+// x̂ = (x − mean)·inv, inv = 1/√(var + ε). x̂ and inv are what the gradient needs.
+// layerNorm(heap, xOff, gOff, bOff (−1: no β), yOff, xhatOff, invOff, rows, cols, eps)
+Napi::Value LayerNormJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t rows = Int(info, 7);
+  const int64_t cols = Int(info, 8);
+  const float eps = static_cast<float>(Num(info, 9));
+  const float* x = Range(env, heap, Int(info, 1), rows * cols, "x");
+  const float* g = Range(env, heap, Int(info, 2), cols, "gamma");
+  const int64_t bOff = Int(info, 3);
+  const float* b = bOff < 0 ? nullptr : Range(env, heap, bOff, cols, "beta");
+  float* y = Range(env, heap, Int(info, 4), rows * cols, "output");
+  float* xhat = Range(env, heap, Int(info, 5), rows * cols, "xhat");
+  float* inv = Range(env, heap, Int(info, 6), rows, "inv");
+  ParallelFor(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, cols)), [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; r++) {
+      const float* xr = x + r * cols;
+      float sum = 0.f;
+      for (int64_t c = 0; c < cols; c++) sum += xr[c];
+      const float mean = sum / static_cast<float>(cols);
+      float squares = 0.f;
+      for (int64_t c = 0; c < cols; c++) squares += (xr[c] - mean) * (xr[c] - mean);
+      const float iv = 1.f / std::sqrt(squares / static_cast<float>(cols) + eps);
+      inv[r] = iv;
+      float* hr = xhat + r * cols;
+      float* yr = y + r * cols;
+      for (int64_t c = 0; c < cols; c++) {
+        hr[c] = (xr[c] - mean) * iv;
+        yr[c] = hr[c] * g[c] + (b ? b[c] : 0.f);
+      }
+    }
+  });
+  return env.Undefined();
+}
+
+// ------------------------------------------------------------- fused GELU
+
+// GELU, tanh approximation (GPT-2's): t = tanh(√(2/π)(x + 0.044715x³)),
+// y = ½x(1 + t); t is what the gradient needs.
+// gelu(heap, xOff, yOff, tOff, n)
+Napi::Value GeluJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t n = Int(info, 4);
+  const float* x = Range(env, heap, Int(info, 1), n, "x");
+  float* y = Range(env, heap, Int(info, 2), n, "output");
+  float* t = Range(env, heap, Int(info, 3), n, "tanh");
+  const float k = 0.7978845608028654f;  // √(2/π)
+  ParallelFor(n, kGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; i++) {
+      const float v = x[i];
+      const float u = v * (v * v * (0.044715f * k) + k);
+      const float th = 2.f / (1.f + FastExp(-2.f * u)) - 1.f;
+      t[i] = th;
+      y[i] = 0.5f * v * (1.f + th);
+    }
+  });
+  return env.Undefined();
+}
+
 enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
 
 template <int Op>
@@ -898,6 +963,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, BinaryJs, "binary"));
   exports.Set("unary", Napi::Function::New(env, UnaryJs, "unary"));
   exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
+  exports.Set("gelu", Napi::Function::New(env, GeluJs, "gelu"));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNormJs, "layerNorm"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

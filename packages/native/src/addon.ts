@@ -97,6 +97,19 @@ export interface NativeAddon {
     inner: number,
     count: number,
   ): number;
+  gelu(heap: Float32Array, xOff: number, yOff: number, tOff: number, n: number): void;
+  layerNorm(
+    heap: Float32Array,
+    xOff: number,
+    gammaOff: number,
+    betaOff: number,
+    yOff: number,
+    xhatOff: number,
+    invOff: number,
+    rows: number,
+    cols: number,
+    epsilon: number,
+  ): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string };
 }

@@ -24,6 +24,7 @@ import { claimWasmKernel } from '@sculpt/backend';
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
+import { makeGelu, makeLayerNorm } from './fused.js';
 import {
   BACKEND,
   makeBinary,
@@ -39,7 +40,7 @@ import {
   makeUnpack,
 } from './kernels.js';
 
-/** The tfjs kernels {@link registerNativeKernels} replaces for backend `'wasm'`. */
+/** The kernels {@link registerNativeKernels} registers for backend `'wasm'`: tfjs's, replaced, and sculpt's fused ones, added. */
 export const NATIVE_KERNEL_NAMES = [
   'BatchMatMul',
   '_FusedMatMul',
@@ -68,6 +69,8 @@ export const NATIVE_KERNEL_NAMES = [
   'Concat',
   'Unpack',
   'GatherV2',
+  'SculptLayerNorm',
+  'SculptGelu',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -131,7 +134,8 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * (with broadcasting), `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`,
  * `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack` and `GatherV2` on the addon's threads, in place
- * in the wasm memory. Cases they do
+ * in the wasm memory; and adds sculpt's fused `SculptLayerNorm` and `SculptGelu`
+ * (`FUSED_KERNELS` of @sculpt/core), which model code uses when they are registered. Cases they do
  * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
  * before, so call it after `initBackend('wasm')` to keep sculpt's wasm kernels
  * as that fallback. Idempotent; {@link unregisterNativeKernels} undoes it.
@@ -198,6 +202,9 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     Concat: (f) => makeConcat(addon, required(f, 'Concat')),
     Unpack: (f) => makeUnpack(addon, required(f, 'Unpack')),
     GatherV2: (f) => makeGatherV2(addon, required(f, 'GatherV2')),
+    // New: sculpt's fused kernels (FUSED_KERNELS of @sculpt/core).
+    SculptLayerNorm: () => makeLayerNorm(addon),
+    SculptGelu: () => makeGelu(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);

@@ -1,5 +1,5 @@
 import { initBackend } from '@sculpt/backend';
-import { SculptError } from '@sculpt/core';
+import { FUSED_KERNELS, SculptError } from '@sculpt/core';
 import { expectNoLeak } from '@sculpt/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -85,6 +85,19 @@ describe('the addon', () => {
       const config = tf.getKernel(name, 'wasm') as unknown as Record<symbol, unknown>;
       expect(config[Symbol.for('sculpt.nativeReplaced')], name).toBeDefined();
     }
+  });
+
+  it('adds the fused LayerNorm and GELU, which name what they got and the fix for inputs they do not take', () => {
+    const x = tf.ones([2, 3, 4]);
+    const gamma = tf.ones([4]);
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.layerNorm, { x, gamma }, {})).toThrow(
+      /expected float32 x \[R, C\].*got x float32 \[2,3,4\].*reshape x to 2D/,
+    );
+    const ints = tf.tensor1d([1, 2], 'int32');
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.gelu, { x: ints }, {})).toThrow(
+      /expected a float32 input x.*got int32.*cast x to float32/,
+    );
+    tf.dispose([x, gamma, ints]);
   });
 
   it('rejects a bad thread count with the fix', () => {
@@ -369,6 +382,12 @@ describe('elementwise and copies', () => {
   });
 
   it('exp, sigmoid, tanh, softplus (polynomial e^x, ln x) and leakyRelu match cpu, also in the tails', async () => {
+    // Small tensors too: the transcendental ones run in the addon at every size.
+    await expectMatchesCpu(
+      { x: [1, 7] },
+      ({ x }) => [tf.exp(x), tf.sigmoid(x), tf.tanh(tf.mul(x, 60)), tf.softplus(x)],
+      2e-6,
+    );
     await expectMatchesCpu(
       { x: [70, 300] },
       ({ x }) => {

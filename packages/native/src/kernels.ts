@@ -21,7 +21,7 @@ import type { NativeAddon } from './addon.js';
 export const BACKEND = 'wasm';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` the kernels use. */
-interface WasmBackendInternals {
+export interface WasmBackendInternals {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   wasm: { HEAPU8: Uint8Array };
@@ -32,13 +32,13 @@ type KernelParams = Parameters<tf.KernelFunc>[0];
 let heapCache: Float32Array | undefined;
 
 /** The whole wasm memory as floats; re-made when the memory has grown. */
-function heapOf(backend: WasmBackendInternals): Float32Array {
+export function heapOf(backend: WasmBackendInternals): Float32Array {
   const buffer = backend.wasm.HEAPU8.buffer;
   if (heapCache?.buffer !== buffer) heapCache = new Float32Array(buffer);
   return heapCache;
 }
 
-function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
+export function offsetOf(backend: WasmBackendInternals, t: tf.TensorInfo): number {
   const data = backend.dataIdMap.get(t.dataId);
   if (data === undefined) throw new Error(`tensor ${String(t.dataId)} is not on the wasm backend`);
   return data.memoryOffset / 4;
@@ -535,6 +535,8 @@ const UNARY_OPS: Record<string, number> = {
   Exp: 10,
 };
 
+const TRANSCENDENTAL = new Set(['Exp', 'Sigmoid', 'Tanh', 'Softplus']);
+
 /**
  * `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `LeakyRelu`, and `Exp`,
  * `Sigmoid`, `Tanh` and `Softplus` through polynomial e^x and ln x (relative
@@ -546,10 +548,13 @@ export function makeUnary(
   kernelName: string,
 ): tf.KernelFunc {
   const op = UNARY_OPS[kernelName];
+  // The transcendental ones at every size: their fallbacks are several wasm kernels
+  // (Tanh) or a libm call per element, so even a GPT's one-token activations gain.
+  const minSize = TRANSCENDENTAL.has(kernelName) ? 1 : ELEMENTWISE_MIN;
   return (params) => {
     const x = params.inputs.x as tf.TensorInfo;
     const n = size(x.shape);
-    if (x.dtype !== 'float32' || n < ELEMENTWISE_MIN) return fallback(params);
+    if (x.dtype !== 'float32' || n < minSize) return fallback(params);
     const backend = params.backend as unknown as WasmBackendInternals;
     const out = backend.makeOutput([...x.shape], 'float32');
     const alpha = (params.attrs as { alpha?: number } | undefined)?.alpha ?? 0;
