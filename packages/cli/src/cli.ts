@@ -7,6 +7,7 @@ import { BACKEND_CHOICES, parseBackend } from './backend.js';
 import { benchCommand } from './commands/bench.js';
 import { DEMO, demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { generateCommand } from './commands/generate.js';
 import { sampleCommand } from './commands/sample.js';
 import { samplersCommand } from './commands/samplers.js';
@@ -195,6 +196,19 @@ export function buildProgram(io: CliIo, setStatus: (status: number) => void): Co
     .addOption(backendOption())
     .action(async (checkpoint: string, o) => {
       await translateCommand(checkpoint, o, ctx());
+      report(EXIT.ok);
+    });
+
+  program
+    .command('export')
+    .description(
+      "write a GAN run's generator alone (EMA weights + config; no discriminator, no optimizer state) for a web page: load it with GanGenerator.fromUrl",
+    )
+    .argument('<checkpoint>', "a run folder of 'sculpt train' (or its checkpoint/ folder)")
+    .option('--out <file>', 'file to write (default <run>/generator.safetensors)')
+    .addOption(backendOption())
+    .action(async (checkpoint: string, o) => {
+      await exportCommand(checkpoint, o, ctx());
       report(EXIT.ok);
     });
 

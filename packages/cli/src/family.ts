@@ -167,6 +167,11 @@ export interface ImageFamilyModel extends FamilyModelBase {
    * from domain A to B or back; returns `[N, H, W, C]` in [0, 1] (the caller owns it).
    */
   translate?(images: tf.Tensor4D, direction: 'AtoB' | 'BtoA'): Promise<tf.Tensor4D>;
+  /**
+   * Models with a sampling-only export (GAN generators): the one file a web
+   * page loads to draw images (safetensors with the config in its metadata).
+   */
+  exportSampler?(): Promise<{ bytes: Uint8Array; loader: string }>;
 }
 
 /** A model that generates text. */

@@ -110,6 +110,7 @@ describe('sculpt translate (built binary)', () => {
       [['translate', 'cycle', '--in', 'small'], /expected 28×28×1 images.*8×8×1.*Fix: /],
       [['translate', 'cycle', '--in', 'nope'], /folder of PNG images.*got nothing there/],
       [['sample', 'cycle'], /CycleGAN.*sculpt translate/],
+      [['export', 'cycle'], /GAN that samples from noise.*cyclegan-digits.*Fix: /],
     ] as const;
     for (const [args, pattern] of bad) {
       const r = sculpt(...args);

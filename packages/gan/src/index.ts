@@ -36,6 +36,7 @@ export type {
 export { CycleGanTrainer } from './cycle/train.js';
 export type { TranslateImagesOptions } from './cycle/translate.js';
 export { translateImages } from './cycle/translate.js';
+export { GanGenerator, GENERATOR_KIND } from './generator.js';
 export type { GanLoss } from './losses.js';
 export {
   checkLoss,
@@ -46,9 +47,10 @@ export {
   gradientPenalty,
   r1Penalty,
 } from './losses.js';
-export type { CreateGanOptions, GanGenerateOptions, GanSampleOptions } from './model.js';
+export type { CreateGanOptions } from './model.js';
 export { CHECKPOINT_KIND, GanModel } from './model.js';
 export type { DiscriminatorOutputs } from './nets.js';
+export type { GanGenerateOptions, GanSampleOptions } from './sampling.js';
 export { modulatedConv, styleResolutions } from './style.js';
 export type {
   GanBatch,

@@ -21,19 +21,25 @@ import {
 } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type GanConfig, type GanConfigInput, type GanPresetName, ganConfig } from './config.js';
-import { checkControls, type StyleMixing } from './controls.js';
+import { generatorToBytes, newGeneratorParams } from './generator.js';
 import {
   type DiscriminatorOutputs,
   discriminatorOutputs,
   discriminatorParams,
-  generatorForward,
-  generatorParams,
   oneHot,
   type Params,
   powerIteration,
   spectralVectors,
 } from './nets.js';
-import { styleGeneratorForward, styleGeneratorParams } from './style.js';
+import {
+  checkLabels,
+  type GanGenerateOptions,
+  type GanSampleOptions,
+  type GeneratorParts,
+  generateImages,
+  generatorImages,
+  sampleImages,
+} from './sampling.js';
 
 /** Decay of the tracked mean w per G step (StyleGAN2's w_avg_beta). */
 const MEAN_STYLE_DECAY = 0.995;
@@ -45,30 +51,6 @@ export const CHECKPOINT_KIND = 'sculpt-gan';
 export interface CreateGanOptions {
   /** Seed of the initial weights. Default 0. */
   seed?: number;
-}
-
-/** Options of {@link GanModel.sample}. */
-export interface GanSampleOptions {
-  /** How many images. Default: `labels.length`, else 16. */
-  numSamples?: number;
-  /** One class per image (conditional models). Default: classes in turn 0, 1, …, K−1, 0, … */
-  labels?: ArrayLike<number>;
-  /** Seed of the noise z (and the style generator's per-layer noise). Default 0. */
-  seed?: number;
-  /** Truncation ψ ∈ [0, 1] of a style generator: w ← w̄ + ψ(w − w̄). Default 1 (off). */
-  truncation?: number;
-  /** Style mixing of a style generator: a second z from `seed`, used from conv layer `crossover` on. */
-  mixing?: { seed: number; crossover: number };
-}
-
-/** Options of {@link GanModel.generate} (the controls apply to style generators only). */
-export interface GanGenerateOptions {
-  /** Truncation ψ ∈ [0, 1]. Default 1 (off). */
-  truncation?: number;
-  /** Style mixing: second latents and the crossover layer. */
-  mixing?: StyleMixing;
-  /** Source of the style generator's per-layer noise. Default: no noise. */
-  noise?: Rng;
 }
 
 /**
@@ -84,7 +66,7 @@ export interface GanGenerateOptions {
  * gan.dispose();
  * ```
  */
-export class GanModel {
+export class GanModel implements GeneratorParts {
   /** The frozen config this model was built from. */
   readonly config: GanConfig;
   /** Generator weights by name (owned by the model). */
@@ -101,11 +83,7 @@ export class GanModel {
   private constructor(config: GanConfig, rng: Rng) {
     this.config = config;
     const [g, d, s] = rng.split(3) as Rng[];
-    const style = config.generator === 'style';
-    this.generator = style ? styleGeneratorParams(config, g) : generatorParams(config, g);
-    this.meanStyle = style
-      ? { avg: tf.tidy(() => tf.variable(tf.zeros([config.styleDim]), false)) }
-      : {};
+    ({ generator: this.generator, meanStyle: this.meanStyle } = newGeneratorParams(config, g));
     this.discriminator = discriminatorParams(config, d);
     this.spectral = config.spectralNorm ? spectralVectors(this.discriminator, s) : {};
   }
@@ -178,35 +156,7 @@ export class GanModel {
     labels?: ArrayLike<number>,
     options: GanGenerateOptions = {},
   ): tf.Tensor4D {
-    const where = 'GanModel.generate';
-    if (!(z instanceof tf.Tensor && z.rank === 2 && z.shape[1] === this.config.latentDim)) {
-      throw new SculptError(
-        where,
-        `expected z of shape [B, ${this.config.latentDim}]`,
-        `got ${z instanceof tf.Tensor ? formatShape(z.shape) : typeof z}`,
-        'draw z with rng.normal([B, latentDim])',
-      );
-    }
-    const y = this.labelsFor(where, labels, z.shape[0]);
-    checkControls(where, this.config, z.shape[0], options.truncation, options.mixing);
-    return tf.tidy(() => this.forward(z, y, options).images);
-  }
-
-  /** G on checked inputs; `styles` is w `[B, D]` of a style generator. */
-  private forward(
-    z: tf.Tensor2D,
-    labels: Int32Array | undefined,
-    options: GanGenerateOptions,
-  ): { images: tf.Tensor4D; styles?: tf.Tensor2D } {
-    const y = labels ? oneHot(labels, this.numClasses) : undefined;
-    if (this.config.generator !== 'style')
-      return { images: generatorForward(this.config, this.generator, z, y) };
-    return styleGeneratorForward(this.config, this.generator, z, y, {
-      meanStyle: this.meanStyle.avg as tf.Tensor1D,
-      truncation: options.truncation ?? 1,
-      mixing: options.mixing,
-      noise: options.noise,
-    });
+    return generateImages('GanModel.generate', this, z, labels, options);
   }
 
   /**
@@ -214,7 +164,7 @@ export class GanModel {
    * the batch mean of w kept for {@link GanModel.updateMeanStyle}.
    */
   trainingFakes(z: tf.Tensor2D, labels: Int32Array | undefined, rng: Rng): tf.Tensor4D {
-    const { images, styles } = this.forward(z, labels, { noise: rng });
+    const { images, styles } = generatorImages(this, z, labels, { noise: rng });
     if (styles) {
       this.pendingStyle?.dispose();
       this.pendingStyle = tf.keep(tf.mean(styles, 0));
@@ -267,36 +217,7 @@ export class GanModel {
    * @example `const x = gan.sample({ labels: [0, 1, 2], seed: 3 })`
    */
   sample(options: GanSampleOptions = {}): tf.Tensor4D {
-    const where = 'GanModel.sample';
-    const n = options.numSamples ?? options.labels?.length ?? 16;
-    // The bound keeps one call's images in memory (4096 MNIST images: 13 MB); more come in batches.
-    if (!(Number.isInteger(n) && n > 0 && n <= 4096)) {
-      throw new SculptError(
-        where,
-        'expected numSamples to be an integer in [1, 4096]',
-        `got ${n}`,
-        'draw more in batches of at most 4096',
-      );
-    }
-    const labels =
-      this.numClasses > 0
-        ? (options.labels ?? Array.from({ length: n }, (_, i) => i % this.numClasses))
-        : options.labels;
-    checkControls(where, this.config, n, options.truncation, options.mixing);
-    const rng = new Rng(options.seed ?? 0);
-    const z = rng.normal([n, this.config.latentDim]) as tf.Tensor2D;
-    const mix = options.mixing;
-    const latents = mix && (new Rng(mix.seed).normal([n, this.config.latentDim]) as tf.Tensor2D);
-    try {
-      if (this.config.generator !== 'style') return this.generate(z, labels);
-      return this.generate(z, labels, {
-        truncation: options.truncation,
-        mixing: latents && mix ? { latents, crossover: mix.crossover } : undefined,
-        noise: rng.split() as Rng,
-      });
-    } finally {
-      tf.dispose([z, ...(latents ? [latents] : [])]);
-    }
+    return sampleImages('GanModel.sample', this, options);
   }
 
   /** Checks class ids against the model: integers in [0, numClasses), one per image. */
@@ -305,43 +226,7 @@ export class GanModel {
     labels: ArrayLike<number> | undefined,
     count: number,
   ): Int32Array | undefined {
-    const k = this.numClasses;
-    if (labels === undefined) {
-      if (k === 0) return undefined;
-      throw new SculptError(
-        where,
-        `expected ${count} labels for a class-conditional model (numClasses = ${k})`,
-        'got none',
-        'pass one label per image',
-      );
-    }
-    if (k === 0) {
-      throw new SculptError(
-        where,
-        'expected no labels for an unconditional model (numClasses = 0)',
-        `got ${labels.length}`,
-        'leave labels out, or create the model with numClasses',
-      );
-    }
-    if (labels.length !== count) {
-      throw new SculptError(
-        where,
-        `expected ${count} labels (one per image)`,
-        `got ${labels.length}`,
-      );
-    }
-    for (let i = 0; i < labels.length; i++) {
-      const l = labels[i];
-      if (!(Number.isInteger(l) && l >= 0 && l < k)) {
-        throw new SculptError(
-          where,
-          `expected labels to be integers in [0, ${k - 1}]`,
-          `got labels[${i}] = ${l}`,
-          'use class ids of the training data',
-        );
-      }
-    }
-    return Int32Array.from(labels);
+    return checkLabels(where, this.numClasses, labels, count);
   }
 
   /** Throws unless `images` is `[N, H, W, C]` matching the config. */
@@ -464,6 +349,18 @@ export class GanModel {
     } finally {
       tf.dispose(Object.values(checkpoint.tensors));
     }
+  }
+
+  /**
+   * G alone as one small file for a web page: G's current weights, the
+   * tracked mean w and the config (no D, no optimizer state). Export the EMA
+   * weights through the trainer: `trainer.withEma(() => gan.exportGenerator())`.
+   * `GanGenerator.fromBytes`/`fromUrl` load it and draw the same images for a seed.
+   * @returns a new `ArrayBuffer`: a safetensors file whose metadata holds the config.
+   * @example `await writeFile('cdcgan.safetensors', new Uint8Array(await gan.exportGenerator()))`
+   */
+  exportGenerator(): Promise<ArrayBuffer> {
+    return generatorToBytes(this);
   }
 
   /** Frees every weight. */

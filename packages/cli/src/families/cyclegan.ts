@@ -45,6 +45,14 @@ export const CYCLE_PRESET = Object.freeze({
     'CycleGAN: plain ↔ thick inverted digits learned from unpaired halves of the data; then sculpt translate',
 });
 
+/**
+ * The training recipe of the preset: no identity loss. Domain B inverts A's
+ * ink, and an identity term (G_BA(a) ≈ a while G_BA(b) must invert b) pulls
+ * each generator toward a map that treats both signs of an edge alike, which
+ * draws outlines (see @sculpt/gan's README for the runs that measured it).
+ */
+const CYCLE_RECIPE = Object.freeze({ identityWeight: 0 });
+
 /** Whether a checkpoint holds a CycleGAN. */
 export function isCycleCheckpoint(checkpoint: Checkpoint): boolean {
   return (checkpoint.json as { kind?: unknown } | null)?.kind === CYCLE_CHECKPOINT_KIND;
@@ -220,7 +228,7 @@ export function createCycleRun(options: CreateModelOptions): ImageFamilyModel {
   const data = checkImages('gan', options.data);
   const model = CycleGanModel.create(configFor(data.train), { seed: options.seed });
   // The trainer's Rngs (batches, pools) get their own stream, apart from the initialisation's.
-  const trainer = new CycleGanTrainer(model, { seed: options.seed + 1 });
+  const trainer = new CycleGanTrainer(model, { ...CYCLE_RECIPE, seed: options.seed + 1 });
   return new CycleGanRun(model, trainer, options.batchSize ?? 8, data);
 }
 

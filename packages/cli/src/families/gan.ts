@@ -220,6 +220,12 @@ class GanRun implements ImageFamilyModel {
     return out;
   }
 
+  /** G's EMA weights, the tracked mean w and the config: `GanGenerator.fromBytes` loads them. */
+  async exportSampler(): Promise<{ bytes: Uint8Array; loader: string }> {
+    const bytes = await this.trainer.withEma(() => this.model.exportGenerator());
+    return { bytes: new Uint8Array(bytes), loader: "GanGenerator.fromUrl (from '@sculpt/gan')" };
+  }
+
   dispose(): void {
     this.trainer.dispose();
     this.model.dispose();
