@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Sums the vitest JSON reports that each package's `test` script writes to
-// .vitest-report.json and prints one closing line: "N passed, N failed, N skipped".
+// Sums the JSON reports that each package's `test` script writes (vitest's
+// .vitest-report.json; Playwright's .playwright-report.json for the docs'
+// browser tests) and prints one closing line: "N passed, N failed, N skipped".
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,12 +11,21 @@ let skipped = 0;
 for (const group of ['packages', 'apps']) {
   if (!existsSync(group)) continue;
   for (const name of readdirSync(group)) {
-    const file = join(group, name, '.vitest-report.json');
-    if (!existsSync(file)) continue;
-    const report = JSON.parse(readFileSync(file, 'utf8'));
-    passed += report.numPassedTests;
-    failed += report.numFailedTests;
-    skipped += report.numPendingTests + (report.numTodoTests ?? 0);
+    const vitest = join(group, name, '.vitest-report.json');
+    if (existsSync(vitest)) {
+      const report = JSON.parse(readFileSync(vitest, 'utf8'));
+      passed += report.numPassedTests;
+      failed += report.numFailedTests;
+      skipped += report.numPendingTests + (report.numTodoTests ?? 0);
+    }
+    const playwright = join(group, name, '.playwright-report.json');
+    if (existsSync(playwright)) {
+      // Playwright's stats: expected = passed, unexpected = failed, flaky = passed on a retry.
+      const { stats } = JSON.parse(readFileSync(playwright, 'utf8'));
+      passed += stats.expected + stats.flaky;
+      failed += stats.unexpected;
+      skipped += stats.skipped;
+    }
   }
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);

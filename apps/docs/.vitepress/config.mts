@@ -15,7 +15,7 @@ export default defineConfig({
   head: [['link', { rel: 'icon', href: 'data:,' }]], // no favicon request (a 404 in every page's console)
   lastUpdated: false,
   // README.md files copied or mirrored elsewhere are not pages of their own.
-  srcExclude: ['README.md', 'screenshots/**', 'scripts/**'],
+  srcExclude: ['README.md', 'screenshots/**', 'scripts/**', 'test-results/**'],
   markdown: {
     math: true, // markdown-it-mathjax3: $…$ and $$…$$ render to SVG at build time
   },

@@ -1,6 +1,7 @@
-// Browser test of the GAN demo page (demos/gan), run by browser-test.mjs (which
-// passes its `check`, its canvas measurements, the site's address, the
-// backend and the screenshot folder). On one load of the page: the three
+// Browser test of the GAN demo page (demos/gan), run by
+// browser-tests/demos.spec.ts (which passes the toolkit `t`: its `check`, its
+// canvas measurements, the site's address, the backend and the screenshot
+// folder). On one load of the page: the three
 // panels run on the expected backend and draw; the truncation slider changes
 // the batch; ψ = 0 gives one image for every seed; the crossover slider
 // changes the mix; the class picker changes the digits; CycleGAN translates

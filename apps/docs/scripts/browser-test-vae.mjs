@@ -1,5 +1,6 @@
-// Browser tests of the two VAE demos, run by browser-test.mjs (which passes its
-// `check`, its canvas measurements, the site's address and the screenshot folder).
+// Browser tests of the two VAE demos, run by browser-tests/demos.spec.ts (which
+// passes the toolkit `t`: its `check`, its canvas measurements, the site's
+// address, the backend and the screenshot folder).
 import { join } from 'node:path';
 
 const PAGE_TIMEOUT_MS = 30_000;

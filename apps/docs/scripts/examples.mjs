@@ -44,7 +44,15 @@ function sources() {
   const walk = (dir) => {
     for (const name of readdirSync(dir)) {
       if (
-        ['node_modules', 'api', '.vitepress', '.examples', 'screenshots', 'public'].includes(name)
+        [
+          'node_modules',
+          'api',
+          '.vitepress',
+          '.examples',
+          'screenshots',
+          'public',
+          'test-results',
+        ].includes(name)
       )
         continue;
       const p = join(dir, name);

@@ -59,6 +59,12 @@ export function serveStatic(dir, port = 0) {
 // `node scripts/serve.mjs [port]`: serve the built site until interrupted.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dist = new URL('../.vitepress/dist', import.meta.url).pathname;
+  if (!existsSync(join(dist, 'index.html'))) {
+    console.error(
+      `serve: expected a built site in ${dist}, found none. Fix: run \`pnpm build\` first`,
+    );
+    process.exit(1);
+  }
   const { url } = await serveStatic(dist, Number(process.argv[2] ?? 4173));
   console.log(JSON.stringify({ serving: dist, url }));
 }
