@@ -1,5 +1,5 @@
 // Browser test of the text-to-image demo page (demos/latent), run by
-// browser-test.mjs (which passes its `check`, its canvas measurements, the
+// browser-tests/demos.spec.ts (which passes its `check`, its canvas measurements, the
 // site's address, the backend and the screenshot folder). On one load of the
 // page: the panel runs on the expected backend; a typed prompt generates a row
 // of digits that are not blank, decoded step by step, that @sculpt/metrics'
