@@ -141,7 +141,9 @@ await writePng(
   // One row per digit: the first ten samples whose prompt names it.
   tf.tidy(() => {
     const rows = Array.from({ length: 10 }, (_, d) =>
-      Array.from(wanted.keys()).filter((i) => wanted[i] === d).slice(0, 10),
+      Array.from(wanted.keys())
+        .filter((i) => wanted[i] === d)
+        .slice(0, 10),
     ).flat();
     return imageGrid(tf.gather(samples, rows) as tf.Tensor4D, { columns: 10 });
   }),
