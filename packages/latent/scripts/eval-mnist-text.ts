@@ -10,13 +10,13 @@
 //   pnpm --filter @sculpt/latent eval:mnist-text [-- --n 1000 --guidance 1,2,4 --pixel-guidance 2]
 import { readFile, writeFile } from 'node:fs/promises';
 import { initBackend } from '@sculpt/backend';
-import { imageGrid, Rng, writePng } from '@sculpt/core';
-import { captionImageSet, imageSetTensors, loadMnist, parseCaption } from '@sculpt/datasets';
+import { imageGrid, writePng } from '@sculpt/core';
+import { imageSetTensors, loadMnist, parseCaption } from '@sculpt/datasets';
 import { DiffusionModel } from '@sculpt/diffusion';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { LatentDiffusionModel } from '../src/index.js';
-import { arg, scoreDigits, useNativeKernels } from './scores.js';
+import { arg, inBatches, mnistCaptions, scoreDigits, useNativeKernels } from './scores.js';
 
 const n = Number(arg('n', '1000'));
 const scales = arg('guidance', '1,2,4').split(',').map(Number);
@@ -27,9 +27,8 @@ const log = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const backend = await initBackend('wasm');
 const nativeOn = await useNativeKernels();
 const { train, heldOut } = await loadMnist();
-// The captions of the training script: bins measured on the train split, held-out captions binned by them.
-const { bins } = captionImageSet({ set: train, rng: new Rng(0) });
-const prompts = captionImageSet({ set: heldOut, bins, rng: new Rng(1) }).captions.slice(0, n);
+// The training script's held-out prompts.
+const prompts = mnistCaptions(train, heldOut).held.slice(0, n);
 const wanted = Int32Array.from(prompts, (p) => parseCaption(p).digit);
 log({ event: 'start', backend: nativeOn ? 'wasm+native' : backend.name, n, scales, pixelScale });
 
@@ -50,18 +49,6 @@ async function score(name: string, samples: tf.Tensor4D, extra: Record<string, u
   log(row);
 }
 
-/** Draws `count` images 100 at a time and concatenates them. */
-async function inBatches(
-  count: number,
-  draw: (start: number, size: number) => Promise<tf.Tensor4D>,
-) {
-  const parts: tf.Tensor4D[] = [];
-  for (let s = 0; s < count; s += 100) parts.push(await draw(s, Math.min(100, count - s)));
-  const all = tf.concat(parts, 0) as tf.Tensor4D;
-  tf.dispose(parts);
-  return all;
-}
-
 // Real-vs-real: the first training digits of each asked class, one per prompt.
 const taken = new Map<number, number>();
 const indices = Array.from(wanted, (digit) => {
@@ -70,7 +57,9 @@ const indices = Array.from(wanted, (digit) => {
   taken.set(digit, i + 1);
   return i;
 });
-await score('real-vs-real', imageSetTensors(train, { range: '-1,1', indices }).images);
+const real = imageSetTensors(train, { range: '-1,1', indices });
+real.labels.dispose();
+await score('real-vs-real', real.images);
 
 const model = await LatentDiffusionModel.load(`${root}out/mnist-text`);
 for (const w of scales) {

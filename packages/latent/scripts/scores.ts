@@ -1,9 +1,9 @@
 // What both MNIST scripts measure on their samples with @sculpt/metrics'
 // classifier: the digit it reads against the digit asked for, and FD/KID
-// against the 1,000 held-out digits; plus the scripts' flag reader and the
-// switch to @sculpt/native's kernels.
+// against the 1,000 held-out digits; plus what they share to get there: the
+// captions, batched sampling, the flag reader and @sculpt/native's kernels.
 import { Rng } from '@sculpt/core';
-import { type ImageSet, imageSetTensors } from '@sculpt/datasets';
+import { captionImageSet, type ImageSet, imageSetTensors } from '@sculpt/datasets';
 import {
   classAccuracy,
   classifierFeatures,
@@ -18,6 +18,25 @@ import * as tf from '@tensorflow/tfjs-core';
 export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** Training captions (bins measured on `train`, Rng 0) and the held-out digits' captions binned by them (Rng 1). */
+export function mnistCaptions(train: ImageSet, heldOut: ImageSet) {
+  const { captions, bins } = captionImageSet({ set: train, rng: new Rng(0) });
+  const held = captionImageSet({ set: heldOut, bins, rng: new Rng(1) }).captions;
+  return { captions, bins, held };
+}
+
+/** Draws `count` images 100 at a time (`draw(start, size)`) and concatenates them; the caller owns the result. */
+export async function inBatches(
+  count: number,
+  draw: (start: number, size: number) => Promise<tf.Tensor4D>,
+): Promise<tf.Tensor4D> {
+  const parts: tf.Tensor4D[] = [];
+  for (let s = 0; s < count; s += 100) parts.push(await draw(s, Math.min(100, count - s)));
+  const all = tf.concat(parts, 0) as tf.Tensor4D;
+  tf.dispose(parts);
+  return all;
 }
 
 /** Hands wasm's matMuls and convolutions to @sculpt/native when its addon is built; true if it did. */

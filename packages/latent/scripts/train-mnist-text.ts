@@ -18,14 +18,8 @@
 // out/mnist-text (the model) and assets/mnist-text-results.json.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { initBackend } from '@sculpt/backend';
-import { imageGrid, Rng, warmupCosineLr, writePng } from '@sculpt/core';
-import {
-  captionImageSet,
-  digitCaption,
-  imageSetTensors,
-  loadMnist,
-  parseCaption,
-} from '@sculpt/datasets';
+import { warmupCosineLr } from '@sculpt/core';
+import { digitCaption, imageSetTensors, loadMnist, parseCaption } from '@sculpt/datasets';
 import { DiffusionModel } from '@sculpt/diffusion';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
@@ -35,7 +29,7 @@ import {
   LatentDiffusionModel,
   type PromptAttribute,
 } from '../src/index.js';
-import { arg, scoreDigits, useNativeKernels } from './scores.js';
+import { arg, inBatches, mnistCaptions, scoreDigits, useNativeKernels } from './scores.js';
 
 const num = (name: string, fallback: number) => Number(arg(name, String(fallback)));
 const aeSteps = num('ae-steps', 1500);
@@ -54,8 +48,7 @@ const backend = await initBackend('wasm');
 const nativeOn = await useNativeKernels();
 const { train, heldOut } = await loadMnist();
 const images = imageSetTensors(train, { range: '-1,1' });
-const { captions, bins } = captionImageSet({ set: train, rng: new Rng(0) });
-const held = captionImageSet({ set: heldOut, bins, rng: new Rng(1) }).captions;
+const { captions, bins, held } = mnistCaptions(train, heldOut);
 log({
   event: 'start',
   backend: nativeOn ? 'wasm+native' : backend.name,
@@ -108,23 +101,16 @@ log({ stage: 'unet', seconds: unetSeconds });
 await model.save(`${root}out/mnist-text`);
 
 /** Samples prompts in batches of 100 with the run's knobs. */
-async function sampleAll(prompts: string[], seed: number): Promise<tf.Tensor4D> {
-  const parts: tf.Tensor4D[] = [];
-  for (let s = 0; s < prompts.length; s += 100) {
-    const batch = prompts.slice(s, s + 100);
-    parts.push(
-      await model.sample({
-        prompts: batch,
-        guidanceScale,
-        sampler: 'dpmpp-2m',
-        steps: 20,
-        seed: seed + s,
-      }),
-    );
-  }
-  const all = tf.concat(parts, 0) as tf.Tensor4D;
-  tf.dispose(parts);
-  return all;
+function sampleAll(prompts: string[], seed: number): Promise<tf.Tensor4D> {
+  return inBatches(prompts.length, (s, size) =>
+    model.sample({
+      prompts: prompts.slice(s, s + size),
+      guidanceScale,
+      sampler: 'dpmpp-2m',
+      steps: 20,
+      seed: seed + s,
+    }),
+  );
 }
 
 t0 = performance.now();
@@ -136,19 +122,6 @@ const acc = scores.accuracy;
 const { fd } = scores;
 const kid = { kid: scores.kid, std: scores.kidStd };
 await mkdir(`${root}assets`, { recursive: true });
-await writePng(
-  `${root}assets/mnist-text-samples.png`,
-  // One row per digit: the first ten samples whose prompt names it.
-  tf.tidy(() => {
-    const rows = Array.from({ length: 10 }, (_, d) =>
-      Array.from(wanted.keys())
-        .filter((i) => wanted[i] === d)
-        .slice(0, 10),
-    ).flat();
-    return imageGrid(tf.gather(samples, rows) as tf.Tensor4D, { columns: 10 });
-  }),
-  { range: [-1, 1] },
-);
 log({
   eval: 'prompts',
   n: prompts.length,

@@ -167,7 +167,7 @@ export class LatentDiffusionModel {
    */
   async trainDenoiser(options: DenoiserTrainOptions): Promise<FitResult> {
     const { images, captions, steps, batchSize = 64, learningRate = 2e-3, seed = 0 } = options;
-    const ema = options.ema ?? false;
+    const { ema = false } = options;
     const batches = new LatentBatches({
       autoencoder: this.autoencoder,
       text: this.text,
