@@ -7,9 +7,9 @@
 // changes the mix; the class picker changes the digits; CycleGAN translates
 // both ways; tensor counts stay flat; no page errors. Timings are returned.
 import { join } from 'node:path';
+import { afterDraw, DEMO_TIMEOUT_MS, numbers } from './browser-test-tools.mjs';
 
 const PAGE_TIMEOUT_MS = 30_000;
-const DEMO_TIMEOUT_MS = 300_000;
 const STYLE = '[data-demo="gan-style"]';
 const CONDITIONAL = '[data-demo="gan-conditional"]';
 const CYCLE = '[data-demo="cyclegan"]';
@@ -35,28 +35,6 @@ function tile({ width, values }, row, col) {
 }
 
 const meanAbsDiff = (a, b) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
-const numbers = (s) => (s ?? '').split(',').filter(Boolean).map(Number);
-
-/** Waits until the panel has drawn more than `n` times (or failed). */
-function waitForDraws(page, sel, n) {
-  return page.waitForFunction(
-    ([s, count]) => {
-      const el = document.querySelector(s);
-      return (
-        el?.getAttribute('data-phase') === 'error' || Number(el?.getAttribute('data-draws')) > count
-      );
-    },
-    [sel, n],
-    { timeout: DEMO_TIMEOUT_MS },
-  );
-}
-
-/** Runs `act` (one control change: one redraw), then waits for the panel's next draw. */
-async function afterDraw(page, sel, act) {
-  const before = Number(await page.getAttribute(sel, 'data-draws'));
-  await act();
-  await waitForDraws(page, sel, before);
-}
 
 /** Sets a range input and fires its input event. */
 function setRange(page, selector, value) {

@@ -8,39 +8,16 @@
 // and the panel keeps working; an example chip generates its digit; tensor
 // counts stay flat; no page errors. The in-page timings are returned and printed.
 import { join } from 'node:path';
+import { afterDraw, DEMO_TIMEOUT_MS, numbers } from './browser-test-tools.mjs';
 
 const PAGE_TIMEOUT_MS = 30_000;
-const DEMO_TIMEOUT_MS = 300_000;
 const SEL = '[data-demo="latent"]';
 /** Most of a row of 8: the classifier must read the asked digit in at least this many. */
 const MOST = 5;
 
-const numbers = (s) => (s ?? '').split(',').filter(Boolean).map(Number);
-
-/** Waits until the panel has drawn more than `n` times (or failed). */
-function waitForDraws(page, n) {
-  return page.waitForFunction(
-    ([s, count]) => {
-      const el = document.querySelector(s);
-      return (
-        el?.getAttribute('data-phase') === 'error' || Number(el?.getAttribute('data-draws')) > count
-      );
-    },
-    [SEL, n],
-    { timeout: DEMO_TIMEOUT_MS },
-  );
-}
-
-/** Runs `act` (one generation), then waits for the panel's next draw. */
-async function afterDraw(page, act) {
-  const before = Number(await page.getAttribute(SEL, 'data-draws'));
-  await act();
-  await waitForDraws(page, before);
-}
-
 /** Types `prompt` into the box and presses generate. */
 function typeAndGenerate(page, prompt) {
-  return afterDraw(page, async () => {
+  return afterDraw(page, SEL, async () => {
     await page.fill(`${SEL} [data-control="prompt"]`, prompt);
     await page.click(`${SEL} [data-action="generate"]`);
   });
@@ -112,7 +89,7 @@ async function unknownWord(page, t, r) {
 async function chipAndTiming(page, t, r) {
   await page.uncheck(`${SEL} [data-control="previews"]`);
   const chip = page.locator(`${SEL} [data-chip]`, { hasText: 'a small upright 2' });
-  await afterDraw(page, () => chip.click());
+  await afterDraw(page, SEL, () => chip.click());
   r.two = await readings(page);
   const error = await page.getAttribute(SEL, 'data-prompt-error');
   t.check('latent chip clears the error', !error, `error still shown: ${error}`);
@@ -122,7 +99,7 @@ async function chipAndTiming(page, t, r) {
     `asked ${r.two.asked}, classifier read ${r.two.readAs.join(' ')}`,
   );
   // The timed one: same knobs, a new seed, no per-step decoding, shaders compiled.
-  await afterDraw(page, () => page.click(`${SEL} [data-action="new-seed"]`));
+  await afterDraw(page, SEL, () => page.click(`${SEL} [data-action="new-seed"]`));
   r.generationMs = numbers(await page.getAttribute(SEL, 'data-gen-ms'));
   r.msPerImage = Number(await page.getAttribute(SEL, 'data-ms-per-image'));
   r.timingLine = (await page.locator(`${SEL} [data-field="gen-time"]`).innerText()).trim();

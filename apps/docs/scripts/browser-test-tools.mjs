@@ -1,5 +1,33 @@
 // Measurements the browser tests take of the page's canvases, handed to every
-// demo test as part of its toolkit `t` (see browser-tests/fixtures.ts).
+// demo test as part of its toolkit `t` (see browser-tests/fixtures.ts); and the
+// waits the demo panels' tests share (a panel counts its draws in `data-draws`).
+
+/** How long a demo panel may take to load or draw (WebGPU on SwiftShader compiles shaders for minutes). */
+export const DEMO_TIMEOUT_MS = 300_000;
+
+/** A comma list attribute as numbers (`null` or '' → []). */
+export const numbers = (s) => (s ?? '').split(',').filter(Boolean).map(Number);
+
+/** Waits until the panel at `sel` has drawn more than `n` times (or failed). */
+export function waitForDraws(page, sel, n) {
+  return page.waitForFunction(
+    ([s, count]) => {
+      const el = document.querySelector(s);
+      return (
+        el?.getAttribute('data-phase') === 'error' || Number(el?.getAttribute('data-draws')) > count
+      );
+    },
+    [sel, n],
+    { timeout: DEMO_TIMEOUT_MS },
+  );
+}
+
+/** Runs `act` (one change that redraws the panel at `sel` once), then waits for that draw. */
+export async function afterDraw(page, sel, act) {
+  const before = Number(await page.getAttribute(sel, 'data-draws'));
+  await act();
+  await waitForDraws(page, sel, before);
+}
 
 /** Per canvas: size, how many distinct gray levels, the std of the pixels, whether it is blank. */
 export async function canvasStats(page, selector) {
