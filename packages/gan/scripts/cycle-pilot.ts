@@ -3,7 +3,7 @@
 // held-out digits: A→B mean |pixel error| against the true transform and the
 // classifier's accuracy on B→A translations.
 //   tsx scripts/cycle-pilot.ts --steps 800 --identity 0 [--cycle 10] [--batch 8]
-//     [--eval-every 200] [--n 300] [--save DIR]
+//     [--eval-every 200] [--n 300] [--save DIR] [--res 2] [--patch 0] [--gwidth 16] [--dwidth 16]
 import '@tensorflow/tfjs-layers'; // registers tfjs-core's gradients (the Node build ships none)
 import { initBackend } from '@sculpt/backend';
 import type { Rng } from '@sculpt/core';
@@ -57,7 +57,13 @@ const held = subsetImages(
 );
 const trueB = styleTransform(held);
 const classifier = await loadMnistClassifier();
-const model = CycleGanModel.create('cyclegan-digits', { seed: 0 });
+const overrides = {
+  residualBlocks: Number(arg('res', '2')),
+  discriminatorPatchLayers: Number(arg('patch', '0')),
+  generatorWidth: Number(arg('gwidth', '16')),
+  discriminatorWidth: Number(arg('dwidth', '16')),
+};
+const model = CycleGanModel.create({ preset: 'cyclegan-digits', ...overrides }, { seed: 0 });
 const trainer = new CycleGanTrainer(model, options);
 
 async function accuracy(images: Float32Array): Promise<number> {
@@ -87,7 +93,14 @@ for (let done = 0; done < steps; done += evalEvery) {
   });
   const seconds = (Date.now() - t0) / 1000;
   console.log(
-    JSON.stringify({ step: trainer.stepCount, seconds, options, last, ...(await evaluate()) }),
+    JSON.stringify({
+      step: trainer.stepCount,
+      seconds,
+      options,
+      overrides,
+      last,
+      ...(await evaluate()),
+    }),
   );
 }
 const save = arg('save', '');

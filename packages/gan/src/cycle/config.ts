@@ -23,6 +23,13 @@ export interface CycleGanConfig {
   readonly discriminatorWidth: number;
   /** Stride-2 convolutions of D (1–3): the patch each score sees grows with them. */
   readonly discriminatorDownsamples: number;
+  /**
+   * Stride-1 4×4 convolutions of D after the stride-2 ones, at their width
+   * (PatchGAN's own stride-1 layer): each widens the patch a score sees by
+   * 3·2^discriminatorDownsamples pixels without shrinking the score map.
+   * Absent in configs saved before it existed: 0.
+   */
+  readonly discriminatorPatchLayers: number;
 }
 
 /** Names of the built-in CycleGAN presets. */
@@ -39,6 +46,7 @@ export const CYCLE_GAN_PRESETS: Readonly<Record<CycleGanPresetName, CycleGanConf
       residualBlocks: 1,
       discriminatorWidth: 8,
       discriminatorDownsamples: 2,
+      discriminatorPatchLayers: 0,
     }),
     'cyclegan-digits': Object.freeze({
       imageSize: 28,
@@ -48,6 +56,7 @@ export const CYCLE_GAN_PRESETS: Readonly<Record<CycleGanPresetName, CycleGanConf
       residualBlocks: 2,
       discriminatorWidth: 16,
       discriminatorDownsamples: 2,
+      discriminatorPatchLayers: 1,
     }),
   });
 
@@ -65,6 +74,7 @@ const RANGES = {
   residualBlocks: [0, Infinity],
   discriminatorWidth: [1, Infinity],
   discriminatorDownsamples: [1, 3],
+  discriminatorPatchLayers: [0, 4],
 } as const;
 
 /**
@@ -108,4 +118,13 @@ export function cycleGanConfig(input: CycleGanConfigInput = {}): CycleGanConfig 
     );
   }
   return Object.freeze(config);
+}
+
+/**
+ * A saved config as this version reads it: configs saved before
+ * `discriminatorPatchLayers` existed had none, whatever the preset says now.
+ * @example `CycleGanModel.create(savedCycleGanConfig(json))`
+ */
+export function savedCycleGanConfig(saved: Partial<CycleGanConfig>): CycleGanConfigInput {
+  return { discriminatorPatchLayers: 0, ...saved };
 }

@@ -8,13 +8,16 @@ import { expectNoLeak } from '@sculpt/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CYCLE_GAN_PRESETS,
   type CycleGanBatch,
+  type CycleGanConfig,
   CycleGanModel,
   type CycleGanStepResult,
   CycleGanTrainer,
   cycleGanConfig,
   type TranslateDirection,
 } from '../index.js';
+import { patchDiscriminatorForward } from './nets.js';
 
 let dir: string;
 let bars: tf.Tensor4D; // domain A: white bars on black
@@ -58,6 +61,26 @@ describe('CycleGanModel', () => {
     expect(() => cycleGanConfig({ preset: 'tiny-cycle', downsamples: 3 })).toThrow(/downsamples/);
     expect(() => cycleGanConfig({ imageSize: 30 })).toThrow(/divisible by 4/);
     expect(() => cycleGanConfig({ preset: 'nope' as 'tiny-cycle' })).toThrow(/tiny-cycle/);
+    twin.dispose();
+    model.dispose();
+  });
+
+  it("widens D's patches with stride-1 layers; configs saved without them load with none", () => {
+    const model = CycleGanModel.create(
+      { preset: 'tiny-cycle', discriminatorPatchLayers: 2 },
+      { seed: 1 },
+    );
+    expect(model.discriminators['da/p2.w'].shape).toEqual([4, 4, 16, 16]);
+    const scores = tf.tidy(() =>
+      patchDiscriminatorForward(model.getConfig(), model.discriminatorA, bars),
+    );
+    expect(scores.shape).toEqual([8, 2, 2, 1]);
+    const { discriminatorPatchLayers: _, ...older } = model.getConfig();
+    const twin = CycleGanModel.fromConfig(older as CycleGanConfig);
+    expect(twin.getConfig().discriminatorPatchLayers).toBe(0);
+    expect(CYCLE_GAN_PRESETS['cyclegan-digits'].discriminatorPatchLayers).toBe(1);
+    expect(() => cycleGanConfig({ discriminatorPatchLayers: 5 })).toThrow(/in \[0, 4\]/);
+    tf.dispose(scores);
     twin.dispose();
     model.dispose();
   });

@@ -24,6 +24,7 @@ import {
   type CycleGanConfigInput,
   type CycleGanPresetName,
   cycleGanConfig,
+  savedCycleGanConfig,
 } from './config.js';
 import {
   cycleGeneratorForward,
@@ -112,7 +113,7 @@ export class CycleGanModel {
    * @example `const twin = CycleGanModel.fromConfig(cycle.getConfig())`
    */
   static fromConfig(config: CycleGanConfig, options: CreateCycleGanOptions = {}): CycleGanModel {
-    return CycleGanModel.create(config, options);
+    return CycleGanModel.create(savedCycleGanConfig(config), options);
   }
 
   /** The frozen, JSON-serialisable config. @example `JSON.stringify(cycle.getConfig())` */
@@ -214,7 +215,10 @@ export class CycleGanModel {
    */
   static loadOptions(): LoadCheckpointOptions {
     return expectTrainingWeights(CYCLE_CHECKPOINT_KIND, (config) =>
-      weightSpecs(CycleGanModel.create(config as unknown as CycleGanConfigInput), (m) => m.weights),
+      weightSpecs(
+        CycleGanModel.create(savedCycleGanConfig(config as Partial<CycleGanConfig>)),
+        (m) => m.weights,
+      ),
     );
   }
 
@@ -225,7 +229,7 @@ export class CycleGanModel {
    */
   static fromCheckpoint(where: string, checkpoint: Checkpoint): CycleGanModel {
     const { config, weights } = unpackTrainingCheckpoint(where, checkpoint, CYCLE_CHECKPOINT_KIND);
-    const model = CycleGanModel.create(config as unknown as CycleGanConfigInput);
+    const model = CycleGanModel.create(savedCycleGanConfig(config as Partial<CycleGanConfig>));
     try {
       assignModelWeights(where, model.weights, weights);
     } catch (error) {

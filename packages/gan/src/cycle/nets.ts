@@ -74,6 +74,10 @@ export function patchDiscriminatorParams(c: CycleGanConfig, rng: Rng): Params {
     if (i > 1) norm(p, `c${i}.in`, cout);
     cin = cout;
   }
+  for (let i = 1; i <= c.discriminatorPatchLayers; i++) {
+    conv(p, rng, `p${i}`, 4, cin, cin);
+    norm(p, `p${i}.in`, cin);
+  }
   conv(p, rng, 'out', 3, cin, 1);
   return p;
 }
@@ -128,6 +132,9 @@ export function patchDiscriminatorForward(
   for (let i = 1; i <= c.discriminatorDownsamples; i++) {
     const y = applyConv(p, `c${i}`, h, 2);
     h = tf.leakyRelu(i > 1 ? instanceNorm(p, `c${i}.in`, y) : y, SLOPE);
+  }
+  for (let i = 1; i <= c.discriminatorPatchLayers; i++) {
+    h = tf.leakyRelu(instanceNorm(p, `p${i}.in`, applyConv(p, `p${i}`, h, 1)), SLOPE);
   }
   return applyConv(p, 'out', h, 1);
 }
