@@ -37,6 +37,8 @@ export default defineConfig<object, { backend: Backend }>({
   forbidOnly: Boolean(process.env.CI),
   outputDir: 'test-results',
   reporter: [['list'], ['json', { outputFile: '.playwright-report.json' }]],
+  // Prints the demos' in-page timings as one table (scripts/timings.mjs).
+  globalTeardown: './browser-tests/teardown.ts',
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     browserName: 'chromium',
