@@ -93,8 +93,8 @@ async function exportModel() {
 
 /**
  * The export must draw what the full model draws: 16 images per seed 1–3 (classes
- * in turn), a style G also at ψ ∈ {1, 0.7, 0.5, 0}, with and without style mixing.
- * @returns { draws, maxAbsDiff } (0 on one backend); exits when they differ.
+ * in turn); for a style G, at each ψ ∈ {1, 0.7, 0.5, 0}, with and without style mixing.
+ * Run before anything is written. @returns { draws, maxAbsDiff }; exits unless it is 0.
  */
 async function generatorParity(model, generator) {
   const style = model.config.generator === 'style';
