@@ -5,7 +5,10 @@
 // panels run on the expected backend and draw; the truncation slider changes
 // the batch; ψ = 0 gives one image for every seed; the crossover slider
 // changes the mix; the class picker changes the digits; CycleGAN translates
-// both ways; tensor counts stay flat; no page errors. Timings are returned.
+// both ways; tensor counts stay flat; no page errors; and the page downloaded
+// the two GANs as generator-only exports (G alone, no D: the kind in the
+// file's header, no `d/` tensor, the size its JSON sidecar reports) and the
+// CycleGAN whole. Timings and the bytes downloaded are returned.
 import { join } from 'node:path';
 import { afterDraw, DEMO_TIMEOUT_MS, numbers } from './browser-test-tools.mjs';
 
@@ -14,6 +17,78 @@ const STYLE = '[data-demo="gan-style"]';
 const CONDITIONAL = '[data-demo="gan-conditional"]';
 const CYCLE = '[data-demo="cyclegan"]';
 const DIGIT = 28;
+/** Checkpoint kind of `GanModel.exportGenerator()` (@sculpt/gan's GENERATOR_KIND). */
+const GENERATOR_KIND = 'sculpt-gan-generator';
+const GENERATOR_ASSETS = ['gan-cdcgan', 'gan-stylegan'];
+const ASSET_URL = /\/checkpoints\/(gan-[a-z]+\.(?:safetensors|json))(?:\?|$)/;
+
+/**
+ * Records the page's downloads of the GAN assets: file name → { url, status, body }.
+ * @returns the map, `settle()` (waits for the bodies) and `stop()`.
+ */
+function recordAssets(page) {
+  const files = new Map();
+  const pending = [];
+  const onResponse = (res) => {
+    const match = ASSET_URL.exec(res.url());
+    if (!match) return;
+    const save = (body) => files.set(match[1], { url: res.url(), status: res.status(), body });
+    pending.push(res.body().then(save, () => save(null)));
+  };
+  page.on('response', onResponse);
+  return {
+    files,
+    settle: () => Promise.all(pending),
+    stop: () => page.off('response', onResponse),
+  };
+}
+
+/** The safetensors header of core's checkpoint bytes: its JSON kind and tensor names. */
+function checkpointHeader(body) {
+  const n = Number(body.readBigUInt64LE(0));
+  const header = JSON.parse(body.subarray(8, 8 + n).toString('utf8'));
+  const meta = JSON.parse(header.__metadata__?.['sculpt.checkpoint'] ?? '{}');
+  return {
+    kind: meta.json?.kind,
+    tensors: Object.keys(header).filter((k) => k !== '__metadata__'),
+  };
+}
+
+/** The GANs came as generator-only exports of the size their sidecars report; the CycleGAN whole. */
+async function shippedAssets(assets, t, r) {
+  await assets.settle();
+  r.downloadedBytes = {};
+  for (const name of [...GENERATOR_ASSETS, 'gan-cyclegan']) {
+    const file = assets.files.get(`${name}.safetensors`);
+    const sidecar = assets.files.get(`${name}.json`);
+    const ok = t.check(
+      `${name}: downloaded with its sidecar`,
+      file?.status === 200 && Boolean(file.body) && sidecar?.status === 200,
+      `weights ${file?.status ?? 'not requested'}, sidecar ${sidecar?.status ?? 'not requested'}`,
+    );
+    if (!ok) continue;
+    const report = JSON.parse(sidecar.body.toString('utf8'));
+    const { kind, tensors } = checkpointHeader(file.body);
+    r.downloadedBytes[name] = file.body.length;
+    t.check(
+      `${name}: the file its sidecar describes`,
+      file.body.length === report.bytes && file.url.endsWith(`?v=${report.sha256}`),
+      `${file.body.length} bytes from ${file.url}; sidecar: ${report.bytes} bytes, sha256 ${report.sha256}`,
+    );
+    if (!GENERATOR_ASSETS.includes(name)) continue;
+    const discriminator = tensors.filter((k) => k.startsWith('model/d/'));
+    t.check(
+      `${name}: generator only`,
+      kind === GENERATOR_KIND && discriminator.length === 0 && tensors.length > 0,
+      `kind '${kind}', ${tensors.length} tensors, ${discriminator.length} of D`,
+    );
+    t.check(
+      `${name}: smaller than G + D`,
+      file.body.length < report.fullModelBytes,
+      `${file.body.length} bytes; G + D: ${report.fullModelBytes}`,
+    );
+  }
+}
 
 /** Gray values of one canvas. */
 function grayOf(page, selector) {
@@ -182,10 +257,12 @@ export async function testGanDemo(page, t) {
   const errors = [];
   const onError = (e) => errors.push(e.message);
   page.on('pageerror', onError);
+  const assets = recordAssets(page);
   try {
     const query = t.backend === 'webgpu' ? '' : `?backend=${t.backend}`;
     await page.goto(`${t.base}/demos/gan${query}`, { timeout: PAGE_TIMEOUT_MS });
     await panelsReady(page, t, r);
+    await shippedAssets(assets, t, r);
     await conditionalControls(page, t, r);
     await styleControls(page, t, r);
     await cycleBothWays(page, t, r);
@@ -207,6 +284,7 @@ export async function testGanDemo(page, t) {
     t.check('gan demo', false, r.error);
   } finally {
     page.off('pageerror', onError);
+    assets.stop();
   }
   r.pageErrors = errors;
   t.check('gan demo: no page errors', errors.length === 0, errors.join(' | '));

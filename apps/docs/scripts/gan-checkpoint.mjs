@@ -2,10 +2,13 @@
 //   1. sculpt eval RUN --n N   (a style generator: once per truncation ψ ∈ {1, 0.7, 0.5});
 //      an unconditional generator also gets the class histogram of N samples
 //      (@sculpt/metrics' classifier on the shipped weights: a missing digit = mode collapse)
-//   2. the model alone, no optimizer state: for a GAN the EMA of G copied into G
-//      (what `sculpt sample` draws with), plus D, the tracked mean w and the config →
-//        data/NAME.safetensors   core's checkpoint bytes (GanModel / CycleGanModel.fromBytes)
-//        data/NAME.json          the commands, steps, train time and the held-out figures
+//   2. what the page needs, no optimizer state: for a GAN, G alone — its EMA
+//      (what `sculpt sample` draws with), the tracked mean w and the config,
+//      the bytes of `GanModel.exportGenerator()` (what `sculpt export RUN` writes);
+//      for a CycleGAN, the whole model (G_AB, G_BA and both D: it has no G-only export) →
+//        data/NAME.safetensors   GanGenerator.fromBytes / fromUrl (CycleGanModel.fromBytes)
+//        data/NAME.json          the commands, steps, train time, the held-out figures,
+//                                and `fullModelBytes`: the size of G + D without optimizer state
 // scripts/prepare.mjs copies both into public/checkpoints/ for the demo page
 // (demos/gan.md reads gan-cdcgan, gan-stylegan and gan-cyclegan).
 // Usage (from apps/docs, packages built):
@@ -43,7 +46,7 @@ const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
 await tf.setBackend('wasm');
 const { checkpointToBytes, loadCheckpoint } = await import('@sculpt/core');
-const { CYCLE_CHECKPOINT_KIND, CycleGanTrainer, GanModel, GanTrainer } = await import(
+const { CYCLE_CHECKPOINT_KIND, CycleGanTrainer, GanGenerator, GanTrainer } = await import(
   '@sculpt/gan'
 );
 const { classifyImages, loadMnistClassifier } = await import('@sculpt/metrics');
@@ -60,27 +63,65 @@ if (info?.family !== 'gan') {
 const checkpoint = { tensors: saved.tensors, json: saved.json.model };
 const isCycle = checkpoint.json.kind === CYCLE_CHECKPOINT_KIND;
 
-/** Weights only; a GAN's G holds its EMA. @returns { bytes, steps, config, parameters }. */
+const countParameters = (weights) => Object.values(weights).reduce((n, v) => n + v.size, 0);
+
+/**
+ * What the page loads: a GAN's generator export (G's EMA weights) or a whole CycleGAN.
+ * @returns { bytes, fullModelBytes, steps, config, parameters } (parameters: of what `bytes` holds).
+ */
 async function exportModel() {
-  if (isCycle) {
-    const { model, trainer } = CycleGanTrainer.fromCheckpoint('gan-checkpoint', checkpoint);
-    const steps = trainer.stepCount;
-    trainer.dispose();
-    return finish(model, steps);
-  }
-  const { model, trainer } = GanTrainer.fromCheckpoint('gan-checkpoint', checkpoint);
-  trainer.applyEma();
+  const Trainer = isCycle ? CycleGanTrainer : GanTrainer;
+  const { model, trainer } = Trainer.fromCheckpoint('gan-checkpoint', checkpoint);
+  if (!isCycle) trainer.applyEma();
   const steps = trainer.stepCount;
   trainer.dispose();
-  return finish(model, steps);
-}
-
-async function finish(model, steps) {
-  const bytes = await checkpointToBytes(model.toCheckpoint());
-  const parameters = Object.values(model.weights).reduce((n, v) => n + v.size, 0);
+  const full = await checkpointToBytes(model.toCheckpoint());
+  let bytes = full;
+  let parameters = countParameters(model.weights);
+  let parity;
+  if (!isCycle) {
+    bytes = new Uint8Array(await model.exportGenerator());
+    const generator = GanGenerator.fromBytes(bytes);
+    parameters = countParameters(generator.weights);
+    parity = await generatorParity(model, generator);
+    generator.dispose();
+  }
   const config = model.getConfig();
   model.dispose();
-  return { bytes, steps, config, parameters };
+  return { bytes, fullModelBytes: full.length, steps, config, parameters, parity };
+}
+
+/**
+ * The export must draw what the full model draws: 16 images per seed 1–3 (classes
+ * in turn); for a style G, at each ψ ∈ {1, 0.7, 0.5, 0}, with and without style mixing.
+ * Run before anything is written. @returns { draws, maxAbsDiff }; exits unless it is 0.
+ */
+async function generatorParity(model, generator) {
+  const style = model.config.generator === 'style';
+  const draws = [];
+  for (const seed of [1, 2, 3]) {
+    if (!style) draws.push({ numSamples: 16, seed });
+    else
+      for (const truncation of [1, 0.7, 0.5, 0])
+        for (const mixing of [undefined, { seed: seed + 100, crossover: 3 }])
+          draws.push({ numSamples: 16, seed, truncation, ...(mixing && { mixing }) });
+  }
+  let maxAbsDiff = 0;
+  for (const options of draws) {
+    const d = tf.tidy(() =>
+      tf.max(tf.abs(tf.sub(model.sample(options), generator.sample(options)))),
+    );
+    maxAbsDiff = Math.max(maxAbsDiff, (await d.data())[0]);
+    d.dispose();
+  }
+  if (maxAbsDiff !== 0) {
+    console.error(
+      `gan-checkpoint: expected the generator export to draw the model's images, got a largest ` +
+        `|difference| of ${maxAbsDiff} over ${draws.length} draws. Fix: check GanModel.exportGenerator`,
+    );
+    process.exit(1);
+  }
+  return { draws: draws.length, maxAbsDiff };
 }
 
 /** Runs `sculpt eval` (or reads its earlier output) and returns the parsed JSON. */
@@ -107,7 +148,7 @@ function trainCommand() {
  * shows as a missing digit). @returns the fraction per class 0–9.
  */
 async function classHistogram(bytes, truncation) {
-  const model = GanModel.fromBytes(bytes);
+  const model = GanGenerator.fromBytes(bytes);
   const classifier = await loadMnistClassifier();
   const counts = new Array(10).fill(0);
   for (let start = 0; start < samples; start += 250) {
@@ -166,9 +207,11 @@ const report = {
   batchSize: info.batchSize,
   trainSeconds: Number(info.trainSeconds.toFixed(1)),
   backend: info.backend,
-  weights: isCycle ? 'G_AB, G_BA, D_A, D_B' : `EMA of G, D${style ? ', tracked mean w' : ''}`,
+  weights: isCycle ? 'G_AB, G_BA, D_A, D_B' : `EMA of G${style ? ', tracked mean w' : ''} (no D)`,
   parameters: exported.parameters,
   bytes: exported.bytes.length,
+  fullModelBytes: exported.fullModelBytes,
+  ...(exported.parity && { generatorParity: exported.parity }),
   samples,
   sha256: createHash('sha256').update(exported.bytes).digest('hex').slice(0, 16),
   heldOut: style

@@ -18,7 +18,7 @@ import {
 } from '@sculpt/core';
 import { expectNoLeak } from '@sculpt/core/testing';
 import { DiffusionModel } from '@sculpt/diffusion';
-import { CycleGanModel, GanModel } from '@sculpt/gan';
+import { CycleGanModel, GanGenerator, GanModel } from '@sculpt/gan';
 import { LatentDiffusionModel } from '@sculpt/latent';
 import { VaeModel, VqVaeModel } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
@@ -205,8 +205,9 @@ describe('shipped checkpoints load under their family checks', () => {
       resolve(__dirname, '../../autoregressive/assets/moby-dick-char-small.safetensors'),
       GptModel,
     ],
-    ['gan cdcgan (docs)', join(docs, 'gan-cdcgan.safetensors'), GanModel],
-    ['gan stylegan (docs)', join(docs, 'gan-stylegan.safetensors'), GanModel],
+    // The GAN demo ships generator-only exports (GanModel.exportGenerator).
+    ['gan cdcgan generator (docs)', join(docs, 'gan-cdcgan.safetensors'), GanGenerator],
+    ['gan stylegan generator (docs)', join(docs, 'gan-stylegan.safetensors'), GanGenerator],
     ['cyclegan (docs)', join(docs, 'gan-cyclegan.safetensors'), CycleGanModel],
     ['latent mnist-text (docs)', join(docs, 'latent-mnist-text.safetensors'), LatentDiffusionModel],
   ] as const)('%s', async (_name, file, cls) => {

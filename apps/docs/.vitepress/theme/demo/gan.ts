@@ -6,7 +6,7 @@
 // style mixing feeds w₂ to the conv layers from `crossover` on. A CycleGAN's
 // G_AB and G_BA translate between plain digits (A) and thick inverted ones (B).
 import { Rng } from '@sculpt/core';
-import { CycleGanModel, GanModel, numStyleLayers } from '@sculpt/gan';
+import { CycleGanModel, GanGenerator, numStyleLayers } from '@sculpt/gan';
 import * as tf from '@tensorflow/tfjs-core';
 import { withBase } from 'vitepress';
 
@@ -15,7 +15,10 @@ export const DIGIT = 28;
 /** Seed of the style generator's per-layer noise: fixed, so only z changes an image. */
 export const NOISE_SEED = 0;
 
-/** The shipped assets (scripts/gan-checkpoint.mjs writes them into data/, prepare.mjs serves them). */
+/**
+ * The shipped assets (scripts/gan-checkpoint.mjs writes them into data/, prepare.mjs serves them):
+ * the two GANs as generator-only exports (G's EMA weights, no D), the CycleGAN whole.
+ */
 export type GanAssetName = 'gan-cdcgan' | 'gan-stylegan' | 'gan-cyclegan';
 
 /** Held-out figures of one `sculpt eval` (the fields the page shows; any may be missing). */
@@ -37,7 +40,10 @@ export interface GanReport {
   steps?: number;
   trainSeconds?: number;
   backend?: string;
+  /** Size of the shipped file. */
   bytes?: number;
+  /** Size of the whole model (G + D, no optimizer state), for comparison. */
+  fullModelBytes?: number;
   sha256?: string;
   heldOut?: GanMetrics | GanMetrics[];
 }
@@ -79,20 +85,34 @@ export function describeReport(report: GanReport): string {
   return facts.join(', ');
 }
 
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+
+/** "0.37 MB, generator only (G + D: 1.18 MB)", from the report's sizes. */
+function describeSize(report: GanReport): string {
+  if (report.bytes === undefined) return 'generator only';
+  const full = report.fullModelBytes;
+  return `${megabytes(report.bytes)}, generator only${full ? ` (G + D: ${megabytes(full)})` : ''}`;
+}
+
 /**
- * Loads a shipped GAN with `GanModel.fromUrl` (kept in the browser's Cache API).
- * @returns the model (the caller disposes it), its report and a source line.
+ * Loads a shipped GAN's generator export with `GanGenerator.fromUrl` (kept in the
+ * browser's Cache API): G alone is what drawing needs, so the page never downloads D.
+ * @returns the generator (the caller disposes it), its report and a source line.
  */
-export async function loadShippedGan(name: GanAssetName): Promise<Shipped<GanModel>> {
+export async function loadShippedGan(name: GanAssetName): Promise<Shipped<GanGenerator>> {
   const report = await fetchReport(name);
   let fromCache = false;
-  const model = await GanModel.fromUrl(weightsUrl(name, report), {
+  const model = await GanGenerator.fromUrl(weightsUrl(name, report), {
     onProgress: (p) => {
       fromCache = p.fromCache;
     },
   });
   const origin = fromCache ? 'from the browser cache' : 'downloaded';
-  return { model, report, source: `${describeReport(report)} (${origin})` };
+  return {
+    model,
+    report,
+    source: `${describeReport(report)}; ${describeSize(report)} (${origin})`,
+  };
 }
 
 /**
@@ -121,7 +141,7 @@ class SharedNoise extends Rng {
 }
 
 /** Noise vectors z `[count, latentDim]` of one seed (row i is the same for every count ≥ i). */
-function latents(model: GanModel, seed: number, count: number): tf.Tensor2D {
+function latents(model: GanGenerator, seed: number, count: number): tf.Tensor2D {
   return new Rng(seed).normal([count, model.config.latentDim]) as tf.Tensor2D;
 }
 
@@ -129,7 +149,7 @@ function latents(model: GanModel, seed: number, count: number): tf.Tensor2D {
  * Class ids for `count` images of a conditional model: all `label`, or (label
  * −1) the classes in turn; `undefined` for an unconditional one.
  */
-export function labelsFor(model: GanModel, count: number, label: number): number[] | undefined {
+export function labelsFor(model: GanGenerator, count: number, label: number): number[] | undefined {
   const k = model.numClasses;
   if (k === 0) return undefined;
   return Array.from({ length: count }, (_, i) => (label < 0 ? i % k : label));
@@ -140,7 +160,7 @@ export function labelsFor(model: GanModel, count: number, label: number): number
  * @returns `[count, 28, 28, 1]` in (−1, 1); the caller owns it.
  */
 export function styleBatch(
-  model: GanModel,
+  model: GanGenerator,
   options: { seed: number; count: number; truncation: number; label: number },
 ): tf.Tensor4D {
   return tf.tidy(() =>
@@ -159,7 +179,7 @@ export function styleBatch(
  * @returns `[3, 28, 28, 1]` in (−1, 1); the caller owns it.
  */
 export function mixingTriple(
-  model: GanModel,
+  model: GanGenerator,
   options: { seedA: number; seedB: number; crossover: number; truncation: number; label: number },
 ): tf.Tensor4D {
   // A conditional model styles all three with one class: the picked one, or (−1) seed A's turn.
@@ -176,7 +196,7 @@ export function mixingTriple(
 }
 
 /** The crossover layers a style generator accepts: 1 … numStyleLayers − 1. */
-export function crossoverRange(model: GanModel): { min: number; max: number } {
+export function crossoverRange(model: GanGenerator): { min: number; max: number } {
   return { min: 1, max: numStyleLayers(model.config) - 1 };
 }
 
@@ -186,7 +206,7 @@ export function crossoverRange(model: GanModel): { min: number; max: number } {
  * @returns `[count, 28, 28, 1]` in (−1, 1); the caller owns it.
  */
 export function conditionalBatch(
-  model: GanModel,
+  model: GanGenerator,
   options: { seed: number; count: number; label: number },
 ): tf.Tensor4D {
   return model.sample({
