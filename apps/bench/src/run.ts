@@ -17,11 +17,13 @@
  * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
- *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused] [--cached-only]
+ *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused] [--cached-only] [--malloc-default]
  *
  * `--unfused` leaves out sculpt's fused kernels (native LayerNorm and GELU) to
  * measure what they gain; `--cached-only` times generation with the KV cache
- * only.
+ * only; `--malloc-default` registers the native kernels with
+ * `keepFreedMemory: false` (glibc's default allocator settings), to measure
+ * what keeping freed memory gains.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -135,11 +137,20 @@ async function profileStep(workload: Workload, rng: Rng): Promise<Record<string,
 async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
   if (mode === 'native' || mode === 'native-1t') {
     const info = await initBackend('wasm');
-    const native = registerNativeKernels({ threads: mode === 'native' ? os.cpus().length : 1 });
+    const native = registerNativeKernels({
+      threads: mode === 'native' ? os.cpus().length : 1,
+      keepFreedMemory: !args.includes('--malloc-default'),
+    });
     // --unfused: without sculpt's fused kernels (what they gain, measured against this).
     if (args.includes('--unfused'))
       for (const name of Object.values(FUSED_KERNELS)) tf.unregisterKernel(name, 'wasm');
-    return { backend: info.name, threads: native.threads, blas: native.core, simd: info.simd };
+    return {
+      backend: info.name,
+      threads: native.threads,
+      blas: native.core,
+      simd: info.simd,
+      keepsFreedMemory: native.keepsFreedMemory,
+    };
   }
   if (mode === 'sculpt' || mode === 'sculpt-1t') {
     const info = await initBackend('wasm', mode === 'sculpt' ? { threads: 'auto' } : {});
@@ -218,7 +229,8 @@ function main(): void {
     MODES.filter((m) => !(quick && m === 'tfjs+fill'));
   const passOn = args.filter(
     (a) =>
-      ['--quick', '--profile', '--unfused', '--cached-only'].includes(a) || a.startsWith('--only='),
+      ['--quick', '--profile', '--unfused', '--cached-only', '--malloc-default'].includes(a) ||
+      a.startsWith('--only='),
   );
   const byMode: Record<string, unknown> = {};
   for (const mode of modes) {

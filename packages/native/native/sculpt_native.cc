@@ -20,6 +20,9 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace {
 
@@ -942,6 +945,23 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Keeps freed memory in the process instead of handing it back to the kernel
+// at once. glibc's defaults return a large block (mmap, from 128 KiB) or the
+// heap's free top (trim) on every free, so the next tensor read or scratch
+// buffer of that size starts on fresh pages, and each page faults on first
+// touch: on a virtual machine that is milliseconds per megabyte. Returns
+// whether the setting took (glibc only).
+Napi::Value KeepFreedMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  const bool ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 &&
+                  mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1 &&
+                  mallopt(M_TOP_PAD, 16 << 20) == 1;
+  return Napi::Boolean::New(info.Env(), ok);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -969,6 +989,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory, "keepFreedMemory"));
   return exports;
 }
 

@@ -112,6 +112,8 @@ export interface NativeAddon {
   ): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string };
+  /** Sets glibc's malloc to keep freed memory (mmap threshold, trim threshold, top pad); false elsewhere. */
+  keepFreedMemory(): boolean;
 }
 
 /** Where the compiled addon lies: `build/Release` next to `src/` and `dist/`. */

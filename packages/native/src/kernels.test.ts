@@ -100,6 +100,13 @@ describe('the addon', () => {
     tf.dispose([x, gamma, ints]);
   });
 
+  it('keeps freed memory where the allocator is glibc, unless told not to', () => {
+    const header = process.report?.getReport().header as { glibcVersionRuntime?: string };
+    const glibc = typeof header.glibcVersionRuntime === 'string';
+    expect(registerNativeKernels().keepsFreedMemory).toBe(glibc);
+    expect(registerNativeKernels({ keepFreedMemory: false }).keepsFreedMemory).toBe(false);
+  });
+
   it('rejects a bad thread count with the fix', () => {
     expect(() => registerNativeKernels({ threads: 0 })).toThrow(SculptError);
     expect(() => setNativeThreads(1.5)).toThrow(/positive integer/);
