@@ -13,6 +13,8 @@ export default function teardown(): void {
   const table = timingsTable(SHOTS, started);
   if (table.length === 0) return;
   const text = `${table.join('\n')}\n`;
-  console.log(`\nIn-page timings of this run:\n${text}`);
+  console.log(
+    `\nIn-page timings of this run (webgpu on a machine without a GPU is SwiftShader, on the CPU):\n${text}`,
+  );
   writeFileSync(join(SHOTS, 'timings.md'), text);
 }
