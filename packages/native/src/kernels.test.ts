@@ -101,8 +101,8 @@ describe('the addon', () => {
   });
 
   it('keeps freed memory where the allocator is glibc, unless told not to', () => {
-    const header = process.report?.getReport().header as { glibcVersionRuntime?: string };
-    const glibc = typeof header.glibcVersionRuntime === 'string';
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } };
+    const glibc = typeof report.header?.glibcVersionRuntime === 'string';
     expect(registerNativeKernels().keepsFreedMemory).toBe(glibc);
     expect(registerNativeKernels({ keepFreedMemory: false }).keepsFreedMemory).toBe(false);
   });
