@@ -17,10 +17,11 @@
  * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
- *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused] [--cached-only] [--malloc-default]
+ *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default]
  *
- * `--unfused` leaves out sculpt's fused kernels (native LayerNorm and GELU) to
- * measure what they gain; `--cached-only` times generation with the KV cache
+ * `--unfused` leaves out sculpt's fused kernels (native LayerNorm, GELU and
+ * the Adam update) to measure what they gain, `--unfused=adamUpdate` (keys of
+ * `FUSED_KERNELS`, comma-separated) only those named; `--cached-only` times generation with the KV cache
  * only; `--malloc-default` registers the native kernels with
  * `keepFreedMemory: false` (glibc's default allocator settings), to measure
  * what keeping freed memory gains.
@@ -134,6 +135,16 @@ async function profileStep(workload: Workload, rng: Rng): Promise<Record<string,
   }
 }
 
+/** The fused kernels `--unfused` (all) or `--unfused=adamUpdate,gelu` (those keys) leaves out. */
+function unfusedKernels(): string[] {
+  if (args.includes('--unfused')) return Object.values(FUSED_KERNELS);
+  const keys = flag('unfused')?.split(',') ?? [];
+  for (const key of keys)
+    if (!(key in FUSED_KERNELS))
+      throw new Error(`--unfused=${key}: not one of ${Object.keys(FUSED_KERNELS)}`);
+  return keys.map((key) => FUSED_KERNELS[key as keyof typeof FUSED_KERNELS]);
+}
+
 async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
   if (mode === 'native' || mode === 'native-1t') {
     const info = await initBackend('wasm');
@@ -142,8 +153,7 @@ async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
       keepFreedMemory: !args.includes('--malloc-default'),
     });
     // --unfused: without sculpt's fused kernels (what they gain, measured against this).
-    if (args.includes('--unfused'))
-      for (const name of Object.values(FUSED_KERNELS)) tf.unregisterKernel(name, 'wasm');
+    for (const name of unfusedKernels()) tf.unregisterKernel(name, 'wasm');
     return {
       backend: info.name,
       threads: native.threads,
@@ -230,7 +240,8 @@ function main(): void {
   const passOn = args.filter(
     (a) =>
       ['--quick', '--profile', '--unfused', '--cached-only', '--malloc-default'].includes(a) ||
-      a.startsWith('--only='),
+      a.startsWith('--only=') ||
+      a.startsWith('--unfused='),
   );
   const byMode: Record<string, unknown> = {};
   for (const mode of modes) {
