@@ -123,6 +123,29 @@ describe('SculptAdamUpdate (fused Adam/AdamW)', () => {
     },
   );
 
+  it('resumes from getState()/setState() bit-identically to an unfused straight run', async () => {
+    await tf.setBackend('wasm');
+    const grads = [0.3, -2, 0.05].map((x) => tf.fill([600, 300], x));
+    const runFrom = (opt: Optimizer, w: tf.Variable, from: number, to: number) => {
+      for (let k = from; k < to; k++) opt.applyGradients({ w: grads[k] }, { w }, 0.01);
+    };
+    const straightW = tf.variable(
+      tf.tidy(() => tf.reshape(tf.linspace(-1, 1, 180000), [600, 300])),
+    );
+    const straight = adamW({ weightDecay: 0.1 });
+    await withoutFused(async () => runFrom(straight, straightW, 0, 3));
+    const w = tf.variable(tf.tidy(() => tf.reshape(tf.linspace(-1, 1, 180000), [600, 300])));
+    const first = adamW({ weightDecay: 0.1 });
+    runFrom(first, w, 0, 2);
+    const state = first.getState();
+    const second = adamW({ weightDecay: 0.1 });
+    second.setState({ tensors: state.tensors, json: JSON.parse(JSON.stringify(state.json)) });
+    runFrom(second, w, 2, 3);
+    expect(await w.data()).toEqual(await straightW.data());
+    tf.dispose([...grads, straightW, w, ...Object.values(state.tensors)]);
+    for (const opt of [straight, first, second]) opt.dispose();
+  });
+
   it('runs one kernel per parameter in place of the elementwise chain', async () => {
     await tf.setBackend('wasm');
     const params = { a: tf.variable(tf.ones([4, 4])), b: tf.variable(tf.ones([3])) };
