@@ -416,6 +416,10 @@ class SgdOptimizer extends SlotOptimizer {
 /**
  * Adam (Kingma & Ba 2015) with optional L2 weight decay added to the gradient
  * (PyTorch's `torch.optim.Adam` semantics). For decoupled decay use {@link adamW}.
+ * Where the active backend has `FUSED_KERNELS.adamUpdate` (wasm after
+ * @sculpt/native's `registerNativeKernels()`), each parameter's update is one
+ * kernel call; elsewhere ~12 tfjs ops. Both round the same float32 operations
+ * in the same order: the update is bit-equal either way (tested on wasm and cpu).
  *
  * @param options - `learningRate = 1e-3`, `beta1 = 0.9`, `beta2 = 0.999`,
  *   `epsilon = 1e-8`, `weightDecay = 0`, `weightDecayFilter = all`.
