@@ -17,14 +17,16 @@
  * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
- *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default]
+ *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default] [--tfjs-adam]
  *
  * `--unfused` leaves out sculpt's fused kernels (native LayerNorm, GELU and
  * the Adam update) to measure what they gain, `--unfused=adamUpdate` (keys of
  * `FUSED_KERNELS`, comma-separated) only those named; `--cached-only` times generation with the KV cache
  * only; `--malloc-default` registers the native kernels with
  * `keepFreedMemory: false` (glibc's default allocator settings), to measure
- * what keeping freed memory gains.
+ * what keeping freed memory gains; `--tfjs-adam` trains sculpt's modes with
+ * tfjs's `tf.train.adam` (as plain tfjs's modes do) instead of sculpt's
+ * `adam()`/`adamW()`.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -37,6 +39,7 @@ import { FUSED_KERNELS, Rng } from '@sculpt/core';
 import { registerNativeKernels } from '@sculpt/native';
 import { generationTokensPerSecond, type ProfileInfo, profileGeneration } from './generation.js';
 import { latentSamplingImagesPerSecond } from './latent-workloads.js';
+import { useAdam } from './optim.js';
 import type { Result } from './result.js';
 import { samplingImagesPerSecond } from './sampling.js';
 import { WORKLOADS, type Workload } from './workloads.js';
@@ -146,6 +149,8 @@ function unfusedKernels(): string[] {
 }
 
 async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
+  // sculpt's modes train with sculpt's adam()/adamW() (fused where registered), plain tfjs with tf.train.adam.
+  useAdam(mode.startsWith('tfjs') || args.includes('--tfjs-adam') ? 'tfjs' : 'sculpt');
   if (mode === 'native' || mode === 'native-1t') {
     const info = await initBackend('wasm');
     const native = registerNativeKernels({
@@ -239,7 +244,14 @@ function main(): void {
     MODES.filter((m) => !(quick && m === 'tfjs+fill'));
   const passOn = args.filter(
     (a) =>
-      ['--quick', '--profile', '--unfused', '--cached-only', '--malloc-default'].includes(a) ||
+      [
+        '--quick',
+        '--profile',
+        '--unfused',
+        '--cached-only',
+        '--malloc-default',
+        '--tfjs-adam',
+      ].includes(a) ||
       a.startsWith('--only=') ||
       a.startsWith('--unfused='),
   );
