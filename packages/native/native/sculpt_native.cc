@@ -691,9 +691,10 @@ struct AdamScalars {
 // g = grad (+ θ·λ), m' = m·β1 + g·(1−β1), v' = v·β2 + g²·(1−β2),
 // θ' = (θ or θ·(1−η·λ)) − ((m'/bc1) / (√(v'/bc2) + ε))·η.
 template <int Decay>
-void AdamLoop(const float* p, const float* grad, const float* m, const float* v, float* p1,
-              float* m1, float* v1, const AdamScalars& s, int64_t lo, int64_t hi) {
-  for (int64_t i = lo; i < hi; i++) {
+void AdamLoop(const float* __restrict__ p, const float* __restrict__ grad,
+              const float* __restrict__ m, const float* __restrict__ v, float* __restrict__ p1,
+              float* __restrict__ m1, float* __restrict__ v1, const AdamScalars s, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
     const float g = Decay == kL2Decay ? grad[i] + p[i] * s.decay : grad[i];
     const float mi = m[i] * s.b1 + g * s.c1;
     const float vi = v[i] * s.b2 + (g * g) * s.c2;
@@ -723,10 +724,12 @@ Napi::Value AdamUpdateJs(const Napi::CallbackInfo& info) {
   float f[10];
   for (int i = 0; i < 10; i++) f[i] = static_cast<float>(k[i]);
   const AdamScalars s{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]};
+  // Outputs are fresh tensors: no pointer aliases another (hence __restrict__, and SIMD).
   ParallelFor(n, kGrain / 4, [&](int64_t lo, int64_t hi) {
-    if (mode == kL2Decay) AdamLoop<kL2Decay>(t[0], t[1], t[2], t[3], t[4], t[5], t[6], s, lo, hi);
-    else if (mode == kDecoupledDecay) AdamLoop<kDecoupledDecay>(t[0], t[1], t[2], t[3], t[4], t[5], t[6], s, lo, hi);
-    else AdamLoop<kNoDecay>(t[0], t[1], t[2], t[3], t[4], t[5], t[6], s, lo, hi);
+    const auto loop = mode == kL2Decay          ? AdamLoop<kL2Decay>
+                      : mode == kDecoupledDecay ? AdamLoop<kDecoupledDecay>
+                                                : AdamLoop<kNoDecay>;
+    loop(t[0] + lo, t[1] + lo, t[2] + lo, t[3] + lo, t[4] + lo, t[5] + lo, t[6] + lo, s, hi - lo);
   });
   return env.Undefined();
 }
