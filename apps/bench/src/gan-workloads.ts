@@ -6,6 +6,7 @@
 import { discriminatorLoss, GanModel, type GanPresetName, generatorLoss } from '@sculpt/gan';
 import * as tf from '@tensorflow/tfjs-core';
 import { minimize } from './nn.js';
+import { benchAdam } from './optim.js';
 import type { Workload } from './workloads.js';
 
 function ganWorkload(name: string, preset: GanPresetName): Workload {
@@ -19,8 +20,8 @@ function ganWorkload(name: string, preset: GanPresetName): Workload {
       const labels = k > 0 ? Array.from({ length: batch }, (_, i) => i % k) : undefined;
       const y = labels && Int32Array.from(labels);
       const real = rng.uniform([batch, 28, 28, 1], { min: -1, max: 1 }) as tf.Tensor4D;
-      const optD = tf.train.adam(2e-4, 0.5);
-      const optG = tf.train.adam(2e-4, 0.5);
+      const optD = benchAdam(2e-4, 0.5);
+      const optG = benchAdam(2e-4, 0.5);
       const noise = rng.split();
       return {
         step: () => {

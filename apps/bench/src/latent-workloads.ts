@@ -11,6 +11,7 @@ import { DiffusionTrainer } from '@sculpt/diffusion';
 import { LatentDiffusionModel } from '@sculpt/latent';
 import * as tf from '@tensorflow/tfjs-core';
 import { minimize } from './nn.js';
+import { benchAdam } from './optim.js';
 import type { Result } from './result.js';
 import { timeSampling } from './sampling.js';
 import type { Workload } from './workloads.js';
@@ -28,7 +29,7 @@ export const latentUnet: Workload = {
     const { context, contextMask } = model.text.encode(
       Array.from({ length: batch }, (_, i) => PROMPTS[i % PROMPTS.length]),
     );
-    const opt = tf.train.adam(1e-3);
+    const opt = benchAdam(1e-3);
     const stepRng = new Rng(2);
     const params = Object.values(model.diffusion.params) as tf.Variable[];
     return {

@@ -7,6 +7,7 @@
 
 import type { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { SculptAdam } from './optim.js';
 
 /** A named set of trainable variables. */
 export type Params = Record<string, tf.Variable>;
@@ -151,7 +152,7 @@ export function minimize(
  * tfjs has no AdamW; this is what a user would write.
  */
 export function adamWStep(
-  adam: tf.AdamOptimizer,
+  adam: tf.Optimizer,
   learningRate: number,
   weightDecay: number,
   loss: () => tf.Scalar,
@@ -159,9 +160,11 @@ export function adamWStep(
   decayed: tf.Variable[],
 ): tf.Scalar {
   const { value, grads } = tf.variableGrads(loss, vars);
-  tf.tidy(() => {
-    for (const v of decayed) v.assign(tf.mul(v, 1 - learningRate * weightDecay));
-  });
+  // sculpt's adamW (optim.ts) decays in its own update.
+  if (!(adam instanceof SculptAdam))
+    tf.tidy(() => {
+      for (const v of decayed) v.assign(tf.mul(v, 1 - learningRate * weightDecay));
+    });
   // applyGradients is typed for variables but takes the gradient tensors by variable name.
   adam.applyGradients(grads as unknown as Record<string, tf.Variable>);
   tf.dispose(grads);

@@ -17,13 +17,16 @@
  * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
- *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused] [--cached-only] [--malloc-default]
+ *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default] [--tfjs-adam]
  *
- * `--unfused` leaves out sculpt's fused kernels (native LayerNorm and GELU) to
- * measure what they gain; `--cached-only` times generation with the KV cache
+ * `--unfused` leaves out sculpt's fused kernels (native LayerNorm, GELU and
+ * the Adam update) to measure what they gain, `--unfused=adamUpdate` (keys of
+ * `FUSED_KERNELS`, comma-separated) only those named; `--cached-only` times generation with the KV cache
  * only; `--malloc-default` registers the native kernels with
  * `keepFreedMemory: false` (glibc's default allocator settings), to measure
- * what keeping freed memory gains.
+ * what keeping freed memory gains; `--tfjs-adam` trains sculpt's modes with
+ * tfjs's `tf.train.adam` (as plain tfjs's modes do) instead of sculpt's
+ * `adam()`/`adamW()`.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -36,6 +39,7 @@ import { FUSED_KERNELS, Rng } from '@sculpt/core';
 import { registerNativeKernels } from '@sculpt/native';
 import { generationTokensPerSecond, type ProfileInfo, profileGeneration } from './generation.js';
 import { latentSamplingImagesPerSecond } from './latent-workloads.js';
+import { useAdam } from './optim.js';
 import type { Result } from './result.js';
 import { samplingImagesPerSecond } from './sampling.js';
 import { WORKLOADS, type Workload } from './workloads.js';
@@ -134,7 +138,19 @@ async function profileStep(workload: Workload, rng: Rng): Promise<Record<string,
   }
 }
 
+/** The fused kernels `--unfused` (all) or `--unfused=adamUpdate,gelu` (those keys) leaves out. */
+function unfusedKernels(): string[] {
+  if (args.includes('--unfused')) return Object.values(FUSED_KERNELS);
+  const keys = flag('unfused')?.split(',') ?? [];
+  for (const key of keys)
+    if (!(key in FUSED_KERNELS))
+      throw new Error(`--unfused=${key}: not one of ${Object.keys(FUSED_KERNELS)}`);
+  return keys.map((key) => FUSED_KERNELS[key as keyof typeof FUSED_KERNELS]);
+}
+
 async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
+  // sculpt's modes train with sculpt's adam()/adamW() (fused where registered), plain tfjs with tf.train.adam.
+  useAdam(mode.startsWith('tfjs') || args.includes('--tfjs-adam') ? 'tfjs' : 'sculpt');
   if (mode === 'native' || mode === 'native-1t') {
     const info = await initBackend('wasm');
     const native = registerNativeKernels({
@@ -142,8 +158,7 @@ async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
       keepFreedMemory: !args.includes('--malloc-default'),
     });
     // --unfused: without sculpt's fused kernels (what they gain, measured against this).
-    if (args.includes('--unfused'))
-      for (const name of Object.values(FUSED_KERNELS)) tf.unregisterKernel(name, 'wasm');
+    for (const name of unfusedKernels()) tf.unregisterKernel(name, 'wasm');
     return {
       backend: info.name,
       threads: native.threads,
@@ -229,8 +244,16 @@ function main(): void {
     MODES.filter((m) => !(quick && m === 'tfjs+fill'));
   const passOn = args.filter(
     (a) =>
-      ['--quick', '--profile', '--unfused', '--cached-only', '--malloc-default'].includes(a) ||
-      a.startsWith('--only='),
+      [
+        '--quick',
+        '--profile',
+        '--unfused',
+        '--cached-only',
+        '--malloc-default',
+        '--tfjs-adam',
+      ].includes(a) ||
+      a.startsWith('--only=') ||
+      a.startsWith('--unfused='),
   );
   const byMode: Record<string, unknown> = {};
   for (const mode of modes) {

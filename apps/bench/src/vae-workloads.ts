@@ -9,6 +9,7 @@ import { Rng } from '@sculpt/core';
 import { VaeModel, VaeTrainer, VqVaeModel, VqVaeTrainer } from '@sculpt/vae';
 import * as tf from '@tensorflow/tfjs-core';
 import { minimize } from './nn.js';
+import { benchAdam } from './optim.js';
 import type { Workload } from './workloads.js';
 
 const BATCH = 128;
@@ -24,7 +25,7 @@ export const convVae: Workload = {
     const model = VaeModel.create('mnist-conv', { seed: 1 });
     const trainer = new VaeTrainer(model);
     const x = tf.tidy(() => tf.cast(tf.greater(rng.uniform([BATCH, 28, 28, 1]), 0.5), 'float32'));
-    const opt = tf.train.adam(1e-3);
+    const opt = benchAdam(1e-3);
     const stepRng = new Rng(2);
     return {
       step: () =>
@@ -56,7 +57,7 @@ export const vqVae: Workload = {
     const model = VqVaeModel.create('mnist-vq', { seed: 1 });
     const trainer = new VqVaeTrainer(model);
     const x = rng.uniform([BATCH, 28, 28, 1]) as tf.Tensor4D;
-    const opt = tf.train.adam(1e-3);
+    const opt = benchAdam(1e-3);
     return {
       step: () => minimize(opt, () => trainer.loss(x).loss, Object.values(model.params)),
       dispose: () => {

@@ -26,6 +26,7 @@ import {
   type Params,
   silu,
 } from './nn.js';
+import { benchAdam, benchAdamW } from './optim.js';
 import { convVae, vqVae } from './vae-workloads.js';
 
 /** A built workload: one step, and the disposal of everything it allocated. */
@@ -98,8 +99,8 @@ export const dcgan: Workload = {
       return dense(d, 'fc', tf.reshape(h2, [batch, 7 * 7 * 128]));
     };
     const real = rng.uniform([batch, 28, 28, 1], { min: -1, max: 1 }) as tf.Tensor4D;
-    const optD = tf.train.adam(2e-4, 0.5);
-    const optG = tf.train.adam(2e-4, 0.5);
+    const optD = benchAdam(2e-4, 0.5);
+    const optG = benchAdam(2e-4, 0.5);
     return {
       step: () => {
         const z = rng.normal([batch, 100]) as tf.Tensor2D;
@@ -135,7 +136,7 @@ export const vae: Workload = {
     denseParams(p, rng, 'dec', 20, 512);
     denseParams(p, rng, 'out', 512, 784);
     const x = tf.tidy(() => tf.cast(tf.greater(rng.uniform([batch, 784]), 0.5), 'float32'));
-    const opt = tf.train.adam(1e-3);
+    const opt = benchAdam(1e-3);
     return {
       step: () => {
         const eps = rng.normal([batch, 20]);
@@ -195,9 +196,9 @@ export const gpt: Workload = {
       'int32',
     );
     const learningRate = 3e-4;
-    const opt = tf.train.adam(learningRate, 0.9, 0.95, 1e-8);
     const vars = Object.values(model.params);
     const decayedVars = vars.filter((v) => v.rank >= 2);
+    const opt = benchAdamW(learningRate, 0.9, 0.95, 1e-8, 0.1, decayedVars);
     return {
       step: () => adamWStep(opt, learningRate, 0.1, () => model.loss(windows), vars, decayedVars),
       dispose: () => {
@@ -259,7 +260,7 @@ export const unet: Workload = {
     };
     const x = rng.normal([batch, 28, 28, 1]) as tf.Tensor4D;
     const target = rng.normal([batch, 28, 28, 1]);
-    const opt = tf.train.adam(1e-3);
+    const opt = benchAdam(1e-3);
     return {
       step: () => minimize(opt, () => tf.mean(tf.squaredDifference(forward(x), target)), varsOf(p)),
       dispose: () => disposeAll(p, opt, x, target),

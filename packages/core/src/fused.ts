@@ -15,6 +15,13 @@ import * as tf from '@tensorflow/tfjs-core';
  * - `gelu` (`'SculptGelu'`): GELU, tanh approximation, of a float32 `x`;
  *   input `{ x }`; outputs `[y, t]`: t = tanh(√(2/π)(x + 0.044715x³)) and
  *   y = ½x(1 + t), both shaped like x.
+ * - `adamUpdate` (`'SculptAdamUpdate'`): one Adam/AdamW step of a float32
+ *   parameter; inputs `{ param, grad, m, v }` (same shape), attrs
+ *   `{ beta1, beta2, epsilon, learningRate, biasCorrection1, biasCorrection2,
+ *   weightDecay, decoupled }` (bias corrections 1 − β^t, computed in float64);
+ *   outputs `[param', m', v']` with the maths and float32 rounding of the
+ *   tfjs ops in `adam()`/`adamW()` (weight decay L2 into the gradient, or
+ *   decoupled `θ·(1 − η·λ)` when `decoupled`).
  *
  * @example
  * ```ts
@@ -26,6 +33,7 @@ import * as tf from '@tensorflow/tfjs-core';
 export const FUSED_KERNELS = Object.freeze({
   layerNorm: 'SculptLayerNorm',
   gelu: 'SculptGelu',
+  adamUpdate: 'SculptAdamUpdate',
 } as const);
 
 /**

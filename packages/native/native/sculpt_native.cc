@@ -676,6 +676,64 @@ Napi::Value GeluJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ------------------------------------------------------------- fused Adam
+
+enum AdamDecay { kNoDecay = 0, kL2Decay = 1, kDecoupledDecay = 2 };
+
+// Float32 scalars of one Adam step, each rounded once from its float64 value as
+// tfjs rounds a number operand: β1, 1−β1, β2, 1−β2, 1−β1^t, 1−β2^t, ε, η, λ, 1−η·λ.
+struct AdamScalars {
+  float b1, c1, b2, c2, bc1, bc2, eps, lr, decay, shrink;
+};
+
+// One Adam/AdamW step over [lo, hi), the tfjs ops of core's AdamOptimizer in
+// their order (no FMA: each product and sum rounds to float32 as they do):
+// g = grad (+ θ·λ), m' = m·β1 + g·(1−β1), v' = v·β2 + g²·(1−β2),
+// θ' = (θ or θ·(1−η·λ)) − ((m'/bc1) / (√(v'/bc2) + ε))·η.
+template <int Decay>
+void AdamLoop(const float* __restrict__ p, const float* __restrict__ grad,
+              const float* __restrict__ m, const float* __restrict__ v, float* __restrict__ p1,
+              float* __restrict__ m1, float* __restrict__ v1, const AdamScalars s, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float g = Decay == kL2Decay ? grad[i] + p[i] * s.decay : grad[i];
+    const float mi = m[i] * s.b1 + g * s.c1;
+    const float vi = v[i] * s.b2 + (g * g) * s.c2;
+    const float step = ((mi / s.bc1) / (std::sqrt(vi / s.bc2) + s.eps)) * s.lr;
+    const float base = Decay == kDecoupledDecay ? p[i] * s.shrink : p[i];
+    m1[i] = mi;
+    v1[i] = vi;
+    p1[i] = base - step;
+  }
+}
+
+// adamUpdate(heap, offsets Int32Array [p, g, m, v, p', m', v'], n, scalars Float64Array
+// [β1, 1−β1, β2, 1−β2, bc1, bc2, ε, η, λ, 1−η·λ], decay mode (AdamDecay))
+Napi::Value AdamUpdateJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const Napi::Int32Array off = info[1].As<Napi::Int32Array>();
+  const int64_t n = Int(info, 2);
+  const Napi::Float64Array k = info[3].As<Napi::Float64Array>();
+  const int mode = static_cast<int>(Int(info, 4));
+  if (off.ElementLength() != 7 || k.ElementLength() != 10) {
+    throw Napi::RangeError::New(env, "sculpt native: adamUpdate takes 7 offsets and 10 scalars");
+  }
+  const char* names[7] = {"param", "grad", "m", "v", "param output", "m output", "v output"};
+  float* t[7];
+  for (int i = 0; i < 7; i++) t[i] = Range(env, heap, off[i], n, names[i]);
+  float f[10];
+  for (int i = 0; i < 10; i++) f[i] = static_cast<float>(k[i]);
+  const AdamScalars s{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9]};
+  // Outputs are fresh tensors: no pointer aliases another (hence __restrict__, and SIMD).
+  ParallelFor(n, kGrain / 4, [&](int64_t lo, int64_t hi) {
+    const auto loop = mode == kL2Decay          ? AdamLoop<kL2Decay>
+                      : mode == kDecoupledDecay ? AdamLoop<kDecoupledDecay>
+                                                : AdamLoop<kNoDecay>;
+    loop(t[0] + lo, t[1] + lo, t[2] + lo, t[3] + lo, t[4] + lo, t[5] + lo, t[6] + lo, s, hi - lo);
+  });
+  return env.Undefined();
+}
+
 enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
 
 template <int Op>
@@ -987,6 +1045,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layerNorm", Napi::Function::New(env, LayerNormJs, "layerNorm"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdateJs, "adamUpdate"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory, "keepFreedMemory"));

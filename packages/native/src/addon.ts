@@ -110,6 +110,14 @@ export interface NativeAddon {
     cols: number,
     epsilon: number,
   ): void;
+  /** offsets [param, grad, m, v, param', m', v']; scalars [β1, 1−β1, β2, 1−β2, bc1, bc2, ε, η, λ, 1−η·λ]; decay 0 none, 1 L2, 2 decoupled. */
+  adamUpdate(
+    heap: Float32Array,
+    offsets: Int32Array,
+    n: number,
+    scalars: Float64Array,
+    decay: number,
+  ): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string };
   /** Sets glibc's malloc to keep freed memory (mmap threshold, trim threshold, top pad); false elsewhere. */

@@ -10,6 +10,10 @@
  *
  * `SculptGelu`: GELU (tanh approximation) of float32 `x`, outputs `[y, t]`
  * (see `FUSED_KERNELS.gelu`), in place of ~10 kernel calls.
+ *
+ * `SculptAdamUpdate`: one Adam/AdamW step of a float32 parameter, outputs
+ * `[param', m', v']` (see `FUSED_KERNELS.adamUpdate`), in place of ~12 kernel
+ * calls and their scalar operands per parameter and step.
  */
 import { FUSED_KERNELS, SculptError } from '@sculpt/core';
 import type * as tf from '@tensorflow/tfjs-core';
@@ -81,5 +85,53 @@ export function makeLayerNorm(addon: NativeAddon): tf.KernelFunc {
       );
     }
     return [y, xhat, inv];
+  };
+}
+
+/** The attrs of `SculptAdamUpdate` (see `FUSED_KERNELS.adamUpdate` of @sculpt/core). */
+interface AdamAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+  biasCorrection1: number;
+  biasCorrection2: number;
+  weightDecay: number;
+  decoupled: boolean;
+}
+
+/** The fused Adam/AdamW kernel; throws a SculptError for inputs it does not take (the caller checks first). */
+export function makeAdamUpdate(addon: NativeAddon): tf.KernelFunc {
+  const offsets = new Int32Array(7); // reused: one call at a time on the JS thread
+  const scalars = new Float64Array(10);
+  return (params) => {
+    const { param, grad, m, v } = params.inputs as Record<string, tf.TensorInfo | undefined>;
+    const a = params.attrs as unknown as AdamAttrs;
+    const inputs = [param, grad, m, v];
+    const size = param ? param.shape.reduce((x, y) => x * y, 1) : -1;
+    const ok = inputs.every(
+      (t) => t?.dtype === 'float32' && t.shape.reduce((x, y) => x * y, 1) === size,
+    );
+    if (!ok || !param) {
+      throw new SculptError(
+        FUSED_KERNELS.adamUpdate,
+        'expected float32 param, grad, m and v of one size',
+        `got ${inputs.map((t) => (t ? `${t.dtype} [${t.shape}]` : 'none')).join(', ')}`,
+        'use the tfjs ops for this case',
+      );
+    }
+    const backend = params.backend as unknown as WasmBackendInternals;
+    const outputs = [0, 1, 2].map(() => backend.makeOutput([...param.shape], 'float32'));
+    if (size > 0) {
+      [...inputs, ...outputs].forEach((t, i) => {
+        offsets[i] = offsetOf(backend, t as tf.TensorInfo);
+      });
+      const { beta1, beta2, learningRate: lr, weightDecay: decay } = a;
+      scalars.set([beta1, 1 - beta1, beta2, 1 - beta2, a.biasCorrection1, a.biasCorrection2]);
+      scalars.set([a.epsilon, lr, decay, 1 - lr * decay], 6);
+      const mode = decay > 0 ? (a.decoupled ? 2 : 1) : 0;
+      addon.adamUpdate(heapOf(backend), offsets, size, scalars, mode); // heap after the outputs
+    }
+    return outputs;
   };
 }

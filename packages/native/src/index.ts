@@ -24,7 +24,7 @@ import { claimWasmKernel } from '@sculpt/backend';
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
-import { makeGelu, makeLayerNorm } from './fused.js';
+import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
 import {
   BACKEND,
   makeBinary,
@@ -71,6 +71,7 @@ export const NATIVE_KERNEL_NAMES = [
   'GatherV2',
   'SculptLayerNorm',
   'SculptGelu',
+  'SculptAdamUpdate',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -150,8 +151,8 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * (with broadcasting), `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`,
  * `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack` and `GatherV2` on the addon's threads, in place
- * in the wasm memory; and adds sculpt's fused `SculptLayerNorm` and `SculptGelu`
- * (`FUSED_KERNELS` of @sculpt/core), which model code uses when they are registered. Cases they do
+ * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu` and
+ * `SculptAdamUpdate` (`FUSED_KERNELS` of @sculpt/core), which model code uses when they are registered. Cases they do
  * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
  * before, so call it after `initBackend('wasm')` to keep sculpt's wasm kernels
  * as that fallback. Idempotent; {@link unregisterNativeKernels} undoes it.
@@ -222,6 +223,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     // New: sculpt's fused kernels (FUSED_KERNELS of @sculpt/core).
     SculptLayerNorm: () => makeLayerNorm(addon),
     SculptGelu: () => makeGelu(addon),
+    SculptAdamUpdate: () => makeAdamUpdate(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);
