@@ -339,7 +339,7 @@ export function makeConv2DBackpropFilter(
 }
 
 /** Below this many output elements the shipped wasm kernel is as fast (no call into the addon). */
-const ELEMENTWISE_MIN = 4096;
+export const ELEMENTWISE_MIN = 4096;
 
 const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
 
