@@ -1078,6 +1078,93 @@ Napi::Value SelectJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---------------------------------------------------------- bilinear resize
+
+// The two source indices and the weight of the second along one axis, as tfjs computes them.
+struct Lerp {
+  int64_t lo, hi;
+  float frac;
+};
+
+// tfjs's sampling positions: src = scale·(i + ½) − ½ with half-pixel centres, else scale·i;
+// lo = max(0, ⌊src⌋), hi = min(in − 1, ⌈src⌉), frac = src − lo.
+std::vector<Lerp> LerpAxis(int64_t in, int64_t out, bool alignCorners, bool halfPixel) {
+  const bool align = alignCorners && out > 1;
+  const double scale = static_cast<double>(align ? in - 1 : in) / static_cast<double>(align ? out - 1 : out);
+  std::vector<Lerp> taps(out);
+  for (int64_t i = 0; i < out; i++) {
+    const double src = halfPixel ? scale * (i + 0.5) - 0.5 : scale * i;
+    const int64_t lo = std::max<int64_t>(0, static_cast<int64_t>(std::floor(src)));
+    const int64_t hi = std::min<int64_t>(in - 1, static_cast<int64_t>(std::ceil(src)));
+    taps[i] = {lo, hi, static_cast<float>(src - lo)};
+  }
+  return taps;
+}
+
+// resizeBilinear(heap, xOff, yOff, dims [b, h, w, c, oh, ow], alignCorners, halfPixelCenters)
+// y = bilinear samples of x [b, h, w, c] at [b, oh, ow, c] (tfjs's ResizeBilinear). With
+// `grad` set instead (resizeBilinearGrad: x is dy [b, oh, ow, c], y is dx [b, h, w, c]) it
+// scatters dy onto the same taps at half-pixel-free positions, as tfjs's gradient does.
+Napi::Value ResizeBilinearJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[3].As<Napi::Int32Array>().ElementLength() != 6) {
+    throw Napi::TypeError::New(env, "sculpt native: expected resize dims as an Int32Array(6)");
+  }
+  const int32_t* d = info[3].As<Napi::Int32Array>().Data();
+  const int64_t b = d[0], h = d[1], w = d[2], c = d[3], oh = d[4], ow = d[5];
+  if (b <= 0 || h <= 0 || w <= 0 || c <= 0 || oh <= 0 || ow <= 0) {
+    throw Napi::RangeError::New(env, "sculpt native: resize dims must be positive");
+  }
+  const bool align = info[4].ToBoolean(), half = info[5].ToBoolean(), grad = info[6].ToBoolean();
+  const float* x = Range(env, heap, Int(info, 1), b * (grad ? oh * ow : h * w) * c, "x");
+  float* y = Range(env, heap, Int(info, 2), b * (grad ? h * w : oh * ow) * c, "output");
+  const std::vector<Lerp> rows = LerpAxis(h, oh, align, half && !grad);
+  const std::vector<Lerp> cols = LerpAxis(w, ow, align, half && !grad);
+  if (!grad) {
+    ParallelFor(b * oh, std::max<int64_t>(1, kGrain / (ow * c)), [&](int64_t lo, int64_t hi) {
+      for (int64_t br = lo; br < hi; br++) {
+        const Lerp& r = rows[br % oh];
+        const float* top = x + ((br / oh) * h + r.lo) * w * c;
+        const float* bottom = x + ((br / oh) * h + r.hi) * w * c;
+        float* out = y + br * ow * c;
+        for (int64_t j = 0; j < ow; j++, out += c) {
+          const Lerp& q = cols[j];
+          const float *tl = top + q.lo * c, *tr = top + q.hi * c;
+          const float *bl = bottom + q.lo * c, *brr = bottom + q.hi * c;
+          for (int64_t k = 0; k < c; k++) {
+            const float t = tl[k] + (tr[k] - tl[k]) * q.frac;
+            const float u = bl[k] + (brr[k] - bl[k]) * q.frac;
+            out[k] = t + (u - t) * r.frac;
+          }
+        }
+      }
+    });
+    return env.Undefined();
+  }
+  // The gradient: images are independent, taps of one image overlap.
+  ParallelFor(b, 1, [&](int64_t lo, int64_t hi) {
+    std::memset(y + lo * h * w * c, 0, sizeof(float) * (hi - lo) * h * w * c);
+    for (int64_t i = lo * oh; i < hi * oh; i++) {
+      const Lerp& r = rows[i % oh];
+      float* top = y + ((i / oh) * h + r.lo) * w * c;
+      float* bottom = y + ((i / oh) * h + r.hi) * w * c;
+      const float* g = x + i * ow * c;
+      for (int64_t j = 0; j < ow; j++, g += c) {
+        const Lerp& q = cols[j];
+        const float wTl = (1.f - r.frac) * (1.f - q.frac), wTr = (1.f - r.frac) * q.frac;
+        const float wBl = r.frac * (1.f - q.frac), wBr = r.frac * q.frac;
+        Axpy(wTl, g, top + q.lo * c, c);
+        Axpy(wTr, g, top + q.hi * c, c);
+        Axpy(wBl, g, bottom + q.lo * c, c);
+        Axpy(wBr, g, bottom + q.hi * c, c);
+      }
+    }
+  });
+  return env.Undefined();
+}
+
 // --------------------------------------------------------------- settings
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -1113,6 +1200,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("greater", Napi::Function::New(env, GreaterJs, "greater"));
   exports.Set("select", Napi::Function::New(env, SelectJs, "select"));
+  exports.Set("resizeBilinear", Napi::Function::New(env, ResizeBilinearJs, "resizeBilinear"));
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

@@ -114,6 +114,15 @@ export interface NativeAddon {
     outOff: number,
     n: number,
   ): void;
+  resizeBilinear(
+    heap: Float32Array,
+    xOff: number,
+    yOff: number,
+    dims: Int32Array,
+    alignCorners: boolean,
+    halfPixelCenters: boolean,
+    grad: boolean,
+  ): void;
   gelu(heap: Float32Array, xOff: number, yOff: number, tOff: number, n: number): void;
   layerNorm(
     heap: Float32Array,

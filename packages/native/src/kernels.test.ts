@@ -532,6 +532,53 @@ describe('elementwise and copies', () => {
     x.dispose();
   });
 
+  it('bilinear resize (every corner and centre mode) and its gradient match cpu', async () => {
+    for (const [alignCorners, halfPixelCenters] of [
+      [false, true],
+      [false, false],
+      [true, false],
+    ]) {
+      for (const [shape, size] of [
+        [
+          [8, 7, 7, 32],
+          [14, 14],
+        ],
+        [
+          [8, 14, 14, 16],
+          [28, 28],
+        ],
+        [
+          [4, 12, 9, 8],
+          [30, 17],
+        ],
+        [
+          [4, 28, 28, 8],
+          [14, 14],
+        ],
+      ] as [number[], [number, number]][]) {
+        // cpu's gradient declares [B, W, H, C] (a tfjs slip): gradients of square images only
+        const square = shape[1] === shape[2];
+        const resize = (t: tf.Tensor) =>
+          tf.image.resizeBilinear(t as tf.Tensor4D, size, alignCorners, halfPixelCenters);
+        await expectMatchesCpu({ x: shape }, ({ x }) => [
+          resize(x),
+          ...(square ? tf.grads((t: tf.Tensor) => tf.sum(tf.square(resize(t))))([x]) : []),
+        ]);
+      }
+    }
+  });
+
+  it('leaks no tensor through a bilinear resize and its gradient', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([8, 7, 7, 32]) as tf.Tensor4D;
+    await expectNoLeak(() =>
+      tf.grads((t: tf.Tensor) =>
+        tf.sum(tf.image.resizeBilinear(t as tf.Tensor4D, [14, 14], false, true)),
+      )([x]),
+    );
+    x.dispose();
+  });
+
   it('int32 arithmetic still goes to wasm', async () => {
     await tf.setBackend('wasm');
     const x = tf.range(0, 5000, 1, 'int32');
