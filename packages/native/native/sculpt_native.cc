@@ -433,9 +433,19 @@ void ThinForward(const Conv& v, const float* x, const float* w, float* y, int64_
   for (int64_t r = r0; r < r1; r++) {
     float* yr = y + r * v.co;
     if (v.co == 1) {
-      float s = 0.f;
-      ForTaps(v, r, [&](int64_t t, int64_t p) { s += Dot(x + p * v.c, w + t * v.c, v.c); });
-      yr[0] = s;
+      // 8 running sums over every tap, added up once per output
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      float tail = 0.f;
+      ForTaps(v, r, [&](int64_t t, int64_t p) {
+        const float *a = x + p * v.c, *b = w + t * v.c;
+        int64_t i = 0;
+        for (; i + 8 <= v.c; i += 8) {
+          for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
+        }
+        for (; i < v.c; i++) tail += a[i] * b[i];
+      });
+      for (int l = 0; l < 8; l++) tail += acc[l];
+      yr[0] = tail;
     } else {
       std::memset(yr, 0, sizeof(float) * v.co);
       ForTaps(v, r, [&](int64_t t, int64_t p) { Axpy(x[p], w + t * v.co, yr, v.co); });
