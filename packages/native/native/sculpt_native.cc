@@ -480,23 +480,15 @@ void ThinBackpropFilter(const Conv& v, const float* x, const float* dy, float* d
   }
 }
 
-// conv2d(heap, xOff, wOff, yOff, dims): y = conv(x, w). Output rows are split over the pool;
-// each thread packs its own chunks of patches and multiplies them.
-Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Heap heap = GetHeap(info, 0);
-  const Conv v = GetConv(info, 4);
-  const float* x = Range(env, heap, Int(info, 1), v.n * v.h * v.w * v.c, "x");
-  const float* w = Range(env, heap, Int(info, 2), v.Patch() * v.co, "filter");
-  float* y = Range(env, heap, Int(info, 3), v.Rows() * v.co, "output");
+// y = conv(x, w): output rows are split over the pool; each thread packs its own chunks of
+// patches and multiplies them (or walks the taps directly for a thin conv).
+void ForwardConv(const Conv& v, const float* x, const float* w, float* y) {
   if (v.Pointwise()) {
-    Sgemm(false, false, v.Rows(), v.co, v.c, x, v.c, w, v.co, 0.f, y, v.co);
-    return env.Undefined();
+    return Sgemm(false, false, v.Rows(), v.co, v.c, x, v.c, w, v.co, 0.f, y, v.co);
   }
   if (Thin(v)) {
-    ParallelFor(v.Rows(), std::max<int64_t>(64, kGrain / (v.Patch() * v.co)),
-                [&](int64_t lo, int64_t hi) { ThinForward(v, x, w, y, lo, hi); });
-    return env.Undefined();
+    return ParallelFor(v.Rows(), std::max<int64_t>(64, kGrain / (v.Patch() * v.co)),
+                       [&](int64_t lo, int64_t hi) { ThinForward(v, x, w, y, lo, hi); });
   }
   const int64_t chunk = ChunkRows(v);
   ParallelFor(v.Rows(), 64, [&](int64_t lo, int64_t hi) {
@@ -508,7 +500,39 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
              y + r0 * v.co, v.co);
     }
   });
+}
+
+// conv2d(heap, xOff, wOff, yOff, dims): y = conv(x, w).
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const Conv v = GetConv(info, 4);
+  const float* x = Range(env, heap, Int(info, 1), v.n * v.h * v.w * v.c, "x");
+  const float* w = Range(env, heap, Int(info, 2), v.Patch() * v.co, "filter");
+  float* y = Range(env, heap, Int(info, 3), v.Rows() * v.co, "output");
+  ForwardConv(v, x, w, y);
   return env.Undefined();
+}
+
+// The input gradient of a stride-1, undilated conv as one forward conv over dy, whose
+// im2col product has K = kh·kw·co (sgemm + col2im would multiply with K = co):
+// dx[b, y, x, ci] = Σ_{i,j,o} dy[b, y + pt − i, x + pl − j, o] · w[i, j, ci, o]
+//                = conv(dy, w′) with w′[i′, j′, o, ci] = w[kh−1−i′, kw−1−j′, ci, o] and
+// padding kh−1−pt (top), kw−1−pl (left).
+void BackpropInputAsConv(const Conv& v, const float* dy, const float* w, float* dx) {
+  std::vector<float> flipped(v.Patch() * v.co);
+  for (int64_t i = 0; i < v.kh; i++) {
+    for (int64_t j = 0; j < v.kw; j++) {
+      const float* src = w + ((v.kh - 1 - i) * v.kw + (v.kw - 1 - j)) * v.c * v.co;  // [c, co]
+      float* dst = flipped.data() + (i * v.kw + j) * v.co * v.c;                      // [co, c]
+      for (int64_t ci = 0; ci < v.c; ci++) {
+        for (int64_t o = 0; o < v.co; o++) dst[o * v.c + ci] = src[ci * v.co + o];
+      }
+    }
+  }
+  const Conv t{v.n, v.oh, v.ow, v.co, v.kh, v.kw, v.c, 1, 1, 1, 1,
+               v.kh - 1 - v.pt, v.kw - 1 - v.pl, v.h, v.w};
+  ForwardConv(t, dy, flipped.data(), dx);
 }
 
 // conv2dBackpropInput(heap, dyOff, wOff, dxOff, dims): dx = convᵀ(dy, w). Images are split
@@ -522,6 +546,10 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   float* dx = Range(env, heap, Int(info, 3), v.n * v.h * v.w * v.c, "output");
   if (v.Pointwise()) {
     Sgemm(false, true, v.Rows(), v.c, v.co, dy, v.co, w, v.co, 0.f, dx, v.c);
+    return env.Undefined();
+  }
+  if (!Thin(v) && v.sh == 1 && v.sw == 1 && v.dh == 1 && v.dw == 1) {
+    BackpropInputAsConv(v, dy, w, dx);
     return env.Undefined();
   }
   const int64_t image = v.oh * v.ow, pixels = v.h * v.w * v.c;

@@ -205,6 +205,20 @@ describe('conv2d', () => {
       dilations: 2,
     },
     { name: '1×1 pointwise', x: [3, 5, 5, 8], f: [1, 1, 8, 6], strides: 1, pad: 'valid' },
+    // stride 1: the input gradient as one forward conv over dy (flipped filter)
+    { name: '3×2 valid stride 1', x: [2, 10, 9, 6], f: [3, 2, 6, 5], strides: 1, pad: 'valid' },
+    {
+      name: 'explicit padding, stride 1',
+      x: [2, 7, 8, 4],
+      f: [3, 3, 4, 5],
+      strides: 1,
+      pad: [
+        [0, 0],
+        [2, 0],
+        [0, 1],
+        [0, 0],
+      ],
+    },
     // one output or one input channel: the direct (thin) loops instead of im2col + sgemm
     {
       name: 'one output channel, 3×3 same',
