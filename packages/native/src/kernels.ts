@@ -2,8 +2,8 @@
  * tfjs kernels for backend `'wasm'` that hand the work to the native addon:
  * `BatchMatMul`, `_FusedMatMul`, `Conv2D`, `FusedConv2D`,
  * `Conv2DBackpropInput` and `Conv2DBackpropFilter` (OpenBLAS sgemm; direct
- * loops over the filter taps when the conv has one input or one output
- * channel), and the
+ * loops over the filter taps when the conv has one output channel, or one
+ * input channel and few outputs), and the
  * memory-bound `Add`, `Sub`, `Multiply`, `RealDiv` (any broadcast), `Sqrt`,
  * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, and the copies
