@@ -386,18 +386,114 @@ void Col2im(const Conv& v, const float* cols, int64_t r0, int64_t r1, float* dx)
   }
 }
 
-// conv2d(heap, xOff, wOff, yOff, dims): y = conv(x, w). Output rows are split over the pool;
-// each thread packs its own chunks of patches and multiplies them.
-Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Heap heap = GetHeap(info, 0);
-  const Conv v = GetConv(info, 4);
-  const float* x = Range(env, heap, Int(info, 1), v.n * v.h * v.w * v.c, "x");
-  const float* w = Range(env, heap, Int(info, 2), v.Patch() * v.co, "filter");
-  float* y = Range(env, heap, Int(info, 3), v.Rows() * v.co, "output");
+// ------------------------------------------------------- thin convolutions
+
+// A conv with one input channel (an image layer: c = 1) or one output channel
+// (co = 1) is a matrix–vector product per output pixel: im2col would copy single
+// floats (c = 1) or patches that one dot product then reads once (co = 1), and
+// sgemm with a dimension of 1 runs at a fraction of its speed. These loops walk
+// the taps directly: per tap, an axpy over the other channel dimension or one
+// dot product, in the same order for every thread count.
+// With one input channel and many outputs (a DCGAN critic's 1 → 64 first conv), sgemm's
+// AVX2 kernels win again: measured faster than the taps from co = 64, slower at co = 16.
+bool Thin(const Conv& v) { return v.co == 1 || (v.c == 1 && v.co <= 16); }
+
+// Σ a[i]·b[i] with 8 independent sums, so the loop vectorises without -ffast-math.
+inline float Dot(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
+  }
+  float total = 0.f;
+  for (; i < n; i++) total += a[i] * b[i];
+  for (int l = 0; l < 8; l++) total += acc[l];
+  return total;
+}
+
+// y[i] += s · x[i].
+inline void Axpy(float s, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] += s * x[i];
+}
+
+// fn(tap, pixel) for every tap (tap = i·kw + j) of output row r that lands inside x; pixel
+// indexes x's rows of c floats (b·h + iy)·w + ix.
+template <typename F>
+inline void ForTaps(const Conv& v, int64_t r, F&& fn) {
+  const int64_t b = r / (v.oh * v.ow), rem = r % (v.oh * v.ow);
+  const int64_t y = rem / v.ow, z = rem % v.ow;
+  for (int64_t i = 0; i < v.kh; i++) {
+    const int64_t iy = y * v.sh - v.pt + i * v.dh;
+    if (iy < 0 || iy >= v.h) continue;
+    for (int64_t j = 0; j < v.kw; j++) {
+      const int64_t ix = z * v.sw - v.pl + j * v.dw;
+      if (ix < 0 || ix >= v.w) continue;
+      fn(i * v.kw + j, (b * v.h + iy) * v.w + ix);
+    }
+  }
+}
+
+// y rows r0..r1 of conv(x, w). With c or co = 1 the filter's tap t is w + t·c·co, [c] or [co].
+void ThinForward(const Conv& v, const float* x, const float* w, float* y, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; r++) {
+    float* yr = y + r * v.co;
+    if (v.co == 1) {
+      // 8 running sums over every tap, added up once per output
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      float tail = 0.f;
+      ForTaps(v, r, [&](int64_t t, int64_t p) {
+        const float *a = x + p * v.c, *b = w + t * v.c;
+        int64_t i = 0;
+        for (; i + 8 <= v.c; i += 8) {
+          for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
+        }
+        for (; i < v.c; i++) tail += a[i] * b[i];
+      });
+      for (int l = 0; l < 8; l++) tail += acc[l];
+      yr[0] = tail;
+    } else {
+      std::memset(yr, 0, sizeof(float) * v.co);
+      ForTaps(v, r, [&](int64_t t, int64_t p) { Axpy(x[p], w + t * v.co, yr, v.co); });
+    }
+  }
+}
+
+// dx += convᵀ(dy, w) over output rows r0..r1 (dx zeroed by the caller).
+void ThinBackpropInput(const Conv& v, const float* dy, const float* w, float* dx, int64_t r0,
+                       int64_t r1) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* dyr = dy + r * v.co;
+    if (v.co == 1) {
+      ForTaps(v, r, [&](int64_t t, int64_t p) { Axpy(dyr[0], w + t * v.c, dx + p * v.c, v.c); });
+    } else {
+      ForTaps(v, r, [&](int64_t t, int64_t p) { dx[p] += Dot(dyr, w + t * v.co, v.co); });
+    }
+  }
+}
+
+// dw += Σ_r patch(x, r)ᵀ · dy[r] over output rows r0..r1.
+void ThinBackpropFilter(const Conv& v, const float* x, const float* dy, float* dw, int64_t r0,
+                        int64_t r1) {
+  for (int64_t r = r0; r < r1; r++) {
+    if (v.co == 1) {
+      const float g = dy[r];
+      ForTaps(v, r, [&](int64_t t, int64_t p) { Axpy(g, x + p * v.c, dw + t * v.c, v.c); });
+    } else {
+      const float* dyr = dy + r * v.co;
+      ForTaps(v, r, [&](int64_t t, int64_t p) { Axpy(x[p], dyr, dw + t * v.co, v.co); });
+    }
+  }
+}
+
+// y = conv(x, w): output rows are split over the pool; each thread packs its own chunks of
+// patches and multiplies them (or walks the taps directly for a thin conv).
+void ForwardConv(const Conv& v, const float* x, const float* w, float* y) {
   if (v.Pointwise()) {
-    Sgemm(false, false, v.Rows(), v.co, v.c, x, v.c, w, v.co, 0.f, y, v.co);
-    return env.Undefined();
+    return Sgemm(false, false, v.Rows(), v.co, v.c, x, v.c, w, v.co, 0.f, y, v.co);
+  }
+  if (Thin(v)) {
+    return ParallelFor(v.Rows(), std::max<int64_t>(64, kGrain / (v.Patch() * v.co)),
+                       [&](int64_t lo, int64_t hi) { ThinForward(v, x, w, y, lo, hi); });
   }
   const int64_t chunk = ChunkRows(v);
   ParallelFor(v.Rows(), 64, [&](int64_t lo, int64_t hi) {
@@ -409,7 +505,39 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
              y + r0 * v.co, v.co);
     }
   });
+}
+
+// conv2d(heap, xOff, wOff, yOff, dims): y = conv(x, w).
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const Conv v = GetConv(info, 4);
+  const float* x = Range(env, heap, Int(info, 1), v.n * v.h * v.w * v.c, "x");
+  const float* w = Range(env, heap, Int(info, 2), v.Patch() * v.co, "filter");
+  float* y = Range(env, heap, Int(info, 3), v.Rows() * v.co, "output");
+  ForwardConv(v, x, w, y);
   return env.Undefined();
+}
+
+// The input gradient of a stride-1, undilated conv as one forward conv over dy, whose
+// im2col product has K = kh·kw·co (sgemm + col2im would multiply with K = co):
+// dx[b, y, x, ci] = Σ_{i,j,o} dy[b, y + pt − i, x + pl − j, o] · w[i, j, ci, o]
+//                = conv(dy, w′) with w′[i′, j′, o, ci] = w[kh−1−i′, kw−1−j′, ci, o] and
+// padding kh−1−pt (top), kw−1−pl (left).
+void BackpropInputAsConv(const Conv& v, const float* dy, const float* w, float* dx) {
+  std::vector<float> flipped(v.Patch() * v.co);
+  for (int64_t i = 0; i < v.kh; i++) {
+    for (int64_t j = 0; j < v.kw; j++) {
+      const float* src = w + ((v.kh - 1 - i) * v.kw + (v.kw - 1 - j)) * v.c * v.co;  // [c, co]
+      float* dst = flipped.data() + (i * v.kw + j) * v.co * v.c;                      // [co, c]
+      for (int64_t ci = 0; ci < v.c; ci++) {
+        for (int64_t o = 0; o < v.co; o++) dst[o * v.c + ci] = src[ci * v.co + o];
+      }
+    }
+  }
+  const Conv t{v.n, v.oh, v.ow, v.co, v.kh, v.kw, v.c, 1, 1, 1, 1,
+               v.kh - 1 - v.pt, v.kw - 1 - v.pl, v.h, v.w};
+  ForwardConv(t, dy, flipped.data(), dx);
 }
 
 // conv2dBackpropInput(heap, dyOff, wOff, dxOff, dims): dx = convᵀ(dy, w). Images are split
@@ -425,11 +553,16 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     Sgemm(false, true, v.Rows(), v.c, v.co, dy, v.co, w, v.co, 0.f, dx, v.c);
     return env.Undefined();
   }
+  if (!Thin(v) && v.sh == 1 && v.sw == 1 && v.dh == 1 && v.dw == 1) {
+    BackpropInputAsConv(v, dy, w, dx);
+    return env.Undefined();
+  }
   const int64_t image = v.oh * v.ow, pixels = v.h * v.w * v.c;
   const int64_t chunk = ChunkRows(v);
   auto images = [&](int64_t b0, int64_t b1) {
     std::memset(dx + b0 * pixels, 0, sizeof(float) * (b1 - b0) * pixels);
     const int64_t lo = b0 * image, hi = b1 * image;
+    if (Thin(v)) return ThinBackpropInput(v, dy, w, dx, lo, hi);
     float* cols = Scratch(std::min(chunk, hi - lo) * v.Patch());
     for (int64_t r0 = lo; r0 < hi; r0 += chunk) {
       const int64_t r1 = std::min(hi, r0 + chunk);
@@ -464,6 +597,10 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     if (lo == hi) {
       std::memset(acc, 0, sizeof(float) * size);
       return;
+    }
+    if (Thin(v)) {
+      std::memset(acc, 0, sizeof(float) * size);
+      return ThinBackpropFilter(v, x, dy, acc, lo, hi);
     }
     if (v.Pointwise()) {
       Sgemm1(true, false, v.c, v.co, hi - lo, x + lo * v.c, v.c, dy + lo * v.co, v.co, 0.f, acc,
@@ -994,6 +1131,141 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, -1);
 }
 
+// ------------------------------------------------------- comparisons, select
+
+// A byte range of the heap (bool tensors take one byte per element in wasm memory).
+uint8_t* ByteRange(Napi::Env env, const Heap& heap, int64_t offset, int64_t count,
+                   const char* what) {
+  if (offset < 0 || count < 0 || static_cast<uint64_t>(offset + count) > heap.length * 4) {
+    throw Napi::RangeError::New(env, std::string("sculpt native: ") + what +
+                                         " lies outside the heap");
+  }
+  return reinterpret_cast<uint8_t*>(heap.data) + offset;
+}
+
+// greater(heap, aOff, aStep, bOff, bStep, outByteOff, n): out[i] = a[i·aStep] > b[i·bStep] as
+// bytes 0/1, with steps 1 (a full operand) or 0 (a scalar) — LeakyRelu's gradient mask.
+Napi::Value GreaterJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t aStep = Int(info, 2), bStep = Int(info, 4), n = Int(info, 6);
+  const float* a = Range(env, heap, Int(info, 1), aStep == 0 ? 1 : n, "a");
+  const float* b = Range(env, heap, Int(info, 3), bStep == 0 ? 1 : n, "b");
+  uint8_t* out = ByteRange(env, heap, Int(info, 5), n, "output");
+  ParallelFor(n, kGrain, [&](int64_t lo, int64_t hi) {
+    if (bStep == 0) {
+      const float s = b[0];
+      for (int64_t i = lo; i < hi; i++) out[i] = a[i * aStep] > s ? 1 : 0;
+    } else {
+      for (int64_t i = lo; i < hi; i++) out[i] = a[i * aStep] > b[i] ? 1 : 0;
+    }
+  });
+  return env.Undefined();
+}
+
+// select(heap, conditionByteOff, tOff, eOff, outOff, n): out[i] = condition[i] ? t[i] : e[i]
+// (tf.where with a condition of the values' shape).
+Napi::Value SelectJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t n = Int(info, 5);
+  const uint8_t* condition = ByteRange(env, heap, Int(info, 1), n, "condition");
+  const float* t = Range(env, heap, Int(info, 2), n, "t");
+  const float* e = Range(env, heap, Int(info, 3), n, "e");
+  float* out = Range(env, heap, Int(info, 4), n, "output");
+  ParallelFor(n, kGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; i++) out[i] = condition[i] != 0 ? t[i] : e[i];
+  });
+  return env.Undefined();
+}
+
+// ---------------------------------------------------------- bilinear resize
+
+// The two source indices and the weight of the second along one axis, as tfjs computes them.
+struct Lerp {
+  int64_t lo, hi;
+  float frac;
+};
+
+// tfjs's sampling positions: src = scale·(i + ½) − ½ with half-pixel centres, else scale·i;
+// lo = max(0, ⌊src⌋), hi = min(in − 1, ⌈src⌉), frac = src − lo.
+std::vector<Lerp> LerpAxis(int64_t in, int64_t out, bool alignCorners, bool halfPixel) {
+  const bool align = alignCorners && out > 1;
+  const double scale = static_cast<double>(align ? in - 1 : in) / static_cast<double>(align ? out - 1 : out);
+  std::vector<Lerp> taps(out);
+  for (int64_t i = 0; i < out; i++) {
+    const double src = halfPixel ? scale * (i + 0.5) - 0.5 : scale * i;
+    const int64_t lo = std::max<int64_t>(0, static_cast<int64_t>(std::floor(src)));
+    const int64_t hi = std::min<int64_t>(in - 1, static_cast<int64_t>(std::ceil(src)));
+    taps[i] = {lo, hi, static_cast<float>(src - lo)};
+  }
+  return taps;
+}
+
+// resizeBilinear(heap, xOff, yOff, dims [b, h, w, c, oh, ow], alignCorners, halfPixelCenters)
+// y = bilinear samples of x [b, h, w, c] at [b, oh, ow, c] (tfjs's ResizeBilinear). With
+// `grad` set instead (resizeBilinearGrad: x is dy [b, oh, ow, c], y is dx [b, h, w, c]) it
+// scatters dy onto the same taps at half-pixel-free positions, as tfjs's gradient does.
+Napi::Value ResizeBilinearJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[3].As<Napi::Int32Array>().ElementLength() != 6) {
+    throw Napi::TypeError::New(env, "sculpt native: expected resize dims as an Int32Array(6)");
+  }
+  const int32_t* d = info[3].As<Napi::Int32Array>().Data();
+  const int64_t b = d[0], h = d[1], w = d[2], c = d[3], oh = d[4], ow = d[5];
+  if (b <= 0 || h <= 0 || w <= 0 || c <= 0 || oh <= 0 || ow <= 0) {
+    throw Napi::RangeError::New(env, "sculpt native: resize dims must be positive");
+  }
+  const bool align = info[4].ToBoolean(), half = info[5].ToBoolean(), grad = info[6].ToBoolean();
+  const float* x = Range(env, heap, Int(info, 1), b * (grad ? oh * ow : h * w) * c, "x");
+  float* y = Range(env, heap, Int(info, 2), b * (grad ? h * w : oh * ow) * c, "output");
+  const std::vector<Lerp> rows = LerpAxis(h, oh, align, half && !grad);
+  const std::vector<Lerp> cols = LerpAxis(w, ow, align, half && !grad);
+  if (!grad) {
+    ParallelFor(b * oh, std::max<int64_t>(1, kGrain / (ow * c)), [&](int64_t lo, int64_t hi) {
+      for (int64_t br = lo; br < hi; br++) {
+        const Lerp& r = rows[br % oh];
+        const float* top = x + ((br / oh) * h + r.lo) * w * c;
+        const float* bottom = x + ((br / oh) * h + r.hi) * w * c;
+        float* out = y + br * ow * c;
+        for (int64_t j = 0; j < ow; j++, out += c) {
+          const Lerp& q = cols[j];
+          const float *tl = top + q.lo * c, *tr = top + q.hi * c;
+          const float *bl = bottom + q.lo * c, *brr = bottom + q.hi * c;
+          for (int64_t k = 0; k < c; k++) {
+            const float t = tl[k] + (tr[k] - tl[k]) * q.frac;
+            const float u = bl[k] + (brr[k] - bl[k]) * q.frac;
+            out[k] = t + (u - t) * r.frac;
+          }
+        }
+      }
+    });
+    return env.Undefined();
+  }
+  // The gradient: images are independent, taps of one image overlap.
+  ParallelFor(b, 1, [&](int64_t lo, int64_t hi) {
+    std::memset(y + lo * h * w * c, 0, sizeof(float) * (hi - lo) * h * w * c);
+    for (int64_t i = lo * oh; i < hi * oh; i++) {
+      const Lerp& r = rows[i % oh];
+      float* top = y + ((i / oh) * h + r.lo) * w * c;
+      float* bottom = y + ((i / oh) * h + r.hi) * w * c;
+      const float* g = x + i * ow * c;
+      for (int64_t j = 0; j < ow; j++, g += c) {
+        const Lerp& q = cols[j];
+        const float wTl = (1.f - r.frac) * (1.f - q.frac), wTr = (1.f - r.frac) * q.frac;
+        const float wBl = r.frac * (1.f - q.frac), wBr = r.frac * q.frac;
+        Axpy(wTl, g, top + q.lo * c, c);
+        Axpy(wTr, g, top + q.hi * c, c);
+        Axpy(wBl, g, bottom + q.lo * c, c);
+        Axpy(wBr, g, bottom + q.hi * c, c);
+      }
+    }
+  });
+  return env.Undefined();
+}
+
 // --------------------------------------------------------------- settings
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -1044,6 +1316,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gelu", Napi::Function::New(env, GeluJs, "gelu"));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNormJs, "layerNorm"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
+  exports.Set("greater", Napi::Function::New(env, GreaterJs, "greater"));
+  exports.Set("select", Napi::Function::New(env, SelectJs, "select"));
+  exports.Set("resizeBilinear", Napi::Function::New(env, ResizeBilinearJs, "resizeBilinear"));
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdateJs, "adamUpdate"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

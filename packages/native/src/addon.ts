@@ -97,6 +97,32 @@ export interface NativeAddon {
     inner: number,
     count: number,
   ): number;
+  greater(
+    heap: Float32Array,
+    aOff: number,
+    aStep: number,
+    bOff: number,
+    bStep: number,
+    outByteOff: number,
+    n: number,
+  ): void;
+  select(
+    heap: Float32Array,
+    conditionByteOff: number,
+    tOff: number,
+    eOff: number,
+    outOff: number,
+    n: number,
+  ): void;
+  resizeBilinear(
+    heap: Float32Array,
+    xOff: number,
+    yOff: number,
+    dims: Int32Array,
+    alignCorners: boolean,
+    halfPixelCenters: boolean,
+    grad: boolean,
+  ): void;
   gelu(heap: Float32Array, xOff: number, yOff: number, tOff: number, n: number): void;
   layerNorm(
     heap: Float32Array,

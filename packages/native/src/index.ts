@@ -39,6 +39,8 @@ import {
   makeUnary,
   makeUnpack,
 } from './kernels.js';
+import { makeGreater, makeSelect } from './masks.js';
+import { makeResizeBilinear, makeResizeBilinearGrad } from './resize.js';
 
 /** The kernels {@link registerNativeKernels} registers for backend `'wasm'`: tfjs's, replaced, and sculpt's fused ones, added. */
 export const NATIVE_KERNEL_NAMES = [
@@ -69,6 +71,10 @@ export const NATIVE_KERNEL_NAMES = [
   'Concat',
   'Unpack',
   'GatherV2',
+  'Greater',
+  'Select',
+  'ResizeBilinear',
+  'ResizeBilinearGrad',
   'SculptLayerNorm',
   'SculptGelu',
   'SculptAdamUpdate',
@@ -150,7 +156,8 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * through OpenBLAS on every core, and `Add`, `Sub`, `Multiply`, `RealDiv`
  * (with broadcasting), `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`,
  * `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
- * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack` and `GatherV2` on the addon's threads, in place
+ * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack`, `GatherV2`, `Greater`, `Select`,
+ * `ResizeBilinear` and `ResizeBilinearGrad` on the addon's threads, in place
  * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu` and
  * `SculptAdamUpdate` (`FUSED_KERNELS` of @sculpt/core), which model code uses when they are registered. Cases they do
  * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
@@ -220,6 +227,10 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     Concat: (f) => makeConcat(addon, required(f, 'Concat')),
     Unpack: (f) => makeUnpack(addon, required(f, 'Unpack')),
     GatherV2: (f) => makeGatherV2(addon, required(f, 'GatherV2')),
+    Greater: (f) => makeGreater(addon, required(f, 'Greater')),
+    Select: (f) => makeSelect(addon, required(f, 'Select')),
+    ResizeBilinear: (f) => makeResizeBilinear(addon, required(f, 'ResizeBilinear')),
+    ResizeBilinearGrad: (f) => makeResizeBilinearGrad(addon, required(f, 'ResizeBilinearGrad')),
     // New: sculpt's fused kernels (FUSED_KERNELS of @sculpt/core).
     SculptLayerNorm: () => makeLayerNorm(addon),
     SculptGelu: () => makeGelu(addon),

@@ -212,6 +212,50 @@ describe('conv2d', () => {
       dilations: 2,
     },
     { name: '1×1 pointwise', x: [3, 5, 5, 8], f: [1, 1, 8, 6], strides: 1, pad: 'valid' },
+    // stride 1: the input gradient as one forward conv over dy (flipped filter)
+    { name: '3×2 valid stride 1', x: [2, 10, 9, 6], f: [3, 2, 6, 5], strides: 1, pad: 'valid' },
+    {
+      name: 'explicit padding, stride 1',
+      x: [2, 7, 8, 4],
+      f: [3, 3, 4, 5],
+      strides: 1,
+      pad: [
+        [0, 0],
+        [2, 0],
+        [0, 1],
+        [0, 0],
+      ],
+    },
+    // one output or one input channel: the direct (thin) loops instead of im2col + sgemm
+    {
+      name: 'one output channel, 3×3 same',
+      x: [3, 9, 9, 19],
+      f: [3, 3, 19, 1],
+      strides: 1,
+      pad: 'same',
+    },
+    {
+      name: 'one input channel, 4×4 stride 2',
+      x: [2, 14, 14, 1],
+      f: [4, 4, 1, 6],
+      strides: 2,
+      pad: 'same',
+    },
+    {
+      name: 'one in, one out, 5×3 valid',
+      x: [2, 11, 10, 1],
+      f: [5, 3, 1, 1],
+      strides: [2, 1],
+      pad: 'valid',
+    },
+    {
+      name: 'one output channel, dilation 2',
+      x: [2, 12, 12, 5],
+      f: [3, 3, 5, 1],
+      strides: 1,
+      pad: 'same',
+      dilations: 2,
+    },
     {
       name: 'explicit padding',
       x: [1, 7, 8, 2],
@@ -474,6 +518,86 @@ describe('elementwise and copies', () => {
     expect(() => tf.gather(table, bad)).toThrow(/not in \[0, 64\]/);
     expect(tf.memory().numBytes).toBe(before);
     tf.dispose([ids, table, bad]);
+  });
+
+  it('greater and select (leakyRelu and its gradient) match cpu, scalar on either side', async () => {
+    await expectMatchesCpu({ x: [64, 9, 9, 8], y: [64, 9, 9, 8], s: [] }, ({ x, y, s }) => [
+      tf.cast(tf.greater(x, 0), 'float32'),
+      tf.cast(tf.greater(s, x), 'float32'),
+      tf.cast(tf.greater(x, y), 'float32'),
+      tf.where(tf.greater(x, y), x, y),
+      tf.where(
+        tf.reshape(tf.greater(x, 0), [64, 81, 8]),
+        tf.reshape(x, [64, 81, 8]),
+        tf.onesLike(tf.reshape(x, [64, 81, 8])),
+      ),
+      ...tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(t, 0.2), y)))([x]),
+    ]);
+    // cases left to wasm: broadcasting, an int32 comparison
+    await expectMatchesCpu({ x: [64, 9, 9, 8], b: [8], c: [64, 1, 1, 1] }, ({ x, b, c }) => [
+      tf.cast(tf.greater(x, b), 'float32'),
+      tf.where(tf.greater(c, 0), x, tf.neg(x)),
+      tf.cast(tf.greater(tf.cast(tf.mul(x, 4), 'int32'), 1), 'float32'),
+    ]);
+  });
+
+  it('leaks no tensor and no wasm memory through greater and select', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([32, 16, 16, 4]);
+    await expectNoLeak(() => tf.grads((t: tf.Tensor) => tf.sum(tf.leakyRelu(t, 0.2)))([x]));
+    const bytes = tf.memory().numBytes;
+    tf.tidy(() => {
+      tf.where(tf.greater(x, 0), x, tf.zerosLike(x));
+    });
+    expect(tf.memory().numBytes).toBe(bytes);
+    x.dispose();
+  });
+
+  it('bilinear resize (every corner and centre mode) and its gradient match cpu', async () => {
+    for (const [alignCorners, halfPixelCenters] of [
+      [false, true],
+      [false, false],
+      [true, false],
+    ]) {
+      for (const [shape, size] of [
+        [
+          [8, 7, 7, 32],
+          [14, 14],
+        ],
+        [
+          [8, 14, 14, 16],
+          [28, 28],
+        ],
+        [
+          [4, 12, 9, 8],
+          [30, 17],
+        ],
+        [
+          [4, 28, 28, 8],
+          [14, 14],
+        ],
+      ] as [number[], [number, number]][]) {
+        // cpu's gradient declares [B, W, H, C] (a tfjs slip): gradients of square images only
+        const square = shape[1] === shape[2];
+        const resize = (t: tf.Tensor) =>
+          tf.image.resizeBilinear(t as tf.Tensor4D, size, alignCorners, halfPixelCenters);
+        await expectMatchesCpu({ x: shape }, ({ x }) => [
+          resize(x),
+          ...(square ? tf.grads((t: tf.Tensor) => tf.sum(tf.square(resize(t))))([x]) : []),
+        ]);
+      }
+    }
+  });
+
+  it('leaks no tensor through a bilinear resize and its gradient', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([8, 7, 7, 32]) as tf.Tensor4D;
+    await expectNoLeak(() =>
+      tf.grads((t: tf.Tensor) =>
+        tf.sum(tf.image.resizeBilinear(t as tf.Tensor4D, [14, 14], false, true)),
+      )([x]),
+    );
+    x.dispose();
   });
 
   it('int32 arithmetic still goes to wasm', async () => {

@@ -1,7 +1,9 @@
 /**
  * tfjs kernels for backend `'wasm'` that hand the work to the native addon:
  * `BatchMatMul`, `_FusedMatMul`, `Conv2D`, `FusedConv2D`,
- * `Conv2DBackpropInput` and `Conv2DBackpropFilter` (OpenBLAS sgemm), and the
+ * `Conv2DBackpropInput` and `Conv2DBackpropFilter` (OpenBLAS sgemm; direct
+ * loops over the filter taps when the conv has one output channel, or one
+ * input channel and few outputs), and the
  * memory-bound `Add`, `Sub`, `Multiply`, `RealDiv` (any broadcast), `Sqrt`,
  * `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`, `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, and the copies
@@ -339,7 +341,7 @@ export function makeConv2DBackpropFilter(
 }
 
 /** Below this many output elements the shipped wasm kernel is as fast (no call into the addon). */
-const ELEMENTWISE_MIN = 4096;
+export const ELEMENTWISE_MIN = 4096;
 
 const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
 

@@ -1,0 +1,71 @@
+/**
+ * `ResizeBilinear` and `ResizeBilinearGrad` for backend `'wasm'` on the
+ * addon's threads (a StyleGAN generator upsamples every level and its skip
+ * images bilinearly). The same sampling positions and weights as tfjs's
+ * kernels, including its gradient, which samples without half-pixel centres.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NativeAddon } from './addon.js';
+import { ELEMENTWISE_MIN, heapOf, offsetOf, type WasmBackendInternals } from './kernels.js';
+
+const size = tf.util.sizeFromShape;
+
+interface ResizeAttrs {
+  alignCorners: boolean;
+  halfPixelCenters?: boolean;
+  size?: [number, number];
+}
+
+/** `ResizeBilinear` on float32 NHWC images. */
+export function makeResizeBilinear(addon: NativeAddon, fallback: tf.KernelFunc): tf.KernelFunc {
+  return (params) => {
+    const x = params.inputs.images as tf.TensorInfo;
+    const attrs = params.attrs as unknown as ResizeAttrs;
+    const [oh, ow] = attrs.size ?? [0, 0];
+    const outShape = [x.shape[0], oh, ow, x.shape[3]];
+    if (x.dtype !== 'float32' || x.shape.length !== 4 || size(x.shape) === 0)
+      return fallback(params);
+    if (size(outShape) < ELEMENTWISE_MIN) return fallback(params);
+    const backend = params.backend as unknown as WasmBackendInternals;
+    const out = backend.makeOutput(outShape, 'float32');
+    addon.resizeBilinear(
+      heapOf(backend),
+      offsetOf(backend, x),
+      offsetOf(backend, out),
+      Int32Array.from([...x.shape, oh, ow]),
+      attrs.alignCorners,
+      attrs.halfPixelCenters ?? false,
+      false,
+    );
+    return out;
+  };
+}
+
+/** `ResizeBilinearGrad`: dy `[B, oh, ow, C]` scattered back onto the images' shape. */
+export function makeResizeBilinearGrad(addon: NativeAddon, fallback: tf.KernelFunc): tf.KernelFunc {
+  return (params) => {
+    const { images, dy } = params.inputs as Record<string, tf.TensorInfo>;
+    const { alignCorners } = params.attrs as unknown as ResizeAttrs;
+    const supported =
+      dy.dtype === 'float32' &&
+      images.shape.length === 4 &&
+      dy.shape.length === 4 &&
+      dy.shape[0] === images.shape[0] &&
+      dy.shape[3] === images.shape[3] &&
+      size(images.shape) > 0 &&
+      size(dy.shape) >= ELEMENTWISE_MIN;
+    if (!supported) return fallback(params);
+    const backend = params.backend as unknown as WasmBackendInternals;
+    const out = backend.makeOutput([...images.shape], 'float32');
+    addon.resizeBilinear(
+      heapOf(backend),
+      offsetOf(backend, dy),
+      offsetOf(backend, out),
+      Int32Array.from([...images.shape, dy.shape[1], dy.shape[2]]),
+      alignCorners,
+      false,
+      true,
+    );
+    return out;
+  };
+}
