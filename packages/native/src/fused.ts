@@ -16,7 +16,7 @@
  * calls and their scalar operands per parameter and step.
  */
 import { FUSED_KERNELS, SculptError } from '@sculpt/core';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
 import { heapOf, offsetOf, type WasmBackendInternals } from './kernels.js';
 
@@ -108,9 +108,9 @@ export function makeAdamUpdate(addon: NativeAddon): tf.KernelFunc {
     const { param, grad, m, v } = params.inputs as Record<string, tf.TensorInfo | undefined>;
     const a = params.attrs as unknown as AdamAttrs;
     const inputs = [param, grad, m, v];
-    const size = param ? param.shape.reduce((x, y) => x * y, 1) : -1;
+    const size = param ? tf.util.sizeFromShape(param.shape) : -1;
     const ok = inputs.every(
-      (t) => t?.dtype === 'float32' && t.shape.reduce((x, y) => x * y, 1) === size,
+      (t) => t?.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === size,
     );
     if (!ok || !param) {
       throw new SculptError(
