@@ -20,6 +20,7 @@ import { registerWasmBatchMatMul } from './wasm-batch-matmul.js';
 import { registerWasmKernels } from './wasm-kernels/index.js';
 import { registerWasmLayoutKernels } from './wasm-layout.js';
 import { registerWasmMathKernels } from './wasm-math.js';
+import { registerWasmSliceKernels } from './wasm-slice.js';
 import { startWasmWithNodeThreads } from './wasm-threads.js';
 import { ADAPTER_KEY, createNodeWebGpuBackend } from './webgpu-node.js';
 
@@ -310,7 +311,9 @@ async function describe(
  *   and faster layout kernels (`registerWasmLayoutKernels`: rank-5 transposes,
  *   reductions over non-innermost axes) and a batched `BatchMatMul` that
  *   reaches XNNPACK (`registerWasmBatchMatMul`), and faster `Tanh` and
- *   `Pow` (`registerWasmMathKernels`);
+ *   `Pow` (`registerWasmMathKernels`), and `Slice`, `SplitV`, `Unpack` that
+ *   copy only the slice (`registerWasmSliceKernels`; the shipped ones copy the
+ *   whole input first);
  *   `'cpu'` replaces tfjs-backend-cpu kernels that give wrong numbers
  *   (`ResizeNearestNeighborGrad` for batch > 1).
  *
@@ -362,6 +365,7 @@ export async function initBackend(
         registerWasmLayoutKernels();
         registerWasmBatchMatMul();
         registerWasmMathKernels();
+        registerWasmSliceKernels();
       }
       if (name === 'cpu') registerCpuKernels();
       registerFastGradients();

@@ -11,10 +11,10 @@
  *   copying it: gradients and optimizers call them hundreds of times a step.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapWasmKernel } from './kernel-marks.js';
 import { asTensor, computeAsKernel } from './wasm-kernels/as-kernel.js';
 import type { KernelFn } from './wasm-layout.js';
 
-const BACKEND = 'wasm';
 const SCULPT_MATH_KERNEL = Symbol.for('sculpt.wasmMathKernel');
 
 /** Runs `compute` on `x` inside a kernel; returns a kernel output owning one reference. */
@@ -73,21 +73,6 @@ function makeCast(original: KernelFn): tf.KernelFunc {
   };
 }
 
-function replace(kernelName: string, wrap: (original: KernelFn) => tf.KernelFunc): void {
-  const config = tf.getKernel(kernelName, BACKEND);
-  if (config === undefined || (config as unknown as Record<symbol, unknown>)[SCULPT_MATH_KERNEL])
-    return;
-  tf.unregisterKernel(kernelName, BACKEND);
-  tf.registerKernel({
-    kernelName,
-    backendName: BACKEND,
-    kernelFunc: wrap(config.kernelFunc as KernelFn),
-    setupFunc: config.setupFunc,
-    disposeFunc: config.disposeFunc,
-    [SCULPT_MATH_KERNEL]: true,
-  } as tf.KernelConfig);
-}
-
 /**
  * Replaces the wasm backend's `Tanh`, `Pow` (scalar exponent 2 or 3),
  * `Identity` and same-dtype `Cast` with faster formulations (see the top of this file). Idempotent; a no-op
@@ -100,8 +85,8 @@ function replace(kernelName: string, wrap: (original: KernelFn) => tf.KernelFunc
  * ```
  */
 export function registerWasmMathKernels(): void {
-  replace('Tanh', makeTanh);
-  replace('Pow', makePow);
-  replace('Identity', makeIdentity);
-  replace('Cast', makeCast);
+  wrapWasmKernel('Tanh', SCULPT_MATH_KERNEL, makeTanh);
+  wrapWasmKernel('Pow', SCULPT_MATH_KERNEL, makePow);
+  wrapWasmKernel('Identity', SCULPT_MATH_KERNEL, makeIdentity);
+  wrapWasmKernel('Cast', SCULPT_MATH_KERNEL, makeCast);
 }
