@@ -17,14 +17,15 @@
  * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
- *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default] [--tfjs-adam]
+ *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default] [--no-avx512] [--tfjs-adam]
  *
  * `--unfused` leaves out sculpt's fused kernels (native LayerNorm, GELU and
  * the Adam update) to measure what they gain, `--unfused=adamUpdate` (keys of
  * `FUSED_KERNELS`, comma-separated) only those named; `--cached-only` times generation with the KV cache
  * only; `--malloc-default` registers the native kernels with
  * `keepFreedMemory: false` (glibc's default allocator settings), to measure
- * what keeping freed memory gains; `--tfjs-adam` trains sculpt's modes with
+ * what keeping freed memory gains; `--no-avx512` keeps every product on
+ * OpenBLAS (`avx512: false`), to measure sculpt's AVX-512 sgemm; `--tfjs-adam` trains sculpt's modes with
  * tfjs's `tf.train.adam` (as plain tfjs's modes do) instead of sculpt's
  * `adam()`/`adamW()`.
  */
@@ -156,6 +157,7 @@ async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
     const native = registerNativeKernels({
       threads: mode === 'native' ? os.cpus().length : 1,
       keepFreedMemory: !args.includes('--malloc-default'),
+      avx512: !args.includes('--no-avx512'),
     });
     // --unfused: without sculpt's fused kernels (what they gain, measured against this).
     for (const name of unfusedKernels()) tf.unregisterKernel(name, 'wasm');
@@ -165,6 +167,7 @@ async function startBackend(mode: Mode): Promise<Record<string, unknown>> {
       blas: native.core,
       simd: info.simd,
       keepsFreedMemory: native.keepsFreedMemory,
+      avx512Gemm: native.avx512Gemm,
     };
   }
   if (mode === 'sculpt' || mode === 'sculpt-1t') {
@@ -250,6 +253,7 @@ function main(): void {
         '--unfused',
         '--cached-only',
         '--malloc-default',
+        '--no-avx512',
         '--tfjs-adam',
       ].includes(a) ||
       a.startsWith('--only=') ||

@@ -9,6 +9,8 @@
 #include <napi.h>
 #include <cblas.h>
 
+#include "gemm_avx512.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -188,6 +190,7 @@ float* Scratch(size_t floats) {
 // Single-threaded sgemm (OpenBLAS runs on one thread; the pool splits the work).
 inline void Sgemm1(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (sculpt::FastSgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)) return;
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
               k, 1.f, a, lda, b, ldb, beta, c, ldc);
 }
@@ -1298,7 +1301,14 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   out.Set("threads", ThePool().Size());
   out.Set("core", std::string(openblas_get_corename()));
   out.Set("config", std::string(openblas_get_config()));
+  out.Set("avx512Gemm", sculpt::FastSgemmEnabled());
   return out;
+}
+
+// avx512Gemm(on): switches the AVX-512 sgemm for narrow products on or off
+// (on only where the CPU has it); returns whether it was on.
+Napi::Value Avx512Gemm(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), sculpt::SetFastSgemm(info[0].ToBoolean()));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -1323,6 +1333,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdateJs, "adamUpdate"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("avx512Gemm", Napi::Function::New(env, Avx512Gemm, "avx512Gemm"));
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory, "keepFreedMemory"));
   return exports;
 }

@@ -145,7 +145,9 @@ export interface NativeAddon {
     decay: number,
   ): void;
   setThreads(n: number): void;
-  info(): { threads: number; core: string; config: string };
+  info(): { threads: number; core: string; config: string; avx512Gemm: boolean };
+  /** Switches the AVX-512 sgemm on or off (on only where the CPU has AVX-512F); returns whether it was on. */
+  avx512Gemm(on: boolean): boolean;
   /** Sets glibc's malloc to keep freed memory (mmap threshold, trim threshold, top pad); false elsewhere. */
   keepFreedMemory(): boolean;
 }

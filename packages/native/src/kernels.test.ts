@@ -12,17 +12,7 @@ import {
   setNativeThreads,
   unregisterNativeKernels,
 } from './index.js';
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { values } from './test-values.js';
 
 type Inputs = Record<string, number[]>;
 
