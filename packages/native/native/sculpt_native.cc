@@ -813,6 +813,79 @@ Napi::Value GeluJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ------------------------------------------------------- fused cached attention
+
+// One decoding step of multi-head attention, one new token per sequence: for
+// each sequence b and head h, with q, k, v the new token's [D] slices of qkv:
+//   k' = [kCache; k], v' = [vCache; v]            [P + 1, D] (the grown caches)
+//   y[h·D …] = softmax(q·k'ᵀ / √D) · v'            [D]
+// (q scaled first, as the tfjs ops do). Replaces the split, transposes, cache
+// concats, score product, softmax, weighted sum and head merge (~12 calls).
+void AttendOne(const float* qkv, const float* kc, const float* vc, float* y, float* ko, float* vo,
+               int64_t heads, int64_t past, int64_t d, int64_t h, float* scores) {
+  const int64_t c = heads * d, s = past + 1;
+  const float scale = 1.f / std::sqrt(static_cast<float>(d));
+  const float* q = qkv + h * d;
+  float* kh = ko + h * s * d;
+  float* vh = vo + h * s * d;
+  if (past > 0) {
+    std::memcpy(kh, kc + h * past * d, sizeof(float) * past * d);
+    std::memcpy(vh, vc + h * past * d, sizeof(float) * past * d);
+  }
+  std::memcpy(kh + past * d, qkv + c + h * d, sizeof(float) * d);
+  std::memcpy(vh + past * d, qkv + 2 * c + h * d, sizeof(float) * d);
+  float top = -INFINITY;
+  for (int64_t j = 0; j < s; j++) {
+    const float* kj = kh + j * d;
+    float dot = 0.f;
+    for (int64_t i = 0; i < d; i++) dot += (q[i] * scale) * kj[i];
+    scores[j] = dot;
+    top = std::max(top, dot);
+  }
+  float total = 0.f;
+  for (int64_t j = 0; j < s; j++) {
+    scores[j] = std::exp(scores[j] - top);
+    total += scores[j];
+  }
+  float* yh = y + h * d;
+  for (int64_t i = 0; i < d; i++) yh[i] = 0.f;
+  for (int64_t j = 0; j < s; j++) {
+    const float p = scores[j] / total;
+    const float* vj = vh + j * d;
+    for (int64_t i = 0; i < d; i++) yh[i] += p * vj[i];
+  }
+}
+
+// cachedAttention(heap, qkvOff, kOff, vOff (−1 both when past = 0), yOff, kOutOff, vOutOff,
+//                 batch, heads, past, headDim): qkv [B, 3·H·D], caches [B, H, P, D],
+//                 y [B, H·D], grown caches [B, H, P + 1, D].
+Napi::Value CachedAttentionJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t batch = Int(info, 7), heads = Int(info, 8), past = Int(info, 9), d = Int(info, 10);
+  if (batch < 1 || heads < 1 || past < 0 || d < 1) {
+    throw Napi::RangeError::New(env, "sculpt native: cachedAttention dims must be positive");
+  }
+  const int64_t c = heads * d, s = past + 1;
+  const float* qkv = Range(env, heap, Int(info, 1), batch * 3 * c, "qkv");
+  const float* kc = past > 0 ? Range(env, heap, Int(info, 2), batch * c * past, "keys") : nullptr;
+  const float* vc = past > 0 ? Range(env, heap, Int(info, 3), batch * c * past, "values") : nullptr;
+  float* y = Range(env, heap, Int(info, 4), batch * c, "output");
+  float* ko = Range(env, heap, Int(info, 5), batch * c * s, "grown keys");
+  float* vo = Range(env, heap, Int(info, 6), batch * c * s, "grown values");
+  const int64_t grain = std::max<int64_t>(1, kGrain / (4 * s * d));
+  ParallelFor(batch * heads, grain, [&](int64_t lo, int64_t hi) {
+    float* scores = Scratch(static_cast<size_t>(s));
+    for (int64_t u = lo; u < hi; u++) {
+      const int64_t b = u / heads, h = u % heads;
+      AttendOne(qkv + b * 3 * c, past > 0 ? kc + b * c * past : nullptr,
+                past > 0 ? vc + b * c * past : nullptr, y + b * c, ko + b * c * s, vo + b * c * s,
+                heads, past, d, h, scores);
+    }
+  });
+  return env.Undefined();
+}
+
 // ------------------------------------------------------------- fused Adam
 
 enum AdamDecay { kNoDecay = 0, kL2Decay = 1, kDecoupledDecay = 2 };
@@ -1314,6 +1387,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, UnaryJs, "unary"));
   exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
   exports.Set("gelu", Napi::Function::New(env, GeluJs, "gelu"));
+  exports.Set("cachedAttention", Napi::Function::New(env, CachedAttentionJs, "cachedAttention"));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNormJs, "layerNorm"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("greater", Napi::Function::New(env, GreaterJs, "greater"));

@@ -24,6 +24,7 @@ import { claimWasmKernel } from '@sculpt/backend';
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
+import { makeCachedAttention } from './attention.js';
 import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
 import {
   BACKEND,
@@ -78,6 +79,7 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptLayerNorm',
   'SculptGelu',
   'SculptAdamUpdate',
+  'SculptCachedAttention',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -235,6 +237,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptLayerNorm: () => makeLayerNorm(addon),
     SculptGelu: () => makeGelu(addon),
     SculptAdamUpdate: () => makeAdamUpdate(addon),
+    SculptCachedAttention: () => makeCachedAttention(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);
