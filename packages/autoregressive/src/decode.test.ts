@@ -1,5 +1,5 @@
 // The cached decoding step through @sculpt/native's fused kernels (wasm)
-// against the full forward pass of the tfjs ops (tfjs's cpu backend): the same
+// (one SculptGptBlockDecode per layer) against the full forward pass of the tfjs ops (tfjs's cpu backend): the same
 // logits, the same cache, the same generated tokens; fewer kernel calls; no leaks.
 import { initBackend } from '@sculpt/backend';
 import { FUSED_KERNELS } from '@sculpt/core';
@@ -75,7 +75,7 @@ describe('the fused cached decoding step', () => {
     });
   }
 
-  it('runs one attention kernel per layer and under half the kernels of the tfjs path', async () => {
+  it('runs one block kernel per layer and under a quarter of the kernels of the tfjs path', async () => {
     const count = async (fused: boolean) => {
       await tf.setBackend(fused ? 'wasm' : 'cpu');
       const model = GptModel.create({ tokenizer, preset: 'tiny', seed: 0 });
@@ -85,14 +85,14 @@ describe('the fused cached decoding step', () => {
       tf.dispose(info.result as tf.Tensor);
       cache.dispose();
       model.dispose();
-      const attention = info.kernels.filter((k) => k.name === FUSED_KERNELS.cachedAttention);
-      return { calls: info.kernels.length, attention: attention.length };
+      const blocks = info.kernels.filter((k) => k.name === FUSED_KERNELS.gptBlockDecode);
+      return { calls: info.kernels.length, blocks: blocks.length };
     };
     const fused = await count(true);
     const plain = await count(false);
-    expect(fused.attention).toBe(2); // tiny: 2 layers
-    expect(plain.attention).toBe(0);
-    expect(fused.calls).toBeLessThan(plain.calls / 2);
+    expect(fused.blocks).toBe(2); // tiny: 2 layers
+    expect(plain.blocks).toBe(0);
+    expect(fused.calls).toBeLessThan(plain.calls / 4);
   });
 
   it('generates the tokens cpu generates, past a full context, without leaking', async () => {

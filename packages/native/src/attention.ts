@@ -71,3 +71,95 @@ export function makeCachedAttention(addon: NativeAddon): tf.KernelFunc {
     return [y, kOut, vOut];
   };
 }
+
+/** The inputs of `SculptGptBlockDecode` in the addon's order (biases and caches optional). */
+const BLOCK_INPUTS = [
+  'x',
+  'ln1Gamma',
+  'ln1Beta',
+  'attnW',
+  'attnB',
+  'attnProjW',
+  'attnProjB',
+  'ln2Gamma',
+  'ln2Beta',
+  'fcW',
+  'fcB',
+  'mlpProjW',
+  'mlpProjB',
+  'k',
+  'v',
+] as const;
+
+/** The shape each input must have for x [B, C] and caches [B, H, P, D]. */
+function blockShapes(b: number, c: number, cache: number[]): Record<string, number[]> {
+  const [g, w3, b3, w, w4, b4, w4t] = [
+    [c],
+    [c, 3 * c],
+    [3 * c],
+    [c, c],
+    [c, 4 * c],
+    [4 * c],
+    [4 * c, c],
+  ];
+  return {
+    ...{ x: [b, c], ln1Gamma: g, ln1Beta: g, attnW: w3, attnB: b3, attnProjW: w, attnProjB: g },
+    ...{
+      ln2Gamma: g,
+      ln2Beta: g,
+      fcW: w4,
+      fcB: b4,
+      mlpProjW: w4t,
+      mlpProjB: g,
+      k: cache,
+      v: cache,
+    },
+  };
+}
+
+/** The fused decoder-block kernel; throws a SculptError for inputs it does not take (the caller checks first). */
+export function makeGptBlockDecode(addon: NativeAddon): tf.KernelFunc {
+  const offsets = new Int32Array(18); // reused: one call at a time on the JS thread
+  return (params) => {
+    const inputs = params.inputs as Record<string, Info>;
+    const { numHeads = 0, epsilon = 1e-5 } = (params.attrs ?? {}) as {
+      numHeads?: number;
+      epsilon?: number;
+    };
+    const { x, k, v } = inputs;
+    const c = x?.shape[1] ?? 0;
+    const heads = Number.isInteger(numHeads) && numHeads > 0 && c % numHeads === 0 ? numHeads : 0;
+    const past = k?.shape.length === 4 ? k.shape[2] : 0;
+    const want = blockShapes(x?.shape[0] ?? 0, c, [x?.shape[0] ?? 0, heads, past, c / heads]);
+    const required = ['x', 'ln1Gamma', 'attnW', 'attnProjW', 'ln2Gamma', 'fcW', 'mlpProjW'];
+    const bad = BLOCK_INPUTS.filter((name) => {
+      const t = inputs[name];
+      if (!t) return required.includes(name) || (name === 'v' && k !== undefined);
+      return t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, want[name]);
+    });
+    if (x?.shape.length !== 2 || heads === 0 || (v && !k) || bad.length > 0) {
+      throw new SculptError(
+        FUSED_KERNELS.gptBlockDecode,
+        `float32 x [B, C], numHeads dividing C, and ${BLOCK_INPUTS.map((n) => `${n} [${want[n]}]`).join(', ')}`,
+        `got ${BLOCK_INPUTS.map((n) => `${n} ${inputs[n] ? `[${inputs[n]?.shape}]` : 'none'}`).join(', ')}, numHeads ${numHeads}`,
+        'pass the weights of one GPT block in those shapes, or use the tfjs ops for this case',
+      );
+    }
+    const [batch] = x.shape;
+    const d = c / heads;
+    const backend = params.backend as unknown as WasmBackendInternals;
+    const out = backend.makeOutput([batch, c], 'float32');
+    const kOut = backend.makeOutput([batch, heads, past + 1, d], 'float32');
+    const vOut = backend.makeOutput([batch, heads, past + 1, d], 'float32');
+    BLOCK_INPUTS.forEach((name, i) => {
+      const t = inputs[name];
+      offsets[i] = t && (past > 0 || (name !== 'k' && name !== 'v')) ? offsetOf(backend, t) : -1;
+    });
+    [out, kOut, vOut].forEach((t, i) => {
+      offsets[15 + i] = offsetOf(backend, t);
+    });
+    // The heap after the outputs: allocating them may grow the memory.
+    addon.gptBlockDecode(heapOf(backend), offsets, batch, heads, past, d, epsilon);
+    return [out, kOut, vOut];
+  };
+}

@@ -24,7 +24,7 @@ import { claimWasmKernel } from '@sculpt/backend';
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
-import { makeCachedAttention } from './attention.js';
+import { makeCachedAttention, makeGptBlockDecode } from './attention.js';
 import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
 import {
   BACKEND,
@@ -80,6 +80,7 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptGelu',
   'SculptAdamUpdate',
   'SculptCachedAttention',
+  'SculptGptBlockDecode',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -238,6 +239,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptGelu: () => makeGelu(addon),
     SculptAdamUpdate: () => makeAdamUpdate(addon),
     SculptCachedAttention: () => makeCachedAttention(addon),
+    SculptGptBlockDecode: () => makeGptBlockDecode(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);
