@@ -92,9 +92,10 @@ export function decodeStep(
   cache: KvCache,
 ): tf.Tensor3D {
   const [batch] = tokens.shape;
-  const { embedDim: C, vocabSize: V } = config;
+  const { vocabSize: V } = config;
   return tf.tidy(() => {
-    const position = tf.slice(p.wpe, [cache.length, 0], [1, C]); // [1, C]
+    // A gather, not a slice: tfjs-wasm's Slice copies its whole input (wpe) out of the heap first.
+    const position = tf.gather(p.wpe, tf.tensor1d([cache.length], 'int32')); // [1, C]
     let x = tf.add(tf.gather(p.wte, tf.reshape(tokens, [batch])), position); // [B, C]
     for (let l = 0; l < config.numLayers; l++) x = block(config, p, l, x, cache);
     const out = norm(p, 'ln_f', x);

@@ -909,7 +909,12 @@ const int32_t* Int32s(const Napi::CallbackInfo& info, size_t index, size_t count
 // y[B, N] = a[B, K]·w[K, N] (+ bias[N]): sgemm (on this thread below 4 MFLOP), then the bias.
 void DenseRows(const float* a, const float* w, const float* bias, float* y, int64_t rows,
                int64_t k, int64_t n) {
-  Sgemm(false, false, rows, n, k, a, k, w, n, 0.f, y, n);
+  if (rows == 1) {
+    // One row (batch-1 decoding): gemv streams w once; sgemm would pack it into a buffer first.
+    cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.f, w, n, a, 1, 0.f, y, 1);
+  } else {
+    Sgemm(false, false, rows, n, k, a, k, w, n, 0.f, y, n);
+  }
   if (bias == nullptr) return;
   for (int64_t r = 0; r < rows; r++) {
     for (int64_t c = 0; c < n; c++) y[r * n + c] += bias[c];

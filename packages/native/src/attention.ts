@@ -91,8 +91,8 @@ const BLOCK_INPUTS = [
   'v',
 ] as const;
 
-/** The shape each input must have for x [B, C] and caches [B, H, P, D]. */
-function blockShapes(b: number, c: number, cache: number[]): Record<string, number[]> {
+/** The shape each of {@link BLOCK_INPUTS} must have for x [B, C] and caches [B, H, P, D], in that order. */
+function blockShapes(b: number, c: number, cache: number[]): number[][] {
   const [g, w3, b3, w, w4, b4, w4t] = [
     [c],
     [c, 3 * c],
@@ -102,20 +102,10 @@ function blockShapes(b: number, c: number, cache: number[]): Record<string, numb
     [4 * c],
     [4 * c, c],
   ];
-  return {
-    ...{ x: [b, c], ln1Gamma: g, ln1Beta: g, attnW: w3, attnB: b3, attnProjW: w, attnProjB: g },
-    ...{
-      ln2Gamma: g,
-      ln2Beta: g,
-      fcW: w4,
-      fcB: b4,
-      mlpProjW: w4t,
-      mlpProjB: g,
-      k: cache,
-      v: cache,
-    },
-  };
+  return [[b, c], g, g, w3, b3, w, g, g, g, w4, b4, w4t, g, cache, cache];
 }
+
+const REQUIRED = new Set(['x', 'ln1Gamma', 'attnW', 'attnProjW', 'ln2Gamma', 'fcW', 'mlpProjW']);
 
 /** The fused decoder-block kernel; throws a SculptError for inputs it does not take (the caller checks first). */
 export function makeGptBlockDecode(addon: NativeAddon): tf.KernelFunc {
@@ -131,16 +121,15 @@ export function makeGptBlockDecode(addon: NativeAddon): tf.KernelFunc {
     const heads = Number.isInteger(numHeads) && numHeads > 0 && c % numHeads === 0 ? numHeads : 0;
     const past = k?.shape.length === 4 ? k.shape[2] : 0;
     const want = blockShapes(x?.shape[0] ?? 0, c, [x?.shape[0] ?? 0, heads, past, c / heads]);
-    const required = ['x', 'ln1Gamma', 'attnW', 'attnProjW', 'ln2Gamma', 'fcW', 'mlpProjW'];
-    const bad = BLOCK_INPUTS.filter((name) => {
+    const bad = BLOCK_INPUTS.filter((name, i) => {
       const t = inputs[name];
-      if (!t) return required.includes(name) || (name === 'v' && k !== undefined);
-      return t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, want[name]);
+      if (!t) return REQUIRED.has(name) || (name === 'v' && k !== undefined);
+      return t.dtype !== 'float32' || !tf.util.arraysEqual(t.shape, want[i]);
     });
     if (x?.shape.length !== 2 || heads === 0 || (v && !k) || bad.length > 0) {
       throw new SculptError(
         FUSED_KERNELS.gptBlockDecode,
-        `float32 x [B, C], numHeads dividing C, and ${BLOCK_INPUTS.map((n) => `${n} [${want[n]}]`).join(', ')}`,
+        `float32 x [B, C], numHeads dividing C, and ${BLOCK_INPUTS.map((n, i) => `${n} [${want[i]}]`).join(', ')}`,
         `got ${BLOCK_INPUTS.map((n) => `${n} ${inputs[n] ? `[${inputs[n]?.shape}]` : 'none'}`).join(', ')}, numHeads ${numHeads}`,
         'pass the weights of one GPT block in those shapes, or use the tfjs ops for this case',
       );
