@@ -161,8 +161,9 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack`, `GatherV2`, `Greater`, `Select`,
  * `ResizeBilinear` and `ResizeBilinearGrad` on the addon's threads, in place
- * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu` and
- * `SculptAdamUpdate` (`FUSED_KERNELS` of @sculpt/core), which model code uses when they are registered. Cases they do
+ * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu`,
+ * `SculptAdamUpdate`, `SculptCachedAttention` and `SculptGptBlockDecode` (`FUSED_KERNELS`
+ * of @sculpt/core), which model code uses when they are registered. Cases they do
  * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
  * before, so call it after `initBackend('wasm')` to keep sculpt's wasm kernels
  * as that fallback. Idempotent; {@link unregisterNativeKernels} undoes it.
