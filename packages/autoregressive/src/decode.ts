@@ -49,20 +49,20 @@ function block(config: GptConfig, p: Params, l: number, x: tf.Tensor, cache: KvC
   const at = (name: string) => p[`h.${l}.${name}`];
   const named: Record<string, tf.Tensor | undefined> = {
     x,
-    ...{ ln1Gamma: at('ln_1.g'), ln1Beta: at('ln_1.b'), attnW: at('attn.c_attn.w') },
-    ...{
-      attnB: at('attn.c_attn.b'),
-      attnProjW: at('attn.c_proj.w'),
-      attnProjB: at('attn.c_proj.b'),
-    },
-    ...{
-      ln2Gamma: at('ln_2.g'),
-      ln2Beta: at('ln_2.b'),
-      fcW: at('mlp.c_fc.w'),
-      fcB: at('mlp.c_fc.b'),
-    },
-    ...{ mlpProjW: at('mlp.c_proj.w'), mlpProjB: at('mlp.c_proj.b') },
-    ...{ k: cache.layers[l]?.k, v: cache.layers[l]?.v },
+    ln1Gamma: at('ln_1.g'),
+    ln1Beta: at('ln_1.b'),
+    attnW: at('attn.c_attn.w'),
+    attnB: at('attn.c_attn.b'),
+    attnProjW: at('attn.c_proj.w'),
+    attnProjB: at('attn.c_proj.b'),
+    ln2Gamma: at('ln_2.g'),
+    ln2Beta: at('ln_2.b'),
+    fcW: at('mlp.c_fc.w'),
+    fcB: at('mlp.c_fc.b'),
+    mlpProjW: at('mlp.c_proj.w'),
+    mlpProjB: at('mlp.c_proj.b'),
+    k: cache.layers[l]?.k,
+    v: cache.layers[l]?.v,
   };
   const inputs: tf.NamedTensorMap = {};
   for (const [name, t] of Object.entries(named)) if (t) inputs[name] = t;
