@@ -167,10 +167,9 @@ function nextLogits(
   return tf.tidy(() => {
     const input = tf.tensor2d(Int32Array.from(fresh), [1, fresh.length], 'int32');
     const logits = model.forward(input, { cache }); // [1, T, V]
-    return tf.reshape(
-      tf.slice(logits, [0, fresh.length - 1, 0], [1, 1, -1]),
-      [1, -1],
-    ) as tf.Tensor2D;
+    const last =
+      fresh.length === 1 ? logits : tf.slice(logits, [0, fresh.length - 1, 0], [1, 1, -1]);
+    return tf.reshape(last, [1, -1]) as tf.Tensor2D;
   });
 }
 

@@ -14,6 +14,7 @@
 import { FUSED_KERNELS, hasFusedKernel, Rng, SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GptConfig } from './config.js';
+import { canDecode, decodeStep } from './decode.js';
 
 /** One layer's cached keys and values, `[B, H, P, D]` each. */
 interface LayerCache {
@@ -314,6 +315,8 @@ export function gptForward(
 ): tf.Tensor3D {
   const past = options.cache?.length ?? 0;
   checkTokens(config, tokens, past);
+  if (options.cache && !options.training && canDecode(config, tokens))
+    return decodeStep(config, p, tokens, options.cache);
   const [batch, time] = tokens.shape;
   const start = (options.cache?.start ?? 0) + past;
   const rate = options.training ? config.dropout : 0;

@@ -22,6 +22,22 @@ import * as tf from '@tensorflow/tfjs-core';
  *   outputs `[param', m', v']` with the maths and float32 rounding of the
  *   tfjs ops in `adam()`/`adamW()` (weight decay L2 into the gradient, or
  *   decoupled `θ·(1 − η·λ)` when `decoupled`).
+ * - `cachedAttention` (`'SculptCachedAttention'`): one decoding step of
+ *   multi-head causal self-attention with a KV cache, one new token per
+ *   sequence (inference only: no gradient); inputs `{ qkv [B, 3C], k, v }`
+ *   with qkv's columns laid out `[3, H, D]` (q, k, v; C = H·D) and the cached
+ *   keys/values k, v float32 `[B, H, P, D]` (both left out when P = 0), attr
+ *   `{ numHeads }`; outputs `[y [B, C], k' [B, H, P + 1, D], v' [B, H, P + 1, D]]`:
+ *   per head, y = softmax((q/√D)·k'ᵀ)·v' with the heads merged, and the
+ *   caches with the new key and value appended.
+ * - `gptBlockDecode` (`'SculptGptBlockDecode'`): one pre-LayerNorm GPT-2
+ *   block (ε attr `epsilon`, GELU tanh) for one new token per sequence
+ *   through its KV cache (inference only: no gradient); inputs `{ x [B, C],
+ *   ln1Gamma, ln1Beta?, attnW [C, 3C], attnB?, attnProjW [C, C], attnProjB?,
+ *   ln2Gamma, ln2Beta?, fcW [C, 4C], fcB?, mlpProjW [4C, C], mlpProjB?, k?, v? }`
+ *   (caches as for `cachedAttention`), attrs `{ numHeads, epsilon }`; outputs
+ *   `[x' [B, C], k', v']`: x' = x + c_proj(attention) then
+ *   x' + mlp.c_proj(gelu(c_fc(ln_2(x')))), the caches grown by one position.
  *
  * @example
  * ```ts
@@ -34,6 +50,8 @@ export const FUSED_KERNELS = Object.freeze({
   layerNorm: 'SculptLayerNorm',
   gelu: 'SculptGelu',
   adamUpdate: 'SculptAdamUpdate',
+  cachedAttention: 'SculptCachedAttention',
+  gptBlockDecode: 'SculptGptBlockDecode',
 } as const);
 
 /**

@@ -724,6 +724,16 @@ void UnaryLoop(const float* x, float* out, int64_t n, float alpha) {
   }
 }
 
+// The transcendental loops again with AVX2 where the CPU has it (8 lanes, no FMA: the same
+// roundings as the SSE2 build), chosen at load time; the default clone is the SSE2 loop.
+__attribute__((target_clones("avx2", "default")))
+void TranscendentalLoop(int op, const float* x, float* out, int64_t n) {
+  if (op == kUSoftplus) UnaryLoop<kUSoftplus>(x, out, n, 0.f);
+  if (op == kUSigmoid) UnaryLoop<kUSigmoid>(x, out, n, 0.f);
+  if (op == kUExp) UnaryLoop<kUExp>(x, out, n, 0.f);
+  if (op == kUTanh) UnaryLoop<kUTanh>(x, out, n, 0.f);
+}
+
 // unary(heap, op, xOff, outOff, n, alpha)
 Napi::Value UnaryJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -733,7 +743,10 @@ Napi::Value UnaryJs(const Napi::CallbackInfo& info) {
   const float alpha = static_cast<float>(Num(info, 5));
   const float* x = Range(env, heap, Int(info, 2), n, "x");
   float* out = Range(env, heap, Int(info, 3), n, "output");
-  ParallelFor(n, kGrain, [&](int64_t lo, int64_t hi) {
+  const bool transcendental = op == kUSoftplus || op == kUSigmoid || op == kUExp || op == kUTanh;
+  // ~20 flops an element: worth a worker from 16K elements (a copy-like op from 256K).
+  ParallelFor(n, transcendental ? kGrain / 16 : kGrain, [&](int64_t lo, int64_t hi) {
+    if (transcendental) return TranscendentalLoop(op, x + lo, out + lo, hi - lo);
     switch (op) {
       case kUSqrt: UnaryLoop<kUSqrt>(x + lo, out + lo, hi - lo, alpha); break;
       case kURsqrt: UnaryLoop<kURsqrt>(x + lo, out + lo, hi - lo, alpha); break;
@@ -752,6 +765,17 @@ Napi::Value UnaryJs(const Napi::CallbackInfo& info) {
 }
 
 // ------------------------------------------------------------- fused LayerNorm
+
+// The mean of row xr [cols] (into *mean) and 1/√(var + ε), var the mean squared deviation.
+inline float RowInvStd(const float* xr, int64_t cols, float eps, float* mean) {
+  float sum = 0.f;
+  for (int64_t c = 0; c < cols; c++) sum += xr[c];
+  const float m = sum / static_cast<float>(cols);
+  float squares = 0.f;
+  for (int64_t c = 0; c < cols; c++) squares += (xr[c] - m) * (xr[c] - m);
+  *mean = m;
+  return 1.f / std::sqrt(squares / static_cast<float>(cols) + eps);
+}
 
 // LayerNorm over the last axis of x [rows, cols] in one pass per row (tfjs's
 // moments: mean, then the mean of squared deviations): y = x̂·γ (+ β),
@@ -773,12 +797,8 @@ Napi::Value LayerNormJs(const Napi::CallbackInfo& info) {
   ParallelFor(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, cols)), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; r++) {
       const float* xr = x + r * cols;
-      float sum = 0.f;
-      for (int64_t c = 0; c < cols; c++) sum += xr[c];
-      const float mean = sum / static_cast<float>(cols);
-      float squares = 0.f;
-      for (int64_t c = 0; c < cols; c++) squares += (xr[c] - mean) * (xr[c] - mean);
-      const float iv = 1.f / std::sqrt(squares / static_cast<float>(cols) + eps);
+      float mean;
+      const float iv = RowInvStd(xr, cols, eps, &mean);
       inv[r] = iv;
       float* hr = xhat + r * cols;
       float* yr = y + r * cols;
@@ -813,6 +833,182 @@ Napi::Value GeluJs(const Napi::CallbackInfo& info) {
       y[i] = 0.5f * v * (1.f + th);
     }
   });
+  return env.Undefined();
+}
+
+// ------------------------------------------------------- fused cached attention
+
+// One decoding step of multi-head attention, one new token per sequence: for
+// each sequence b and head h, with q, k, v the new token's [D] slices of qkv:
+//   k' = [kCache; k], v' = [vCache; v]            [P + 1, D] (the grown caches)
+//   y[h·D …] = softmax(q·k'ᵀ / √D) · v'            [D]
+// (q scaled first, as the tfjs ops do). Replaces the split, transposes, cache
+// concats, score product, softmax, weighted sum and head merge (~12 calls).
+void AttendOne(const float* qkv, const float* kc, const float* vc, float* y, float* ko, float* vo,
+               int64_t heads, int64_t past, int64_t d, int64_t h, float* scores) {
+  const int64_t c = heads * d, s = past + 1;
+  const float scale = 1.f / std::sqrt(static_cast<float>(d));
+  const float* q = qkv + h * d;
+  float* kh = ko + h * s * d;
+  float* vh = vo + h * s * d;
+  if (past > 0) {
+    std::memcpy(kh, kc + h * past * d, sizeof(float) * past * d);
+    std::memcpy(vh, vc + h * past * d, sizeof(float) * past * d);
+  }
+  std::memcpy(kh + past * d, qkv + c + h * d, sizeof(float) * d);
+  std::memcpy(vh + past * d, qkv + 2 * c + h * d, sizeof(float) * d);
+  float top = -INFINITY;
+  for (int64_t j = 0; j < s; j++) {
+    const float* kj = kh + j * d;
+    float dot = 0.f;
+    for (int64_t i = 0; i < d; i++) dot += (q[i] * scale) * kj[i];
+    scores[j] = dot;
+    top = std::max(top, dot);
+  }
+  float total = 0.f;
+  for (int64_t j = 0; j < s; j++) {
+    scores[j] = std::exp(scores[j] - top);
+    total += scores[j];
+  }
+  float* yh = y + h * d;
+  for (int64_t i = 0; i < d; i++) yh[i] = 0.f;
+  for (int64_t j = 0; j < s; j++) {
+    const float p = scores[j] / total;
+    const float* vj = vh + j * d;
+    for (int64_t i = 0; i < d; i++) yh[i] += p * vj[i];
+  }
+}
+
+// cachedAttention(heap, qkvOff, kOff, vOff (−1 both when past = 0), yOff, kOutOff, vOutOff,
+//                 batch, heads, past, headDim): qkv [B, 3·H·D], caches [B, H, P, D],
+//                 y [B, H·D], grown caches [B, H, P + 1, D].
+Napi::Value CachedAttentionJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int64_t batch = Int(info, 7), heads = Int(info, 8), past = Int(info, 9), d = Int(info, 10);
+  if (batch < 1 || heads < 1 || past < 0 || d < 1) {
+    throw Napi::RangeError::New(env, "sculpt native: cachedAttention dims must be positive");
+  }
+  const int64_t c = heads * d, s = past + 1;
+  const float* qkv = Range(env, heap, Int(info, 1), batch * 3 * c, "qkv");
+  const float* kc = past > 0 ? Range(env, heap, Int(info, 2), batch * c * past, "keys") : nullptr;
+  const float* vc = past > 0 ? Range(env, heap, Int(info, 3), batch * c * past, "values") : nullptr;
+  float* y = Range(env, heap, Int(info, 4), batch * c, "output");
+  float* ko = Range(env, heap, Int(info, 5), batch * c * s, "grown keys");
+  float* vo = Range(env, heap, Int(info, 6), batch * c * s, "grown values");
+  const int64_t grain = std::max<int64_t>(1, kGrain / (4 * s * d));
+  ParallelFor(batch * heads, grain, [&](int64_t lo, int64_t hi) {
+    float* scores = Scratch(static_cast<size_t>(s));
+    for (int64_t u = lo; u < hi; u++) {
+      const int64_t b = u / heads, h = u % heads;
+      AttendOne(qkv + b * 3 * c, past > 0 ? kc + b * c * past : nullptr,
+                past > 0 ? vc + b * c * past : nullptr, y + b * c, ko + b * c * s, vo + b * c * s,
+                heads, past, d, h, scores);
+    }
+  });
+  return env.Undefined();
+}
+
+// ------------------------------------------------------- fused GPT decoder block
+
+// The `count` int32 values of argument `index` (an Int32Array of exactly that length).
+const int32_t* Int32s(const Napi::CallbackInfo& info, size_t index, size_t count, const char* what) {
+  const Napi::Value v = info[index];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::Int32Array>().ElementLength() != count) {
+    throw Napi::TypeError::New(info.Env(), std::string("sculpt native: expected ") + what +
+                                               " as an Int32Array(" + std::to_string(count) + ")");
+  }
+  return v.As<Napi::Int32Array>().Data();
+}
+
+// y[B, N] = a[B, K]·w[K, N] (+ bias[N]): sgemm (on this thread below 4 MFLOP), then the bias.
+void DenseRows(const float* a, const float* w, const float* bias, float* y, int64_t rows,
+               int64_t k, int64_t n) {
+  if (rows == 1) {
+    // One row (batch-1 decoding): gemv streams w once; sgemm would pack it into a buffer first.
+    cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.f, w, n, a, 1, 0.f, y, 1);
+  } else {
+    Sgemm(false, false, rows, n, k, a, k, w, n, 0.f, y, n);
+  }
+  if (bias == nullptr) return;
+  for (int64_t r = 0; r < rows; r++) {
+    for (int64_t c = 0; c < n; c++) y[r * n + c] += bias[c];
+  }
+}
+
+// LayerNorm of each row of x [rows, cols] into y: the arithmetic of LayerNormJs.
+void NormRows(const float* x, const float* g, const float* b, float* y, int64_t rows,
+              int64_t cols, float eps) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * cols;
+    float mean;
+    const float iv = RowInvStd(xr, cols, eps, &mean);
+    for (int64_t c = 0; c < cols; c++) y[r * cols + c] = ((xr[c] - mean) * iv) * g[c] + (b ? b[c] : 0.f);
+  }
+}
+
+// One pre-LayerNorm GPT-2 block for one new token per sequence, through its KV cache:
+//   x' = x + c_proj(attend(c_attn(ln_1(x)), cache));  out = x' + mlp.c_proj(gelu(c_fc(ln_2(x'))))
+// the calls of the tfjs path (LayerNorm, _FusedMatMul, SculptCachedAttention, Add,
+// SculptGelu) in one, with their arithmetic; the caches grow as in CachedAttentionJs.
+// gptBlockDecode(heap, offsets Int32Array [x, ln1g, ln1b, attnW, attnB, projW, projB, ln2g,
+//   ln2b, fcW, fcB, mlpW, mlpB, k, v, out, k', v'] (−1: no bias / no cache), batch, heads,
+//   past, headDim, eps)
+Napi::Value GptBlockDecodeJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const int32_t* o = Int32s(info, 1, 18, "gptBlockDecode offsets");
+  const int64_t batch = Int(info, 2), heads = Int(info, 3), past = Int(info, 4), d = Int(info, 5);
+  const float eps = static_cast<float>(Num(info, 6));
+  if (batch < 1 || heads < 1 || past < 0 || d < 1) {
+    throw Napi::RangeError::New(env, "sculpt native: gptBlockDecode dims must be positive");
+  }
+  const int64_t c = heads * d, s = past + 1;
+  const int64_t sizes[18] = {batch * c, c, c, c * 3 * c, 3 * c, c * c, c, c, c, c * 4 * c, 4 * c,
+                             4 * c * c, c, batch * c * past, batch * c * past, batch * c,
+                             batch * c * s, batch * c * s};
+  const char* names[18] = {"x", "ln_1.g", "ln_1.b", "c_attn.w", "c_attn.b", "attn.c_proj.w",
+                           "attn.c_proj.b", "ln_2.g", "ln_2.b", "c_fc.w", "c_fc.b",
+                           "mlp.c_proj.w", "mlp.c_proj.b", "keys", "values", "output",
+                           "grown keys", "grown values"};
+  float* t[18];
+  for (int i = 0; i < 18; i++) {
+    const bool optional = i == 2 || i == 4 || i == 6 || i == 8 || i == 10 || i == 12 ||
+                          ((i == 13 || i == 14) && past == 0);
+    t[i] = optional && o[i] < 0 ? nullptr : Range(env, heap, o[i], sizes[i], names[i]);
+  }
+  // Scratch: ln [B, C], qkv [B, 3C], attention [B, C], projection [B, C], hidden [B, 4C], scores [S].
+  thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<size_t>(batch * 10 * c + s));
+  float* ln = scratch.data();
+  float* qkv = ln + batch * c;
+  float* att = qkv + batch * 3 * c;
+  float* proj = att + batch * c;
+  float* hid = proj + batch * c;
+  float* scores = hid + batch * 4 * c;
+  float* out = t[15];
+  NormRows(t[0], t[1], t[2], ln, batch, c, eps);
+  DenseRows(ln, t[3], t[4], qkv, batch, c, 3 * c);
+  for (int64_t b = 0; b < batch; b++) {
+    for (int64_t h = 0; h < heads; h++) {
+      AttendOne(qkv + b * 3 * c, past > 0 ? t[13] + b * c * past : nullptr,
+                past > 0 ? t[14] + b * c * past : nullptr, att + b * c, t[16] + b * c * s,
+                t[17] + b * c * s, heads, past, d, h, scores);
+    }
+  }
+  DenseRows(att, t[5], t[6], proj, batch, c, c);
+  for (int64_t i = 0; i < batch * c; i++) out[i] = t[0][i] + proj[i];
+  NormRows(out, t[7], t[8], ln, batch, c, eps);
+  DenseRows(ln, t[9], t[10], hid, batch, c, 4 * c);
+  const float k = 0.7978845608028654f;  // √(2/π), as GeluJs
+  for (int64_t i = 0; i < batch * 4 * c; i++) {
+    const float v = hid[i];
+    const float u = v * (v * v * (0.044715f * k) + k);
+    hid[i] = 0.5f * v * (1.f + (2.f / (1.f + FastExp(-2.f * u)) - 1.f));
+  }
+  DenseRows(hid, t[11], t[12], proj, batch, 4 * c, c);
+  for (int64_t i = 0; i < batch * c; i++) out[i] += proj[i];
   return env.Undefined();
 }
 
@@ -1324,6 +1520,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, UnaryJs, "unary"));
   exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
   exports.Set("gelu", Napi::Function::New(env, GeluJs, "gelu"));
+  exports.Set("cachedAttention", Napi::Function::New(env, CachedAttentionJs, "cachedAttention"));
+  exports.Set("gptBlockDecode", Napi::Function::New(env, GptBlockDecodeJs, "gptBlockDecode"));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNormJs, "layerNorm"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("greater", Napi::Function::New(env, GreaterJs, "greater"));

@@ -136,6 +136,33 @@ export interface NativeAddon {
     cols: number,
     epsilon: number,
   ): void;
+  /** qkv [B, 3·H·D] and caches [B, H, P, D] (offsets −1 when P = 0) → y [B, H·D], grown caches [B, H, P + 1, D]. */
+  cachedAttention(
+    heap: Float32Array,
+    qkvOff: number,
+    kOff: number,
+    vOff: number,
+    yOff: number,
+    kOutOff: number,
+    vOutOff: number,
+    batch: number,
+    heads: number,
+    past: number,
+    headDim: number,
+  ): void;
+  /**
+   * One GPT block, one new token per sequence; offsets [x, ln1g, ln1b, attnW, attnB, projW, projB,
+   * ln2g, ln2b, fcW, fcB, mlpW, mlpB, k, v, out, k', v'] (−1: no bias, or no cache when past = 0).
+   */
+  gptBlockDecode(
+    heap: Float32Array,
+    offsets: Int32Array,
+    batch: number,
+    heads: number,
+    past: number,
+    headDim: number,
+    epsilon: number,
+  ): void;
   /** offsets [param, grad, m, v, param', m', v']; scalars [β1, 1−β1, β2, 1−β2, bc1, bc2, ε, η, λ, 1−η·λ]; decay 0 none, 1 L2, 2 decoupled. */
   adamUpdate(
     heap: Float32Array,

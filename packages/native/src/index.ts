@@ -24,6 +24,7 @@ import { claimWasmKernel } from '@sculpt/backend';
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
+import { makeCachedAttention, makeGptBlockDecode } from './attention.js';
 import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
 import {
   BACKEND,
@@ -78,6 +79,8 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptLayerNorm',
   'SculptGelu',
   'SculptAdamUpdate',
+  'SculptCachedAttention',
+  'SculptGptBlockDecode',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -172,8 +175,9 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack`, `GatherV2`, `Greater`, `Select`,
  * `ResizeBilinear` and `ResizeBilinearGrad` on the addon's threads, in place
- * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu` and
- * `SculptAdamUpdate` (`FUSED_KERNELS` of @sculpt/core), which model code uses when they are registered. Cases they do
+ * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu`,
+ * `SculptAdamUpdate`, `SculptCachedAttention` and `SculptGptBlockDecode` (`FUSED_KERNELS`
+ * of @sculpt/core), which model code uses when they are registered. Cases they do
  * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
  * before, so call it after `initBackend('wasm')` to keep sculpt's wasm kernels
  * as that fallback. Idempotent; {@link unregisterNativeKernels} undoes it.
@@ -250,6 +254,8 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptLayerNorm: () => makeLayerNorm(addon),
     SculptGelu: () => makeGelu(addon),
     SculptAdamUpdate: () => makeAdamUpdate(addon),
+    SculptCachedAttention: () => makeCachedAttention(addon),
+    SculptGptBlockDecode: () => makeGptBlockDecode(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);

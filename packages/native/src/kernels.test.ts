@@ -430,7 +430,7 @@ describe('elementwise and copies', () => {
       2e-6,
     );
     await expectMatchesCpu(
-      { x: [70, 300] },
+      { x: [140, 300] }, // past 2 × 16K elements: split over the threads
       ({ x }) => {
         const wide = tf.mul(x, 60); // −60 … 60: both tails and the overflow clamp
         return [
