@@ -22,6 +22,15 @@ import * as tf from '@tensorflow/tfjs-core';
  *   outputs `[param', m', v']` with the maths and float32 rounding of the
  *   tfjs ops in `adam()`/`adamW()` (weight decay L2 into the gradient, or
  *   decoupled `θ·(1 − η·λ)` when `decoupled`).
+ * - `groupNorm` (`'SculptGroupNorm'`): GroupNorm of a float32 NHWC `x`
+ *   [B, H, W, C] over `groups` groups of C/groups channels; inputs
+ *   `{ x, gamma [C], beta [C] }`, attrs `{ groups, epsilon, silu }`; outputs
+ *   `[y, mean, rstd]`: z = (x − mean)·rstd·γ + β with tfjs's `moments`
+ *   (biased variance) per image and group, y = z, or z·σ(z) when `silu`;
+ *   mean and rstd = 1/√(var + ε) are [B, groups] (what the gradient needs).
+ * - `groupNormGrad` (`'SculptGroupNormGrad'`): its gradient, x̂ recomputed
+ *   from x; inputs `{ dy, x, gamma, beta, mean, rstd }`, attrs
+ *   `{ groups, silu }`; outputs `[dx, dgamma, dbeta]`.
  *
  * @example
  * ```ts
@@ -34,6 +43,8 @@ export const FUSED_KERNELS = Object.freeze({
   layerNorm: 'SculptLayerNorm',
   gelu: 'SculptGelu',
   adamUpdate: 'SculptAdamUpdate',
+  groupNorm: 'SculptGroupNorm',
+  groupNormGrad: 'SculptGroupNormGrad',
 } as const);
 
 /**

@@ -813,6 +813,197 @@ Napi::Value GeluJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ------------------------------------------------------------- fused GroupNorm
+
+// GroupNorm over NHWC x [n, hw, c] with `groups` groups of c/groups channels:
+// per (image, group), mean and rstd = 1/√(var + ε) over hw·c/groups values
+// (tfjs's moments: the mean, then the mean of squared deviations), then
+// z = (x − mean)·rstd·γ + β and, with silu, y = z·σ(z). Sums in double.
+struct GroupDims {
+  int64_t n, hw, c, groups, cg;
+};
+
+GroupDims GetGroupDims(const Napi::CallbackInfo& info, size_t index) {
+  Napi::Env env = info.Env();
+  if (!info[index].IsTypedArray() ||
+      info[index].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[index].As<Napi::Int32Array>().ElementLength() != 4) {
+    throw Napi::TypeError::New(env, "sculpt native: expected groupNorm dims as an Int32Array(4)");
+  }
+  const int32_t* d = info[index].As<Napi::Int32Array>().Data();
+  if (d[0] < 1 || d[1] < 1 || d[2] < 1 || d[3] < 1 || d[2] % d[3] != 0) {
+    throw Napi::RangeError::New(env, "sculpt native: groupNorm dims must be positive, groups dividing channels");
+  }
+  return {d[0], d[1], d[2], d[3], d[2] / d[3]};
+}
+
+// Per-channel sums over an image's pixels, then per-group totals.
+void GroupSums(const GroupDims& d, const float* x, const double* shift, double* perChannel,
+               double* perGroup) {
+  std::fill(perChannel, perChannel + d.c, 0.0);
+  for (int64_t p = 0; p < d.hw; p++) {
+    const float* xp = x + p * d.c;
+    if (shift == nullptr) {
+      for (int64_t ch = 0; ch < d.c; ch++) perChannel[ch] += xp[ch];
+    } else {
+      for (int64_t ch = 0; ch < d.c; ch++) {
+        const double v = xp[ch] - shift[ch];
+        perChannel[ch] += v * v;
+      }
+    }
+  }
+  for (int64_t g = 0; g < d.groups; g++) {
+    double s = 0.0;
+    for (int64_t k = 0; k < d.cg; k++) s += perChannel[g * d.cg + k];
+    perGroup[g] = s;
+  }
+}
+
+inline float Silu(float z) { return z / (1.f + FastExp(-z)); }
+
+// groupNorm(heap, xOff, gOff, bOff, yOff, meanOff, rstdOff, dims [n, hw, c, groups], eps, silu)
+Napi::Value GroupNormJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const GroupDims d = GetGroupDims(info, 7);
+  const float eps = static_cast<float>(Num(info, 8));
+  const bool silu = info[9].ToBoolean().Value();
+  const int64_t size = d.n * d.hw * d.c;
+  const float* x = Range(env, heap, Int(info, 1), size, "x");
+  const float* gamma = Range(env, heap, Int(info, 2), d.c, "gamma");
+  const float* beta = Range(env, heap, Int(info, 3), d.c, "beta");
+  float* y = Range(env, heap, Int(info, 4), size, "output");
+  float* mean = Range(env, heap, Int(info, 5), d.n * d.groups, "mean");
+  float* rstd = Range(env, heap, Int(info, 6), d.n * d.groups, "rstd");
+  const double count = static_cast<double>(d.hw * d.cg);
+  ParallelFor(d.n, std::max<int64_t>(1, kGrain / (d.hw * d.c)), [&](int64_t lo, int64_t hi) {
+    std::vector<double> channel(d.c), group(d.groups), shift(d.c);
+    std::vector<float> scale(d.c), offset(d.c);
+    for (int64_t i = lo; i < hi; i++) {
+      const float* xi = x + i * d.hw * d.c;
+      float* yi = y + i * d.hw * d.c;
+      GroupSums(d, xi, nullptr, channel.data(), group.data());
+      for (int64_t g = 0; g < d.groups; g++) {
+        mean[i * d.groups + g] = static_cast<float>(group[g] / count);
+        for (int64_t k = 0; k < d.cg; k++) shift[g * d.cg + k] = mean[i * d.groups + g];
+      }
+      GroupSums(d, xi, shift.data(), channel.data(), group.data());
+      for (int64_t g = 0; g < d.groups; g++) {
+        const float r = 1.f / std::sqrt(static_cast<float>(group[g] / count) + eps);
+        rstd[i * d.groups + g] = r;
+        for (int64_t k = 0; k < d.cg; k++) {
+          const int64_t ch = g * d.cg + k;
+          scale[ch] = r * gamma[ch];  // z = x·scale + offset
+          offset[ch] = beta[ch] - mean[i * d.groups + g] * scale[ch];
+        }
+      }
+      for (int64_t p = 0; p < d.hw; p++) {
+        const float* xp = xi + p * d.c;
+        float* yp = yi + p * d.c;
+        if (silu) {
+          for (int64_t ch = 0; ch < d.c; ch++) yp[ch] = Silu(xp[ch] * scale[ch] + offset[ch]);
+        } else {
+          for (int64_t ch = 0; ch < d.c; ch++) yp[ch] = xp[ch] * scale[ch] + offset[ch];
+        }
+      }
+    }
+  });
+  return env.Undefined();
+}
+
+// GroupNorm's gradient from x and the saved mean and rstd (x̂ recomputed):
+// dz = dy (·σ(z)(1 + z(1 − σ(z))) with silu), dβ = Σ dz, dγ = Σ dz·x̂, and per
+// (image, group) with ĝ = dz·γ: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)).
+// groupNormGrad(heap, [dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta] offsets,
+//               dims [n, hw, c, groups], silu)
+Napi::Value GroupNormGradJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[1].As<Napi::Int32Array>().ElementLength() != 9) {
+    throw Napi::TypeError::New(env, "sculpt native: groupNormGrad takes 9 offsets as an Int32Array");
+  }
+  const int32_t* o = info[1].As<Napi::Int32Array>().Data();
+  const GroupDims d = GetGroupDims(info, 2);
+  const bool silu = info[3].ToBoolean().Value();
+  const int64_t size = d.n * d.hw * d.c, stats = d.n * d.groups;
+  const float* dy = Range(env, heap, o[0], size, "dy");
+  const float* x = Range(env, heap, o[1], size, "x");
+  const float* gamma = Range(env, heap, o[2], d.c, "gamma");
+  const float* beta = Range(env, heap, o[3], d.c, "beta");
+  const float* mean = Range(env, heap, o[4], stats, "mean");
+  const float* rstd = Range(env, heap, o[5], stats, "rstd");
+  float* dx = Range(env, heap, o[6], size, "dx");
+  float* dgamma = Range(env, heap, o[7], d.c, "dgamma");
+  float* dbeta = Range(env, heap, o[8], d.c, "dbeta");
+  std::vector<double> partial(2 * d.n * d.c);  // per image: Σ dz, Σ dz·x̂ per channel
+  const double count = static_cast<double>(d.hw * d.cg);
+  ParallelFor(d.n, std::max<int64_t>(1, kGrain / (4 * d.hw * d.c)), [&](int64_t lo, int64_t hi) {
+    std::vector<float> dz(d.hw * d.c), hat(d.hw * d.c), m(d.c), r(d.c);
+    std::vector<float> a(d.c), b(d.c), c(d.c);
+    for (int64_t i = lo; i < hi; i++) {
+      const int64_t base = i * d.hw * d.c;
+      double* sdz = partial.data() + 2 * i * d.c;
+      double* sdzh = sdz + d.c;
+      for (int64_t ch = 0; ch < d.c; ch++) {
+        m[ch] = mean[i * d.groups + ch / d.cg];
+        r[ch] = rstd[i * d.groups + ch / d.cg];
+      }
+      for (int64_t p = 0; p < d.hw; p++) {
+        const float* xp = x + base + p * d.c;
+        const float* dyp = dy + base + p * d.c;
+        float* dzp = dz.data() + p * d.c;
+        float* hp = hat.data() + p * d.c;
+        for (int64_t ch = 0; ch < d.c; ch++) {
+          const float h = (xp[ch] - m[ch]) * r[ch];
+          hp[ch] = h;
+          if (silu) {
+            const float z = h * gamma[ch] + beta[ch];
+            const float s = 1.f / (1.f + FastExp(-z));
+            dzp[ch] = dyp[ch] * s * (1.f + z * (1.f - s));
+          } else {
+            dzp[ch] = dyp[ch];
+          }
+        }
+        for (int64_t ch = 0; ch < d.c; ch++) {
+          sdz[ch] += dzp[ch];
+          sdzh[ch] += static_cast<double>(dzp[ch]) * hp[ch];
+        }
+      }
+      for (int64_t g = 0; g < d.groups; g++) {
+        double m1 = 0.0, m2 = 0.0;  // Σ ĝ, Σ ĝ·x̂ over the group
+        for (int64_t k = 0; k < d.cg; k++) {
+          const int64_t ch = g * d.cg + k;
+          m1 += gamma[ch] * sdz[ch];
+          m2 += gamma[ch] * sdzh[ch];
+        }
+        for (int64_t k = 0; k < d.cg; k++) {  // dx = dz·a − x̂·b − c, folded per channel
+          const int64_t ch = g * d.cg + k;
+          a[ch] = r[ch] * gamma[ch];
+          b[ch] = static_cast<float>(r[ch] * m2 / count);
+          c[ch] = static_cast<float>(r[ch] * m1 / count);
+        }
+      }
+      for (int64_t p = 0; p < d.hw; p++) {
+        const float* dzp = dz.data() + p * d.c;
+        const float* hp = hat.data() + p * d.c;
+        float* dxp = dx + base + p * d.c;
+        for (int64_t ch = 0; ch < d.c; ch++) dxp[ch] = dzp[ch] * a[ch] - hp[ch] * b[ch] - c[ch];
+      }
+    }
+  });
+  for (int64_t ch = 0; ch < d.c; ch++) {
+    double sdz = 0.0, sdzh = 0.0;
+    for (int64_t i = 0; i < d.n; i++) {
+      sdz += partial[2 * i * d.c + ch];
+      sdzh += partial[2 * i * d.c + d.c + ch];
+    }
+    dbeta[ch] = static_cast<float>(sdz);
+    dgamma[ch] = static_cast<float>(sdzh);
+  }
+  return env.Undefined();
+}
+
 // ------------------------------------------------------------- fused Adam
 
 enum AdamDecay { kNoDecay = 0, kL2Decay = 1, kDecoupledDecay = 2 };
@@ -1315,6 +1506,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
   exports.Set("gelu", Napi::Function::New(env, GeluJs, "gelu"));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNormJs, "layerNorm"));
+  exports.Set("groupNorm", Napi::Function::New(env, GroupNormJs, "groupNorm"));
+  exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGradJs, "groupNormGrad"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("greater", Napi::Function::New(env, GreaterJs, "greater"));
   exports.Set("select", Napi::Function::New(env, SelectJs, "select"));

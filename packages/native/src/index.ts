@@ -25,6 +25,7 @@ import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
 import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
+import { makeGroupNorm, makeGroupNormGrad } from './group-norm.js';
 import {
   BACKEND,
   makeBinary,
@@ -78,6 +79,8 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptLayerNorm',
   'SculptGelu',
   'SculptAdamUpdate',
+  'SculptGroupNorm',
+  'SculptGroupNormGrad',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -235,6 +238,8 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptLayerNorm: () => makeLayerNorm(addon),
     SculptGelu: () => makeGelu(addon),
     SculptAdamUpdate: () => makeAdamUpdate(addon),
+    SculptGroupNorm: () => makeGroupNorm(addon),
+    SculptGroupNormGrad: () => makeGroupNormGrad(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);
