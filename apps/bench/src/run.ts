@@ -19,7 +19,7 @@
  *
  *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default] [--tfjs-adam]
  *
- * `--unfused` leaves out sculpt's fused kernels (native LayerNorm, GELU and
+ * `--unfused` leaves out sculpt's fused kernels (native LayerNorm, GELU, GroupNorm and
  * the Adam update) to measure what they gain, `--unfused=adamUpdate` (keys of
  * `FUSED_KERNELS`, comma-separated) only those named; `--cached-only` times generation with the KV cache
  * only; `--malloc-default` registers the native kernels with
