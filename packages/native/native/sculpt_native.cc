@@ -837,17 +837,18 @@ GroupDims GetGroupDims(const Napi::CallbackInfo& info, size_t index) {
   return {d[0], d[1], d[2], d[3], d[2] / d[3]};
 }
 
-// Per-channel sums over an image's pixels, then per-group totals.
-void GroupSums(const GroupDims& d, const float* x, const double* shift, double* perChannel,
-               double* perGroup) {
-  std::fill(perChannel, perChannel + d.c, 0.0);
+// Per-channel sums over an image's pixels (float: at most H·W terms each), then
+// per-group totals in double. With `shift`, sums of squared deviations from it.
+void GroupSums(const GroupDims& d, const float* __restrict__ x, const float* __restrict__ shift,
+               float* __restrict__ perChannel, double* perGroup) {
+  std::fill(perChannel, perChannel + d.c, 0.f);
   for (int64_t p = 0; p < d.hw; p++) {
-    const float* xp = x + p * d.c;
+    const float* __restrict__ xp = x + p * d.c;
     if (shift == nullptr) {
       for (int64_t ch = 0; ch < d.c; ch++) perChannel[ch] += xp[ch];
     } else {
       for (int64_t ch = 0; ch < d.c; ch++) {
-        const double v = xp[ch] - shift[ch];
+        const float v = xp[ch] - shift[ch];
         perChannel[ch] += v * v;
       }
     }
@@ -859,7 +860,19 @@ void GroupSums(const GroupDims& d, const float* x, const double* shift, double* 
   }
 }
 
-inline float Silu(float z) { return z / (1.f + FastExp(-z)); }
+// y = x·scale + offset over one image's pixels, then z·σ(z) when Silu.
+template <bool Silu>
+void GroupAffine(const GroupDims& d, const float* __restrict__ x, const float* __restrict__ scale,
+                 const float* __restrict__ offset, float* __restrict__ y) {
+  for (int64_t p = 0; p < d.hw; p++) {
+    const float* __restrict__ xp = x + p * d.c;
+    float* __restrict__ yp = y + p * d.c;
+    for (int64_t ch = 0; ch < d.c; ch++) {
+      const float z = xp[ch] * scale[ch] + offset[ch];
+      yp[ch] = Silu ? z / (1.f + FastExp(-z)) : z;
+    }
+  }
+}
 
 // groupNorm(heap, xOff, gOff, bOff, yOff, meanOff, rstdOff, dims [n, hw, c, groups], eps, silu)
 Napi::Value GroupNormJs(const Napi::CallbackInfo& info) {
@@ -877,15 +890,15 @@ Napi::Value GroupNormJs(const Napi::CallbackInfo& info) {
   float* rstd = Range(env, heap, Int(info, 6), d.n * d.groups, "rstd");
   const double count = static_cast<double>(d.hw * d.cg);
   ParallelFor(d.n, std::max<int64_t>(1, kGrain / (d.hw * d.c)), [&](int64_t lo, int64_t hi) {
-    std::vector<double> channel(d.c), group(d.groups), shift(d.c);
-    std::vector<float> scale(d.c), offset(d.c);
+    std::vector<double> group(d.groups);
+    std::vector<float> channel(d.c), shift(d.c), scale(d.c), offset(d.c);
     for (int64_t i = lo; i < hi; i++) {
       const float* xi = x + i * d.hw * d.c;
-      float* yi = y + i * d.hw * d.c;
+      float* mi = mean + i * d.groups;
       GroupSums(d, xi, nullptr, channel.data(), group.data());
       for (int64_t g = 0; g < d.groups; g++) {
-        mean[i * d.groups + g] = static_cast<float>(group[g] / count);
-        for (int64_t k = 0; k < d.cg; k++) shift[g * d.cg + k] = mean[i * d.groups + g];
+        mi[g] = static_cast<float>(group[g] / count);
+        for (int64_t k = 0; k < d.cg; k++) shift[g * d.cg + k] = mi[g];
       }
       GroupSums(d, xi, shift.data(), channel.data(), group.data());
       for (int64_t g = 0; g < d.groups; g++) {
@@ -894,21 +907,45 @@ Napi::Value GroupNormJs(const Napi::CallbackInfo& info) {
         for (int64_t k = 0; k < d.cg; k++) {
           const int64_t ch = g * d.cg + k;
           scale[ch] = r * gamma[ch];  // z = x·scale + offset
-          offset[ch] = beta[ch] - mean[i * d.groups + g] * scale[ch];
+          offset[ch] = beta[ch] - mi[g] * scale[ch];
         }
       }
-      for (int64_t p = 0; p < d.hw; p++) {
-        const float* xp = xi + p * d.c;
-        float* yp = yi + p * d.c;
-        if (silu) {
-          for (int64_t ch = 0; ch < d.c; ch++) yp[ch] = Silu(xp[ch] * scale[ch] + offset[ch]);
-        } else {
-          for (int64_t ch = 0; ch < d.c; ch++) yp[ch] = xp[ch] * scale[ch] + offset[ch];
-        }
-      }
+      float* yi = y + i * d.hw * d.c;
+      if (silu) GroupAffine<true>(d, xi, scale.data(), offset.data(), yi);
+      else GroupAffine<false>(d, xi, scale.data(), offset.data(), yi);
     }
   });
   return env.Undefined();
+}
+
+// One image's x̂ and dz (= dy, or dy·σ(z)(1 + z(1 − σ(z))) with z = x̂·γ + β when
+// Silu), and the per-channel sums Σ dz and Σ dz·x̂.
+template <bool Silu>
+void GroupGradPass(const GroupDims& d, const float* __restrict__ x, const float* __restrict__ dy,
+                   const float* __restrict__ m, const float* __restrict__ r,
+                   const float* __restrict__ gamma, const float* __restrict__ beta,
+                   float* __restrict__ hat, float* __restrict__ dz, float* __restrict__ sdz,
+                   float* __restrict__ sdzh) {
+  std::fill(sdz, sdz + d.c, 0.f);
+  std::fill(sdzh, sdzh + d.c, 0.f);
+  for (int64_t p = 0; p < d.hw; p++) {
+    const int64_t at = p * d.c;
+    for (int64_t ch = 0; ch < d.c; ch++) {
+      const float h = (x[at + ch] - m[ch]) * r[ch];
+      hat[at + ch] = h;
+      if (Silu) {
+        const float z = h * gamma[ch] + beta[ch];
+        const float s = 1.f / (1.f + FastExp(-z));
+        dz[at + ch] = dy[at + ch] * s * (1.f + z * (1.f - s));
+      } else {
+        dz[at + ch] = dy[at + ch];
+      }
+    }
+    for (int64_t ch = 0; ch < d.c; ch++) {
+      sdz[ch] += dz[at + ch];
+      sdzh[ch] += dz[at + ch] * hat[at + ch];
+    }
+  }
 }
 
 // GroupNorm's gradient from x and the saved mean and rstd (x̂ recomputed):
@@ -936,46 +973,32 @@ Napi::Value GroupNormGradJs(const Napi::CallbackInfo& info) {
   float* dx = Range(env, heap, o[6], size, "dx");
   float* dgamma = Range(env, heap, o[7], d.c, "dgamma");
   float* dbeta = Range(env, heap, o[8], d.c, "dbeta");
-  std::vector<double> partial(2 * d.n * d.c);  // per image: Σ dz, Σ dz·x̂ per channel
+  std::vector<float> partial(2 * d.n * d.c);  // per image: Σ dz, Σ dz·x̂ per channel
   const double count = static_cast<double>(d.hw * d.cg);
   ParallelFor(d.n, std::max<int64_t>(1, kGrain / (4 * d.hw * d.c)), [&](int64_t lo, int64_t hi) {
     std::vector<float> dz(d.hw * d.c), hat(d.hw * d.c), m(d.c), r(d.c);
     std::vector<float> a(d.c), b(d.c), c(d.c);
     for (int64_t i = lo; i < hi; i++) {
       const int64_t base = i * d.hw * d.c;
-      double* sdz = partial.data() + 2 * i * d.c;
-      double* sdzh = sdz + d.c;
+      float* sdz = partial.data() + 2 * i * d.c;
+      float* sdzh = sdz + d.c;
       for (int64_t ch = 0; ch < d.c; ch++) {
         m[ch] = mean[i * d.groups + ch / d.cg];
         r[ch] = rstd[i * d.groups + ch / d.cg];
       }
-      for (int64_t p = 0; p < d.hw; p++) {
-        const float* xp = x + base + p * d.c;
-        const float* dyp = dy + base + p * d.c;
-        float* dzp = dz.data() + p * d.c;
-        float* hp = hat.data() + p * d.c;
-        for (int64_t ch = 0; ch < d.c; ch++) {
-          const float h = (xp[ch] - m[ch]) * r[ch];
-          hp[ch] = h;
-          if (silu) {
-            const float z = h * gamma[ch] + beta[ch];
-            const float s = 1.f / (1.f + FastExp(-z));
-            dzp[ch] = dyp[ch] * s * (1.f + z * (1.f - s));
-          } else {
-            dzp[ch] = dyp[ch];
-          }
-        }
-        for (int64_t ch = 0; ch < d.c; ch++) {
-          sdz[ch] += dzp[ch];
-          sdzh[ch] += static_cast<double>(dzp[ch]) * hp[ch];
-        }
+      if (silu) {
+        GroupGradPass<true>(d, x + base, dy + base, m.data(), r.data(), gamma, beta, hat.data(),
+                            dz.data(), sdz, sdzh);
+      } else {
+        GroupGradPass<false>(d, x + base, dy + base, m.data(), r.data(), gamma, beta, hat.data(),
+                             dz.data(), sdz, sdzh);
       }
       for (int64_t g = 0; g < d.groups; g++) {
         double m1 = 0.0, m2 = 0.0;  // Σ ĝ, Σ ĝ·x̂ over the group
         for (int64_t k = 0; k < d.cg; k++) {
           const int64_t ch = g * d.cg + k;
-          m1 += gamma[ch] * sdz[ch];
-          m2 += gamma[ch] * sdzh[ch];
+          m1 += static_cast<double>(gamma[ch]) * sdz[ch];
+          m2 += static_cast<double>(gamma[ch]) * sdzh[ch];
         }
         for (int64_t k = 0; k < d.cg; k++) {  // dx = dz·a − x̂·b − c, folded per channel
           const int64_t ch = g * d.cg + k;
@@ -984,11 +1007,14 @@ Napi::Value GroupNormGradJs(const Napi::CallbackInfo& info) {
           c[ch] = static_cast<float>(r[ch] * m1 / count);
         }
       }
+      const float* __restrict__ dzp = dz.data();
+      const float* __restrict__ hp = hat.data();
+      float* __restrict__ dxi = dx + base;
       for (int64_t p = 0; p < d.hw; p++) {
-        const float* dzp = dz.data() + p * d.c;
-        const float* hp = hat.data() + p * d.c;
-        float* dxp = dx + base + p * d.c;
-        for (int64_t ch = 0; ch < d.c; ch++) dxp[ch] = dzp[ch] * a[ch] - hp[ch] * b[ch] - c[ch];
+        const int64_t at = p * d.c;
+        for (int64_t ch = 0; ch < d.c; ch++) {
+          dxi[at + ch] = dzp[at + ch] * a[ch] - hp[at + ch] * b[ch] - c[ch];
+        }
       }
     }
   });
