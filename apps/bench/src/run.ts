@@ -13,7 +13,7 @@
  * Each configuration runs in its own process (kernels and threads are global).
  * Prints one JSON object: ms per step (median of 10 after 3 warm-up steps,
  * and the fastest step; `--quick`: 2 after 1, without tfjs+fill), GFLOP/s
- * where it applies, memory (live tensor MB, peak RSS, tensors leaked), and
+ * where it applies, memory (live tensor MB, peak RSS, the wasm heap, tensors leaked), and
  * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
@@ -62,6 +62,12 @@ function median(sorted: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The wasm backend's memory, MB: it grows to the largest step so far and never shrinks (undefined off wasm). */
+function wasmHeapMB(): number | undefined {
+  const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+  return wasm?.HEAPU8 ? Math.round(wasm.HEAPU8.buffer.byteLength / 2 ** 20) : undefined;
+}
+
 /** Times `workload`: warm-up steps, then `iterations` timed steps, each ending with a read-back. */
 function measure(workload: Workload, rng: Rng): Result {
   const tensorsBefore = tf.memory().numTensors;
@@ -91,6 +97,8 @@ function measure(workload: Workload, rng: Rng): Result {
     if (workload.flops) result.gflops = round(workload.flops / (ms * 1e6), 1);
     result.tensorMB = round(tf.memory().numBytes / 2 ** 20, 1);
     result.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+    const heap = wasmHeapMB();
+    if (heap !== undefined) result.wasmHeapMB = heap;
   } finally {
     session.dispose();
   }
