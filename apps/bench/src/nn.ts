@@ -6,6 +6,7 @@
  */
 
 import type { Rng } from '@sculpt/core';
+import { groupNormSilu as diffusionGroupNormSilu } from '@sculpt/diffusion';
 import * as tf from '@tensorflow/tfjs-core';
 import { SculptAdam } from './optim.js';
 
@@ -114,19 +115,18 @@ export function layerNorm(p: Params, prefix: string, x: tf.Tensor): tf.Tensor {
   return tf.add(tf.mul(normalised, p[`${prefix}.g`]), p[`${prefix}.b`]);
 }
 
-/** Group normalisation of NHWC `x` with `groups` groups. */
-export function groupNorm(p: Params, prefix: string, x: tf.Tensor4D, groups: number): tf.Tensor4D {
-  const [batch, height, width, channels] = x.shape;
-  const grouped = tf.reshape(x, [batch, height, width, groups, channels / groups]);
-  const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
-  const normalised = tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, 1e-5)));
-  const back = tf.reshape(normalised, x.shape);
-  return tf.add(tf.mul(back, p[`${prefix}.g`]), p[`${prefix}.b`]) as tf.Tensor4D;
-}
-
-/** SiLU: x·σ(x). */
-export function silu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.sigmoid(x));
+/**
+ * SiLU(GroupNorm(x)) of NHWC `x` with `groups` groups (torch's GroupNorm then
+ * SiLU) as @sculpt/diffusion's one op: its own gradient, and sculpt's fused
+ * kernel on wasm with @sculpt/native.
+ */
+export function groupNormSilu(
+  p: Params,
+  prefix: string,
+  x: tf.Tensor4D,
+  groups: number,
+): tf.Tensor4D {
+  return diffusionGroupNormSilu(x, p[`${prefix}.g`], p[`${prefix}.b`], groups) as tf.Tensor4D;
 }
 
 /** GELU, tanh approximation (torch's `approximate='tanh'`). */

@@ -19,6 +19,8 @@ export interface Result {
   tensorMB?: number;
   /** The process's peak resident memory so far, MB (workloads run in order in one process). */
   peakRssMB?: number;
+  /** On wasm: the backend's memory, MB, after the timed steps (the largest step's intermediates; it never shrinks). */
+  wasmHeapMB?: number;
   /** Tensors still alive after the workload was disposed (0: every step is leak-free). */
   leakedTensors?: number;
   error?: string;

@@ -13,13 +13,13 @@
  * Each configuration runs in its own process (kernels and threads are global).
  * Prints one JSON object: ms per step (median of 10 after 3 warm-up steps,
  * and the fastest step; `--quick`: 2 after 1, without tfjs+fill), GFLOP/s
- * where it applies, memory (live tensor MB, peak RSS, tensors leaked), and
+ * where it applies, memory (live tensor MB, peak RSS, the wasm heap, tensors leaked), and
  * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
  *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default] [--no-avx512] [--tfjs-adam]
  *
- * `--unfused` leaves out sculpt's fused kernels (native LayerNorm, GELU and
+ * `--unfused` leaves out sculpt's fused kernels (native LayerNorm, GELU, GroupNorm and
  * the Adam update) to measure what they gain, `--unfused=adamUpdate` (keys of
  * `FUSED_KERNELS`, comma-separated) only those named; `--cached-only` times generation with the KV cache
  * only; `--malloc-default` registers the native kernels with
@@ -63,6 +63,12 @@ function median(sorted: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The wasm backend's memory, MB: it grows to the largest step so far and never shrinks (undefined off wasm). */
+function wasmHeapMB(): number | undefined {
+  const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+  return wasm?.HEAPU8 ? Math.round(wasm.HEAPU8.buffer.byteLength / 2 ** 20) : undefined;
+}
+
 /** Times `workload`: warm-up steps, then `iterations` timed steps, each ending with a read-back. */
 function measure(workload: Workload, rng: Rng): Result {
   const tensorsBefore = tf.memory().numTensors;
@@ -92,6 +98,8 @@ function measure(workload: Workload, rng: Rng): Result {
     if (workload.flops) result.gflops = round(workload.flops / (ms * 1e6), 1);
     result.tensorMB = round(tf.memory().numBytes / 2 ** 20, 1);
     result.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+    const heap = wasmHeapMB();
+    if (heap !== undefined) result.wasmHeapMB = heap;
   } finally {
     session.dispose();
   }

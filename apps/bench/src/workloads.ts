@@ -20,11 +20,10 @@ import {
   convTranspose2x,
   dense,
   denseParams,
-  groupNorm,
+  groupNormSilu,
   minimize,
   normParams,
   type Params,
-  silu,
 } from './nn.js';
 import { benchAdam, benchAdamW } from './optim.js';
 import { convVae, vqVae } from './vae-workloads.js';
@@ -237,18 +236,8 @@ export const unet: Workload = {
     convParams(p, rng, 'out', 3, 32, 1);
 
     const res = (prefix: string, x: tf.Tensor4D): tf.Tensor4D => {
-      const h1 = conv(
-        p,
-        `${prefix}.c1`,
-        silu(groupNorm(p, `${prefix}.n1`, x, 8)) as tf.Tensor4D,
-        1,
-      );
-      const h2 = conv(
-        p,
-        `${prefix}.c2`,
-        silu(groupNorm(p, `${prefix}.n2`, h1, 8)) as tf.Tensor4D,
-        1,
-      );
+      const h1 = conv(p, `${prefix}.c1`, groupNormSilu(p, `${prefix}.n1`, x, 8), 1);
+      const h2 = conv(p, `${prefix}.c2`, groupNormSilu(p, `${prefix}.n2`, h1, 8), 1);
       const skip = p[`${prefix}.skip.w`] ? conv(p, `${prefix}.skip`, x, 1) : x;
       return tf.add(skip, h2);
     };

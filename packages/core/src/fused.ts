@@ -38,6 +38,15 @@ import * as tf from '@tensorflow/tfjs-core';
  *   (caches as for `cachedAttention`), attrs `{ numHeads, epsilon }`; outputs
  *   `[x' [B, C], k', v']`: x' = x + c_proj(attention) then
  *   x' + mlp.c_proj(gelu(c_fc(ln_2(x')))), the caches grown by one position.
+ * - `groupNorm` (`'SculptGroupNorm'`): GroupNorm of a float32 NHWC `x`
+ *   [B, H, W, C] over `groups` groups of C/groups channels; inputs
+ *   `{ x, gamma [C], beta [C] }`, attrs `{ groups, epsilon, silu }`; outputs
+ *   `[y, mean, rstd]`: z = (x − mean)·rstd·γ + β with tfjs's `moments`
+ *   (biased variance) per image and group, y = z, or z·σ(z) when `silu`;
+ *   mean and rstd = 1/√(var + ε) are [B, groups] (what the gradient needs).
+ * - `groupNormGrad` (`'SculptGroupNormGrad'`): its gradient, x̂ recomputed
+ *   from x; inputs `{ dy, x, gamma, beta, mean, rstd }`, attrs
+ *   `{ groups, silu }`; outputs `[dx, dgamma, dbeta]`.
  *
  * @example
  * ```ts
@@ -52,6 +61,8 @@ export const FUSED_KERNELS = Object.freeze({
   adamUpdate: 'SculptAdamUpdate',
   cachedAttention: 'SculptCachedAttention',
   gptBlockDecode: 'SculptGptBlockDecode',
+  groupNorm: 'SculptGroupNorm',
+  groupNormGrad: 'SculptGroupNormGrad',
 } as const);
 
 /**

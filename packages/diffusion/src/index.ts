@@ -30,6 +30,7 @@ export {
   ClassEmbedding,
   GroupNormalization,
   groupNorm,
+  groupNormSilu,
   PixelShuffle,
   SelfAttention2D,
   SinusoidalEmbedding,

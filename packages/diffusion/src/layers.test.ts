@@ -91,6 +91,22 @@ describe('GroupNormalization', () => {
     x.dispose();
   });
 
+  it('with silu: true applies x·σ(x) after the norm, and round-trips it', async () => {
+    const layer = new GroupNormalization({ groups: 2, silu: true, name: 'gn_act' });
+    const plain = new GroupNormalization({ groups: 2, name: 'gn' });
+    const copy = new GroupNormalization(layer.getConfig() as never);
+    expect(copy.getConfig()).toEqual(layer.getConfig());
+    expect(copy.silu).toBe(true);
+    expect(plain.getConfig()).not.toHaveProperty('silu'); // older configs read the same
+    const x = tf.randomNormal([2, 3, 3, 4], 0, 1, 'float32', 5);
+    const y = layer.apply(x) as tf.Tensor;
+    const z = plain.apply(x) as tf.Tensor;
+    const want = tf.mul(z, tf.sigmoid(z));
+    expect(tf.max(tf.abs(tf.sub(y, want))).dataSync()[0]).toBeLessThan(1e-6);
+    await expectNoLeak(() => layer.apply(x) as tf.Tensor);
+    tf.dispose([x, y, z, want]);
+  });
+
   it('rejects channels not divisible by groups', () => {
     const layer = new GroupNormalization({ groups: 3 });
     expect(() => layer.build([1, 2, 2, 4])).toThrow(

@@ -12,6 +12,9 @@ import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { attendAndAdd, splitHeads } from './attention-ops.js';
+import { groupNorm, groupNormSilu } from './group-norm.js';
+
+export { groupNorm, groupNormSilu };
 
 type Shape = tfl.Shape;
 /** tfjs-layers' base layer options (`name`, `trainable`, …). */
@@ -23,50 +26,20 @@ const one = (inputs: Inputs): tf.Tensor => (Array.isArray(inputs) ? inputs[0] : 
 const firstShape = (s: Shape | Shape[]): Shape =>
   Array.isArray(s[0]) ? (s as Shape[])[0] : (s as Shape);
 
-/**
- * Group normalisation over NHWC (Wu & He 2018, arXiv 1803.08494): channels
- * split into `groups`, each normalised over H, W and its channels, then a
- * learned per-channel scale γ and shift β.
- *
- * @param x - `[B, H, W, C]`, C divisible by `groups`.
- * @returns a new `[B, H, W, C]` tensor; the caller owns it.
- * @example
- * ```ts
- * const y = groupNorm(x, gamma, beta, 8); // x: [2, 7, 7, 64]
- * ```
- */
-export function groupNorm(
-  x: tf.Tensor,
-  gamma: tf.Tensor,
-  beta: tf.Tensor,
-  groups: number,
-  epsilon = 1e-5,
-): tf.Tensor {
-  return tf.tidy(() => {
-    const [b, h, w, c] = x.shape;
-    const g = tf.reshape(x, [b, h, w, groups, c / groups]);
-    const { mean, variance } = tf.moments(g, [1, 2, 4], true);
-    const normed = tf.reshape(tf.mul(tf.sub(g, mean), tf.rsqrt(tf.add(variance, epsilon))), [
-      b,
-      h,
-      w,
-      c,
-    ]);
-    return tf.add(tf.mul(normed, gamma), beta);
-  });
-}
-
 /** Config of {@link GroupNormalization}. */
 export interface GroupNormalizationArgs extends LayerArgs {
   /** Number of groups; must divide the channels. Default 8. */
   groups?: number;
   /** Added to the variance. Default 1e-5. */
   epsilon?: number;
+  /** Applies SiLU (x·σ(x)) after the affine, fused with the norm. Default false. */
+  silu?: boolean;
 }
 
 /**
- * tfjs layer for {@link groupNorm} (tfjs-layers has none). Weights: `gamma`
- * (ones) and `beta` (zeros), one per channel.
+ * tfjs layer for {@link groupNorm} (tfjs-layers has none), or with `silu: true`
+ * {@link groupNormSilu} (norm + SiLU as one op). Weights: `gamma` (ones) and
+ * `beta` (zeros), one per channel.
  * @example
  * ```ts
  * const norm = new GroupNormalization({ groups: 8, name: 'norm' });
@@ -77,6 +50,7 @@ export class GroupNormalization extends tfl.layers.Layer {
   static readonly className = 'GroupNormalization';
   readonly groups: number;
   readonly epsilon: number;
+  readonly silu: boolean;
   private gamma!: tfl.LayerVariable;
   private beta!: tfl.LayerVariable;
 
@@ -84,6 +58,7 @@ export class GroupNormalization extends tfl.layers.Layer {
     super(args);
     this.groups = args.groups ?? 8;
     this.epsilon = args.epsilon ?? 1e-5;
+    this.silu = args.silu ?? false;
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -102,13 +77,20 @@ export class GroupNormalization extends tfl.layers.Layer {
   }
 
   override call(inputs: Inputs, _kwargs: Kwargs): tf.Tensor {
+    const norm = this.silu ? groupNormSilu : groupNorm;
     return tf.tidy(() =>
-      groupNorm(one(inputs), this.gamma.read(), this.beta.read(), this.groups, this.epsilon),
+      norm(one(inputs), this.gamma.read(), this.beta.read(), this.groups, this.epsilon),
     );
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), groups: this.groups, epsilon: this.epsilon };
+    const config: tf.serialization.ConfigDict = {
+      ...super.getConfig(),
+      groups: this.groups,
+      epsilon: this.epsilon,
+    };
+    if (this.silu) config.silu = true; // absent when false: older configs read the same
+    return config;
   }
 }
 

@@ -1012,6 +1012,223 @@ Napi::Value GptBlockDecodeJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ------------------------------------------------------------- fused GroupNorm
+
+// GroupNorm over NHWC x [n, hw, c] with `groups` groups of c/groups channels:
+// per (image, group), mean and rstd = 1/√(var + ε) over hw·c/groups values
+// (tfjs's moments: the mean, then the mean of squared deviations), then
+// z = (x − mean)·rstd·γ + β and, with silu, y = z·σ(z). Sums in double.
+struct GroupDims {
+  int64_t n, hw, c, groups, cg;
+};
+
+GroupDims GetGroupDims(const Napi::CallbackInfo& info, size_t index) {
+  Napi::Env env = info.Env();
+  if (!info[index].IsTypedArray() ||
+      info[index].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[index].As<Napi::Int32Array>().ElementLength() != 4) {
+    throw Napi::TypeError::New(env, "sculpt native: expected groupNorm dims as an Int32Array(4)");
+  }
+  const int32_t* d = info[index].As<Napi::Int32Array>().Data();
+  if (d[0] < 1 || d[1] < 1 || d[2] < 1 || d[3] < 1 || d[2] % d[3] != 0) {
+    throw Napi::RangeError::New(env, "sculpt native: groupNorm dims must be positive, groups dividing channels");
+  }
+  return {d[0], d[1], d[2], d[3], d[2] / d[3]};
+}
+
+// Per-channel sums over an image's pixels (float: at most H·W terms each), then
+// per-group totals in double. With `shift`, sums of squared deviations from it.
+void GroupSums(const GroupDims& d, const float* __restrict__ x, const float* __restrict__ shift,
+               float* __restrict__ perChannel, double* perGroup) {
+  std::fill(perChannel, perChannel + d.c, 0.f);
+  for (int64_t p = 0; p < d.hw; p++) {
+    const float* __restrict__ xp = x + p * d.c;
+    if (shift == nullptr) {
+      for (int64_t ch = 0; ch < d.c; ch++) perChannel[ch] += xp[ch];
+    } else {
+      for (int64_t ch = 0; ch < d.c; ch++) {
+        const float v = xp[ch] - shift[ch];
+        perChannel[ch] += v * v;
+      }
+    }
+  }
+  for (int64_t g = 0; g < d.groups; g++) {
+    double s = 0.0;
+    for (int64_t k = 0; k < d.cg; k++) s += perChannel[g * d.cg + k];
+    perGroup[g] = s;
+  }
+}
+
+// y = x·scale + offset over one image's pixels, then z·σ(z) when Silu.
+template <bool Silu>
+void GroupAffine(const GroupDims& d, const float* __restrict__ x, const float* __restrict__ scale,
+                 const float* __restrict__ offset, float* __restrict__ y) {
+  for (int64_t p = 0; p < d.hw; p++) {
+    const float* __restrict__ xp = x + p * d.c;
+    float* __restrict__ yp = y + p * d.c;
+    for (int64_t ch = 0; ch < d.c; ch++) {
+      const float z = xp[ch] * scale[ch] + offset[ch];
+      yp[ch] = Silu ? z / (1.f + FastExp(-z)) : z;
+    }
+  }
+}
+
+// groupNorm(heap, xOff, gOff, bOff, yOff, meanOff, rstdOff, dims [n, hw, c, groups], eps, silu)
+Napi::Value GroupNormJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  const GroupDims d = GetGroupDims(info, 7);
+  const float eps = static_cast<float>(Num(info, 8));
+  const bool silu = info[9].ToBoolean().Value();
+  const int64_t size = d.n * d.hw * d.c;
+  const float* x = Range(env, heap, Int(info, 1), size, "x");
+  const float* gamma = Range(env, heap, Int(info, 2), d.c, "gamma");
+  const float* beta = Range(env, heap, Int(info, 3), d.c, "beta");
+  float* y = Range(env, heap, Int(info, 4), size, "output");
+  float* mean = Range(env, heap, Int(info, 5), d.n * d.groups, "mean");
+  float* rstd = Range(env, heap, Int(info, 6), d.n * d.groups, "rstd");
+  const double count = static_cast<double>(d.hw * d.cg);
+  ParallelFor(d.n, std::max<int64_t>(1, kGrain / (d.hw * d.c)), [&](int64_t lo, int64_t hi) {
+    std::vector<double> group(d.groups);
+    std::vector<float> channel(d.c), shift(d.c), scale(d.c), offset(d.c);
+    for (int64_t i = lo; i < hi; i++) {
+      const float* xi = x + i * d.hw * d.c;
+      float* mi = mean + i * d.groups;
+      GroupSums(d, xi, nullptr, channel.data(), group.data());
+      for (int64_t g = 0; g < d.groups; g++) {
+        mi[g] = static_cast<float>(group[g] / count);
+        for (int64_t k = 0; k < d.cg; k++) shift[g * d.cg + k] = mi[g];
+      }
+      GroupSums(d, xi, shift.data(), channel.data(), group.data());
+      for (int64_t g = 0; g < d.groups; g++) {
+        const float r = 1.f / std::sqrt(static_cast<float>(group[g] / count) + eps);
+        rstd[i * d.groups + g] = r;
+        for (int64_t k = 0; k < d.cg; k++) {
+          const int64_t ch = g * d.cg + k;
+          scale[ch] = r * gamma[ch];  // z = x·scale + offset
+          offset[ch] = beta[ch] - mi[g] * scale[ch];
+        }
+      }
+      float* yi = y + i * d.hw * d.c;
+      if (silu) GroupAffine<true>(d, xi, scale.data(), offset.data(), yi);
+      else GroupAffine<false>(d, xi, scale.data(), offset.data(), yi);
+    }
+  });
+  return env.Undefined();
+}
+
+// One image's x̂ and dz (= dy, or dy·σ(z)(1 + z(1 − σ(z))) with z = x̂·γ + β when
+// Silu), and the per-channel sums Σ dz and Σ dz·x̂.
+template <bool Silu>
+void GroupGradPass(const GroupDims& d, const float* __restrict__ x, const float* __restrict__ dy,
+                   const float* __restrict__ m, const float* __restrict__ r,
+                   const float* __restrict__ gamma, const float* __restrict__ beta,
+                   float* __restrict__ hat, float* __restrict__ dz, float* __restrict__ sdz,
+                   float* __restrict__ sdzh) {
+  std::fill(sdz, sdz + d.c, 0.f);
+  std::fill(sdzh, sdzh + d.c, 0.f);
+  for (int64_t p = 0; p < d.hw; p++) {
+    const int64_t at = p * d.c;
+    for (int64_t ch = 0; ch < d.c; ch++) {
+      const float h = (x[at + ch] - m[ch]) * r[ch];
+      hat[at + ch] = h;
+      if (Silu) {
+        const float z = h * gamma[ch] + beta[ch];
+        const float s = 1.f / (1.f + FastExp(-z));
+        dz[at + ch] = dy[at + ch] * s * (1.f + z * (1.f - s));
+      } else {
+        dz[at + ch] = dy[at + ch];
+      }
+    }
+    for (int64_t ch = 0; ch < d.c; ch++) {
+      sdz[ch] += dz[at + ch];
+      sdzh[ch] += dz[at + ch] * hat[at + ch];
+    }
+  }
+}
+
+// GroupNorm's gradient from x and the saved mean and rstd (x̂ recomputed):
+// dz = dy (·σ(z)(1 + z(1 − σ(z))) with silu), dβ = Σ dz, dγ = Σ dz·x̂, and per
+// (image, group) with ĝ = dz·γ: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)).
+// groupNormGrad(heap, [dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta] offsets,
+//               dims [n, hw, c, groups], silu)
+Napi::Value GroupNormGradJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Heap heap = GetHeap(info, 0);
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[1].As<Napi::Int32Array>().ElementLength() != 9) {
+    throw Napi::TypeError::New(env, "sculpt native: groupNormGrad takes 9 offsets as an Int32Array");
+  }
+  const int32_t* o = info[1].As<Napi::Int32Array>().Data();
+  const GroupDims d = GetGroupDims(info, 2);
+  const bool silu = info[3].ToBoolean().Value();
+  const int64_t size = d.n * d.hw * d.c, stats = d.n * d.groups;
+  const float* dy = Range(env, heap, o[0], size, "dy");
+  const float* x = Range(env, heap, o[1], size, "x");
+  const float* gamma = Range(env, heap, o[2], d.c, "gamma");
+  const float* beta = Range(env, heap, o[3], d.c, "beta");
+  const float* mean = Range(env, heap, o[4], stats, "mean");
+  const float* rstd = Range(env, heap, o[5], stats, "rstd");
+  float* dx = Range(env, heap, o[6], size, "dx");
+  float* dgamma = Range(env, heap, o[7], d.c, "dgamma");
+  float* dbeta = Range(env, heap, o[8], d.c, "dbeta");
+  std::vector<float> partial(2 * d.n * d.c);  // per image: Σ dz, Σ dz·x̂ per channel
+  const double count = static_cast<double>(d.hw * d.cg);
+  ParallelFor(d.n, std::max<int64_t>(1, kGrain / (4 * d.hw * d.c)), [&](int64_t lo, int64_t hi) {
+    std::vector<float> dz(d.hw * d.c), hat(d.hw * d.c), m(d.c), r(d.c);
+    std::vector<float> a(d.c), b(d.c), c(d.c);
+    for (int64_t i = lo; i < hi; i++) {
+      const int64_t base = i * d.hw * d.c;
+      float* sdz = partial.data() + 2 * i * d.c;
+      float* sdzh = sdz + d.c;
+      for (int64_t ch = 0; ch < d.c; ch++) {
+        m[ch] = mean[i * d.groups + ch / d.cg];
+        r[ch] = rstd[i * d.groups + ch / d.cg];
+      }
+      if (silu) {
+        GroupGradPass<true>(d, x + base, dy + base, m.data(), r.data(), gamma, beta, hat.data(),
+                            dz.data(), sdz, sdzh);
+      } else {
+        GroupGradPass<false>(d, x + base, dy + base, m.data(), r.data(), gamma, beta, hat.data(),
+                             dz.data(), sdz, sdzh);
+      }
+      for (int64_t g = 0; g < d.groups; g++) {
+        double m1 = 0.0, m2 = 0.0;  // Σ ĝ, Σ ĝ·x̂ over the group
+        for (int64_t k = 0; k < d.cg; k++) {
+          const int64_t ch = g * d.cg + k;
+          m1 += static_cast<double>(gamma[ch]) * sdz[ch];
+          m2 += static_cast<double>(gamma[ch]) * sdzh[ch];
+        }
+        for (int64_t k = 0; k < d.cg; k++) {  // dx = dz·a − x̂·b − c, folded per channel
+          const int64_t ch = g * d.cg + k;
+          a[ch] = r[ch] * gamma[ch];
+          b[ch] = static_cast<float>(r[ch] * m2 / count);
+          c[ch] = static_cast<float>(r[ch] * m1 / count);
+        }
+      }
+      const float* __restrict__ dzp = dz.data();
+      const float* __restrict__ hp = hat.data();
+      float* __restrict__ dxi = dx + base;
+      for (int64_t p = 0; p < d.hw; p++) {
+        const int64_t at = p * d.c;
+        for (int64_t ch = 0; ch < d.c; ch++) {
+          dxi[at + ch] = dzp[at + ch] * a[ch] - hp[at + ch] * b[ch] - c[ch];
+        }
+      }
+    }
+  });
+  for (int64_t ch = 0; ch < d.c; ch++) {
+    double sdz = 0.0, sdzh = 0.0;
+    for (int64_t i = 0; i < d.n; i++) {
+      sdz += partial[2 * i * d.c + ch];
+      sdzh += partial[2 * i * d.c + d.c + ch];
+    }
+    dbeta[ch] = static_cast<float>(sdz);
+    dgamma[ch] = static_cast<float>(sdzh);
+  }
+  return env.Undefined();
+}
+
 // ------------------------------------------------------------- fused Adam
 
 enum AdamDecay { kNoDecay = 0, kL2Decay = 1, kDecoupledDecay = 2 };
@@ -1523,6 +1740,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cachedAttention", Napi::Function::New(env, CachedAttentionJs, "cachedAttention"));
   exports.Set("gptBlockDecode", Napi::Function::New(env, GptBlockDecodeJs, "gptBlockDecode"));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNormJs, "layerNorm"));
+  exports.Set("groupNorm", Napi::Function::New(env, GroupNormJs, "groupNorm"));
+  exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGradJs, "groupNormGrad"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("greater", Napi::Function::New(env, GreaterJs, "greater"));
   exports.Set("select", Napi::Function::New(env, SelectJs, "select"));

@@ -163,6 +163,21 @@ export interface NativeAddon {
     headDim: number,
     epsilon: number,
   ): void;
+  /** dims [B, H·W, C, groups]; mean and rstd [B, groups]; `silu` applies z·σ(z) after the affine. */
+  groupNorm(
+    heap: Float32Array,
+    xOff: number,
+    gammaOff: number,
+    betaOff: number,
+    yOff: number,
+    meanOff: number,
+    rstdOff: number,
+    dims: Int32Array,
+    epsilon: number,
+    silu: boolean,
+  ): void;
+  /** offsets [dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta]; dims as groupNorm's. */
+  groupNormGrad(heap: Float32Array, offsets: Int32Array, dims: Int32Array, silu: boolean): void;
   /** offsets [param, grad, m, v, param', m', v']; scalars [β1, 1−β1, β2, 1−β2, bc1, bc2, ε, η, λ, 1−η·λ]; decay 0 none, 1 L2, 2 decoupled. */
   adamUpdate(
     heap: Float32Array,

@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
 import { makeCachedAttention, makeGptBlockDecode } from './attention.js';
 import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
+import { makeGroupNorm, makeGroupNormGrad } from './group-norm.js';
 import {
   BACKEND,
   makeBinary,
@@ -81,6 +82,8 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptAdamUpdate',
   'SculptCachedAttention',
   'SculptGptBlockDecode',
+  'SculptGroupNorm',
+  'SculptGroupNormGrad',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -256,6 +259,8 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptAdamUpdate: () => makeAdamUpdate(addon),
     SculptCachedAttention: () => makeCachedAttention(addon),
     SculptGptBlockDecode: () => makeGptBlockDecode(addon),
+    SculptGroupNorm: () => makeGroupNorm(addon),
+    SculptGroupNormGrad: () => makeGroupNormGrad(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);
