@@ -226,6 +226,48 @@ describe('conv2d', () => {
         [0, 0],
       ],
     },
+    // co a multiple of 8 up to 32 (and, for the stride-1 input gradient, c): the direct
+    // AVX2 loops (partial blocks of pixels at the ends of a line, taps in the padding)
+    { name: '3×3 same, 16 → 16', x: [2, 9, 9, 16], f: [3, 3, 16, 16], strides: 1, pad: 'same' },
+    { name: '3×3 same, 5 → 32', x: [2, 7, 7, 5], f: [3, 3, 5, 32], strides: 1, pad: 'same' },
+    // over 256 output rows: the filter gradient summed in parts across threads
+    {
+      name: '3×3 same, 8 → 16, 4×16×16',
+      x: [4, 16, 16, 8],
+      f: [3, 3, 8, 16],
+      strides: 1,
+      pad: 'same',
+    },
+    { name: '3×3 same, 24 → 3', x: [3, 6, 5, 24], f: [3, 3, 24, 3], strides: 1, pad: 'same' },
+    { name: '3×3 stride 2, 3 → 24', x: [2, 11, 10, 3], f: [3, 3, 3, 24], strides: 2, pad: 'same' },
+    { name: '4×4 same on 4×4, 7 → 8', x: [2, 4, 4, 7], f: [4, 4, 7, 8], strides: 1, pad: 'same' },
+    {
+      name: '5×3 valid strides 2,1, 6 → 16',
+      x: [2, 11, 10, 6],
+      f: [5, 3, 6, 16],
+      strides: [2, 1],
+      pad: 'valid',
+    },
+    {
+      name: '3×3 dilation 2, 3 → 8',
+      x: [2, 12, 12, 3],
+      f: [3, 3, 3, 8],
+      strides: 1,
+      pad: 'same',
+      dilations: 2,
+    },
+    {
+      name: 'explicit padding, 4 → 16',
+      x: [2, 7, 8, 4],
+      f: [3, 2, 4, 16],
+      strides: 1,
+      pad: [
+        [0, 0],
+        [2, 0],
+        [0, 1],
+        [0, 0],
+      ],
+    },
     // one output or one input channel: the direct (thin) loops instead of im2col + sgemm
     {
       name: 'one output channel, 3×3 same',
