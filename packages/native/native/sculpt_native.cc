@@ -18,6 +18,7 @@
 #include <thread>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -570,9 +571,11 @@ void DirectBlock(const Conv& v, const float* x, const float* w, float* y, int64_
 
 // The same loops 16 wide where the CPU has AVX-512 (sgemm stays on OpenBLAS's AVX2 kernels):
 // output channels in blocks of 32 as two sums of 16 for 4 pixels, or one for 8.
+// SCULPT_NATIVE_AVX512=0 in the environment keeps them on AVX2 (read per call: tests set it).
 bool HasAvx512() {
-  static const bool ok = __builtin_cpu_supports("avx512f");
-  return ok;
+  static const bool cpu = __builtin_cpu_supports("avx512f");
+  const char* env = std::getenv("SCULPT_NATIVE_AVX512");
+  return cpu && !(env != nullptr && env[0] == '0');
 }
 
 template <int CO16, int P>

@@ -328,6 +328,25 @@ describe('conv2d', () => {
     }
   }
 
+  it('the AVX2 direct loops (SCULPT_NATIVE_AVX512=0) match cpu too', async () => {
+    process.env.SCULPT_NATIVE_AVX512 = '0';
+    try {
+      for (const f of [
+        [3, 3, 16, 32],
+        [3, 3, 32, 16],
+        [3, 3, 5, 24],
+      ]) {
+        await expectMatchesCpu({ x: [2, 9, 7, f[2]], f }, ({ x, f }) =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))),
+          )([x, f]),
+        );
+      }
+    } finally {
+      delete process.env.SCULPT_NATIVE_AVX512;
+    }
+  });
+
   it('fuses bias and relu', async () => {
     await expectMatchesCpu({ x: [2, 8, 8, 3], f: [3, 3, 3, 4], bias: [4] }, ({ x, f, bias }) =>
       tf.fused.conv2d({
