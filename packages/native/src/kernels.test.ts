@@ -230,6 +230,11 @@ describe('conv2d', () => {
     // AVX2 loops (partial blocks of pixels at the ends of a line, taps in the padding)
     { name: '3×3 same, 16 → 16', x: [2, 9, 9, 16], f: [3, 3, 16, 16], strides: 1, pad: 'same' },
     { name: '3×3 same, 5 → 32', x: [2, 7, 7, 5], f: [3, 3, 5, 32], strides: 1, pad: 'same' },
+    { name: '3×3 same, 6 → 64', x: [2, 7, 6, 6], f: [3, 3, 6, 64], strides: 1, pad: 'same' },
+    { name: '3×3 stride 2, 40 → 40', x: [2, 9, 9, 40], f: [3, 3, 40, 40], strides: 2, pad: 'same' },
+    // one input channel into 16 (direct), and 16 into one (its input gradient: direct)
+    { name: '3×3 same, 1 → 16', x: [2, 9, 9, 1], f: [3, 3, 1, 16], strides: 1, pad: 'same' },
+    { name: '3×3 same, 16 → 1', x: [2, 9, 9, 16], f: [3, 3, 16, 1], strides: 1, pad: 'same' },
     // over 256 output rows: the filter gradient summed in parts across threads
     {
       name: '3×3 same, 8 → 16, 4×16×16',
