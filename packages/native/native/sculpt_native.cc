@@ -520,6 +520,21 @@ const float* Zeros(size_t n) {
   return zeros.data();
 }
 
+// xs[q] = the row of x (c floats) under filter column j for pixel z0 + q of an output line
+// whose input row starts at `line`; `zeros` past z1 or outside x. False when all are zeros.
+template <int P>
+inline bool TapPixels(const Conv& v, const float* line, int64_t z0, int64_t z1, int64_t j,
+                      const float* zeros, const float** xs) {
+  bool any = false;
+  for (int q = 0; q < P; q++) {
+    const int64_t ix = (z0 + q) * v.sw - v.pl + j * v.dw;
+    const bool in = z0 + q < z1 && ix >= 0 && ix < v.w;
+    xs[q] = in ? line + ix * v.c : zeros;
+    any = any || in;
+  }
+  return any;
+}
+
 // y[l, z0 : z0 + P, o0 : o0 + 8·CO8] for output line l = b·oh + y (pixels from z1 on are
 // left out). Taps that fall outside x read `zeros`.
 template <int CO8, int P>
@@ -538,14 +553,7 @@ __attribute__((target("avx2,fma"))) void DirectPixels(const Conv& v, const float
     const float* line = x + (b * v.h + iy) * v.w * v.c;
     for (int64_t j = 0; j < v.kw; j++) {
       const float* xs[P];
-      bool any = false;
-      for (int q = 0; q < P; q++) {
-        const int64_t ix = (z0 + q) * v.sw - v.pl + j * v.dw;
-        const bool in = z0 + q < z1 && ix >= 0 && ix < v.w;
-        xs[q] = in ? line + ix * v.c : zeros;
-        any = any || in;
-      }
-      if (!any) continue;
+      if (!TapPixels<P>(v, line, z0, z1, j, zeros, xs)) continue;
       const float* wt = w + (i * v.kw + j) * v.c * v.co + o0;  // [c, co] from column o0
       for (int64_t ci = 0; ci < v.c; ci++, wt += v.co) {
         __m256 wv[CO8];
@@ -597,14 +605,7 @@ __attribute__((target("avx512f"))) void DirectPixels512(const Conv& v, const flo
     const float* line = x + (b * v.h + iy) * v.w * v.c;
     for (int64_t j = 0; j < v.kw; j++) {
       const float* xs[P];
-      bool any = false;
-      for (int q = 0; q < P; q++) {
-        const int64_t ix = (z0 + q) * v.sw - v.pl + j * v.dw;
-        const bool in = z0 + q < z1 && ix >= 0 && ix < v.w;
-        xs[q] = in ? line + ix * v.c : zeros;
-        any = any || in;
-      }
-      if (!any) continue;
+      if (!TapPixels<P>(v, line, z0, z1, j, zeros, xs)) continue;
       const float* wt = w + (i * v.kw + j) * v.c * v.co + o0;
       for (int64_t ci = 0; ci < v.c; ci++, wt += v.co) {
         __m512 wv[CO16];
@@ -790,10 +791,7 @@ __attribute__((target("avx512f"))) void DotPixels512(const Conv& v, const float*
     const float* line = x + (b * v.h + iy) * v.w * v.c;
     for (int64_t j = 0; j < v.kw; j++) {
       const float* xs[P];
-      for (int q = 0; q < P; q++) {
-        const int64_t ix = (z0 + q) * v.sw - v.pl + j * v.dw;
-        xs[q] = z0 + q < z1 && ix >= 0 && ix < v.w ? line + ix * v.c : zeros;
-      }
+      if (!TapPixels<P>(v, line, z0, z1, j, zeros, xs)) continue;
       const float* wt = w + (i * v.kw + j) * v.c;  // [c]
       for (int64_t ci = 0; ci < v.c; ci += 16) {
         const __m512 wv = _mm512_loadu_ps(wt + ci);
