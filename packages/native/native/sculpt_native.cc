@@ -727,9 +727,33 @@ void DirectFilterChannels(const Conv& v, const float* xs, const float* dys, int6
   for (; ci < v.c; ci++) DirectFilterSpan<CO8, 1>(xs + ci, xstep, dys, v.co, len, dwt + ci * v.co, v.co);
 }
 
+// One tap's dw [c] += Σ_z dy[z]·x[z, :] along a span, for one output channel and c = 16k
+// (DirectDot): four sums over z per 16 channels, added at the end.
+__attribute__((target("avx512f"))) void DotFilterSpan512(const float* xs, int64_t xstep,
+                                                         const float* dys, int64_t len,
+                                                         float* dwt, int64_t c) {
+  for (int64_t ci = 0; ci < c; ci += 16) {
+    const float* xp = xs + ci;
+    __m512 a[4] = {_mm512_loadu_ps(dwt + ci), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+    int64_t z = 0;
+    for (; z + 4 <= len; z += 4) {
+      for (int u = 0; u < 4; u++) {
+        a[u] = _mm512_fmadd_ps(_mm512_set1_ps(dys[z + u]), _mm512_loadu_ps(xp + (z + u) * xstep),
+                               a[u]);
+      }
+    }
+    for (; z < len; z++) {
+      a[0] = _mm512_fmadd_ps(_mm512_set1_ps(dys[z]), _mm512_loadu_ps(xp + z * xstep), a[0]);
+    }
+    _mm512_storeu_ps(dwt + ci, _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])));
+  }
+}
+
 // One tap's dw [c, co] += the span's patchesᵀ · dy, output channels in blocks of 32 and 16
 // (AVX-512, where the CPU has it), then 16 and 8 (AVX2).
 void DirectFilterTap(const Conv& v, const float* xs, const float* dys, int64_t len, float* dwt) {
+  if (v.co == 1) return DotFilterSpan512(xs, v.sw * v.c, dys, len, dwt, v.c);
   int64_t o0 = 0;
   if (HasAvx512()) {
     for (; o0 + 32 <= v.co; o0 += 32) DirectFilterChannels512<2, 4>(v, xs, dys + o0, len, dwt + o0);
@@ -944,7 +968,7 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   const float* x = Range(env, heap, Int(info, 1), v.n * v.h * v.w * v.c, "x");
   const float* dy = Range(env, heap, Int(info, 2), v.Rows() * v.co, "dy");
   float* dw = Range(env, heap, Int(info, 3), v.Patch() * v.co, "output");
-  if (Direct(v)) {
+  if (Direct(v) || DirectDot(v)) {
     DirectBackpropFilter(v, x, dy, dw);
     return env.Undefined();
   }
