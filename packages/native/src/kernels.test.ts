@@ -231,6 +231,7 @@ describe('conv2d', () => {
     { name: '3×3 same, 16 → 16', x: [2, 9, 9, 16], f: [3, 3, 16, 16], strides: 1, pad: 'same' },
     { name: '3×3 same, 5 → 32', x: [2, 7, 7, 5], f: [3, 3, 5, 32], strides: 1, pad: 'same' },
     { name: '3×3 same, 6 → 64', x: [2, 7, 6, 6], f: [3, 3, 6, 64], strides: 1, pad: 'same' },
+    { name: '4×4 stride 2, 8 → 128', x: [2, 8, 8, 8], f: [4, 4, 8, 128], strides: 2, pad: 'same' },
     { name: '3×3 stride 2, 40 → 40', x: [2, 9, 9, 40], f: [3, 3, 40, 40], strides: 2, pad: 'same' },
     // one input channel into 16 (direct), and 16 into one (its input gradient: direct)
     { name: '3×3 same, 1 → 16', x: [2, 9, 9, 1], f: [3, 3, 1, 16], strides: 1, pad: 'same' },
