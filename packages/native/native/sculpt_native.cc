@@ -8,6 +8,7 @@
 // into a scratch buffer, one sgemm, and col2im for the input gradient.
 #include <napi.h>
 #include <cblas.h>
+#include <immintrin.h>
 
 #include "gemm_avx512.h"
 
@@ -19,6 +20,7 @@
 #include <thread>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -488,11 +490,387 @@ void ThinBackpropFilter(const Conv& v, const float* x, const float* dy, float* d
   }
 }
 
+// ------------------------------------------------------ direct convolutions
+
+// Convolutions with few output channels (co a multiple of 8, up to 32: a small
+// generator's or VAE's 3×3 layers) through im2col + sgemm spend most of their
+// time writing and re-reading the patch matrix (kh·kw copies of x) and run
+// sgemm with N = co, where its packing is not repaid. These loops read x in
+// place: per output pixel, co/8 AVX2 sums over the taps and input channels
+// (an 8-wide broadcast of x times a row of the filter), a few pixels at once
+// so that the FMAs do not wait on each other. Taps that fall outside x read a
+// row of zeros. Compiled for AVX2 + FMA at the function level and used only
+// where the CPU has both; elsewhere the im2col path runs.
+bool HasAvx2Fma() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+}
+
+bool HasAvx512();
+
+// Output channels up to which the direct loops beat im2col + sgemm (measured at 16 … 128 on two
+// threads): 128 with AVX-512; 32 with AVX2, where they are level with sgemm on one thread.
+int64_t DirectMaxCo() { return HasAvx512() ? 128 : 32; }
+
+bool Direct(const Conv& v) {
+  return v.co % 8 == 0 && v.co <= DirectMaxCo() && !v.Pointwise() && HasAvx2Fma();
+}
+
+// n zero floats (per thread, grown on demand).
+const float* Zeros(size_t n) {
+  thread_local std::vector<float> zeros;
+  if (zeros.size() < n) zeros.resize(n, 0.f);
+  return zeros.data();
+}
+
+// xs[q] = the row of x (c floats) under filter column j for pixel z0 + q of an output line
+// whose input row starts at `line`; `zeros` past z1 or outside x. False when all are zeros.
+template <int P>
+inline bool TapPixels(const Conv& v, const float* line, int64_t z0, int64_t z1, int64_t j,
+                      const float* zeros, const float** xs) {
+  bool any = false;
+  for (int q = 0; q < P; q++) {
+    const int64_t ix = (z0 + q) * v.sw - v.pl + j * v.dw;
+    const bool in = z0 + q < z1 && ix >= 0 && ix < v.w;
+    xs[q] = in ? line + ix * v.c : zeros;
+    any = any || in;
+  }
+  return any;
+}
+
+// y[l, z0 : z0 + P, o0 : o0 + 8·CO8] for output line l = b·oh + y (pixels from z1 on are
+// left out). Taps that fall outside x read `zeros`.
+template <int CO8, int P>
+__attribute__((target("avx2,fma"))) void DirectPixels(const Conv& v, const float* x,
+                                                      const float* w, float* y, int64_t l,
+                                                      int64_t z0, int64_t z1, int64_t o0,
+                                                      const float* zeros) {
+  const int64_t b = l / v.oh, oy = l % v.oh;
+  __m256 acc[P][CO8];
+  for (int q = 0; q < P; q++) {
+    for (int k = 0; k < CO8; k++) acc[q][k] = _mm256_setzero_ps();
+  }
+  for (int64_t i = 0; i < v.kh; i++) {
+    const int64_t iy = oy * v.sh - v.pt + i * v.dh;
+    if (iy < 0 || iy >= v.h) continue;
+    const float* line = x + (b * v.h + iy) * v.w * v.c;
+    for (int64_t j = 0; j < v.kw; j++) {
+      const float* xs[P];
+      if (!TapPixels<P>(v, line, z0, z1, j, zeros, xs)) continue;
+      const float* wt = w + (i * v.kw + j) * v.c * v.co + o0;  // [c, co] from column o0
+      for (int64_t ci = 0; ci < v.c; ci++, wt += v.co) {
+        __m256 wv[CO8];
+        for (int k = 0; k < CO8; k++) wv[k] = _mm256_loadu_ps(wt + 8 * k);
+        for (int q = 0; q < P; q++) {
+          const __m256 xv = _mm256_broadcast_ss(xs[q] + ci);
+          for (int k = 0; k < CO8; k++) acc[q][k] = _mm256_fmadd_ps(xv, wv[k], acc[q][k]);
+        }
+      }
+    }
+  }
+  float* out = y + (l * v.ow + z0) * v.co + o0;
+  for (int q = 0; q < P && z0 + q < z1; q++) {
+    for (int k = 0; k < CO8; k++) _mm256_storeu_ps(out + q * v.co + 8 * k, acc[q][k]);
+  }
+}
+
+// y lines l0..l1, output channels o0 : o0 + 8·CO8, P pixels at a time along each line.
+template <int CO8, int P>
+void DirectBlock(const Conv& v, const float* x, const float* w, float* y, int64_t l0, int64_t l1,
+                 int64_t o0, const float* zeros) {
+  for (int64_t l = l0; l < l1; l++) {
+    for (int64_t z = 0; z < v.ow; z += P) DirectPixels<CO8, P>(v, x, w, y, l, z, v.ow, o0, zeros);
+  }
+}
+
+// The same loops 16 wide where the CPU has AVX-512 (sgemm stays on OpenBLAS's AVX2 kernels):
+// output channels in blocks of 32 as two sums of 16 for 4 pixels, or one for 8.
+// SCULPT_NATIVE_AVX512=0 in the environment keeps them on AVX2 (read per call: tests set it).
+bool HasAvx512() {
+  static const bool cpu = __builtin_cpu_supports("avx512f");
+  const char* env = std::getenv("SCULPT_NATIVE_AVX512");
+  return cpu && !(env != nullptr && env[0] == '0');
+}
+
+template <int CO16, int P>
+__attribute__((target("avx512f"))) void DirectPixels512(const Conv& v, const float* x,
+                                                        const float* w, float* y, int64_t l,
+                                                        int64_t z0, int64_t z1, int64_t o0,
+                                                        const float* zeros) {
+  const int64_t b = l / v.oh, oy = l % v.oh;
+  __m512 acc[P][CO16];
+  for (int q = 0; q < P; q++) {
+    for (int k = 0; k < CO16; k++) acc[q][k] = _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < v.kh; i++) {
+    const int64_t iy = oy * v.sh - v.pt + i * v.dh;
+    if (iy < 0 || iy >= v.h) continue;
+    const float* line = x + (b * v.h + iy) * v.w * v.c;
+    for (int64_t j = 0; j < v.kw; j++) {
+      const float* xs[P];
+      if (!TapPixels<P>(v, line, z0, z1, j, zeros, xs)) continue;
+      const float* wt = w + (i * v.kw + j) * v.c * v.co + o0;
+      for (int64_t ci = 0; ci < v.c; ci++, wt += v.co) {
+        __m512 wv[CO16];
+        for (int k = 0; k < CO16; k++) wv[k] = _mm512_loadu_ps(wt + 16 * k);
+        for (int q = 0; q < P; q++) {
+          const __m512 xv = _mm512_set1_ps(xs[q][ci]);
+          for (int k = 0; k < CO16; k++) acc[q][k] = _mm512_fmadd_ps(xv, wv[k], acc[q][k]);
+        }
+      }
+    }
+  }
+  float* out = y + (l * v.ow + z0) * v.co + o0;
+  for (int q = 0; q < P && z0 + q < z1; q++) {
+    for (int k = 0; k < CO16; k++) _mm512_storeu_ps(out + q * v.co + 16 * k, acc[q][k]);
+  }
+}
+
+template <int CO16, int P>
+void DirectBlock512(const Conv& v, const float* x, const float* w, float* y, int64_t l0,
+                    int64_t l1, int64_t o0, const float* zeros) {
+  for (int64_t l = l0; l < l1; l++) {
+    for (int64_t z = 0; z < v.ow; z += P) {
+      DirectPixels512<CO16, P>(v, x, w, y, l, z, v.ow, o0, zeros);
+    }
+  }
+}
+
+template <int CO16, int CB>
+__attribute__((target("avx512f"))) void DirectFilterSpan512(const float* xs, int64_t xstep,
+                                                            const float* dys, int64_t dystep,
+                                                            int64_t len, float* dw, int64_t co) {
+  __m512 acc[CB][CO16];
+  for (int cb = 0; cb < CB; cb++) {
+    for (int k = 0; k < CO16; k++) acc[cb][k] = _mm512_loadu_ps(dw + cb * co + 16 * k);
+  }
+  for (int64_t z = 0; z < len; z++, xs += xstep, dys += dystep) {
+    __m512 g[CO16];
+    for (int k = 0; k < CO16; k++) g[k] = _mm512_loadu_ps(dys + 16 * k);
+    for (int cb = 0; cb < CB; cb++) {
+      const __m512 xv = _mm512_set1_ps(xs[cb]);
+      for (int k = 0; k < CO16; k++) acc[cb][k] = _mm512_fmadd_ps(xv, g[k], acc[cb][k]);
+    }
+  }
+  for (int cb = 0; cb < CB; cb++) {
+    for (int k = 0; k < CO16; k++) _mm512_storeu_ps(dw + cb * co + 16 * k, acc[cb][k]);
+  }
+}
+
+template <int CO16, int CB>
+void DirectFilterChannels512(const Conv& v, const float* xs, const float* dys, int64_t len,
+                             float* dwt) {
+  const int64_t xstep = v.sw * v.c;
+  int64_t ci = 0;
+  for (; ci + CB <= v.c; ci += CB) {
+    DirectFilterSpan512<CO16, CB>(xs + ci, xstep, dys, v.co, len, dwt + ci * v.co, v.co);
+  }
+  for (; ci < v.c; ci++) {
+    DirectFilterSpan512<CO16, 1>(xs + ci, xstep, dys, v.co, len, dwt + ci * v.co, v.co);
+  }
+}
+
+// y lines l0..l1 (line = b·oh + y) of conv(x, w), output channels in blocks of 32 and 16
+// (AVX-512, where the CPU has it), then 16 and 8 (AVX2): two sums of 8 for 4 pixels measured
+// faster than four for 2 pixels at co = 32.
+void DirectForward(const Conv& v, const float* x, const float* w, float* y, int64_t l0,
+                   int64_t l1) {
+  const float* zeros = Zeros(v.c);
+  int64_t o0 = 0;
+  if (HasAvx512()) {
+    for (; o0 + 32 <= v.co; o0 += 32) DirectBlock512<2, 4>(v, x, w, y, l0, l1, o0, zeros);
+    if (o0 + 16 <= v.co) {
+      DirectBlock512<1, 8>(v, x, w, y, l0, l1, o0, zeros);
+      o0 += 16;
+    }
+  }
+  for (; o0 + 16 <= v.co; o0 += 16) DirectBlock<2, 4>(v, x, w, y, l0, l1, o0, zeros);
+  if (o0 < v.co) DirectBlock<1, 8>(v, x, w, y, l0, l1, o0, zeros);
+}
+
+// Smallest z with z·s + off ≥ bound (off, bound may be negative), clamped to [0, limit].
+inline int64_t FirstAtLeast(int64_t bound, int64_t off, int64_t s, int64_t limit) {
+  const int64_t need = bound - off;
+  const int64_t z = need <= 0 ? 0 : (need + s - 1) / s;
+  return std::min(z, limit);
+}
+
+// dw[t, ci0 : ci0 + CB, o0 : o0 + 8·CO8] += Σ_z x[.., ci]·dy[.., o] along one output line
+// (image b, output row y) for tap (i, j): x and dy advance by sw·c and co floats per pixel.
+template <int CO8, int CB>
+__attribute__((target("avx2,fma"))) void DirectFilterSpan(const float* xs, int64_t xstep,
+                                                          const float* dys, int64_t dystep,
+                                                          int64_t len, float* dw, int64_t co) {
+  __m256 acc[CB][CO8];
+  for (int cb = 0; cb < CB; cb++) {
+    for (int k = 0; k < CO8; k++) acc[cb][k] = _mm256_loadu_ps(dw + cb * co + 8 * k);
+  }
+  for (int64_t z = 0; z < len; z++, xs += xstep, dys += dystep) {
+    __m256 g[CO8];
+    for (int k = 0; k < CO8; k++) g[k] = _mm256_loadu_ps(dys + 8 * k);
+    for (int cb = 0; cb < CB; cb++) {
+      const __m256 xv = _mm256_broadcast_ss(xs + cb);
+      for (int k = 0; k < CO8; k++) acc[cb][k] = _mm256_fmadd_ps(xv, g[k], acc[cb][k]);
+    }
+  }
+  for (int cb = 0; cb < CB; cb++) {
+    for (int k = 0; k < CO8; k++) _mm256_storeu_ps(dw + cb * co + 8 * k, acc[cb][k]);
+  }
+}
+
+// All input channels of one span, output channels o0 : o0 + 8·CO8, CB at a time (then one).
+template <int CO8, int CB>
+void DirectFilterChannels(const Conv& v, const float* xs, const float* dys, int64_t len,
+                          float* dwt) {
+  const int64_t xstep = v.sw * v.c;
+  int64_t ci = 0;
+  for (; ci + CB <= v.c; ci += CB) {
+    DirectFilterSpan<CO8, CB>(xs + ci, xstep, dys, v.co, len, dwt + ci * v.co, v.co);
+  }
+  for (; ci < v.c; ci++) DirectFilterSpan<CO8, 1>(xs + ci, xstep, dys, v.co, len, dwt + ci * v.co, v.co);
+}
+
+// One tap's dw [c] += Σ_z dy[z]·x[z, :] along a span, for one output channel and c = 16k
+// (DirectDot): four sums over z per 16 channels, added at the end.
+__attribute__((target("avx512f"))) void DotFilterSpan512(const float* xs, int64_t xstep,
+                                                         const float* dys, int64_t len,
+                                                         float* dwt, int64_t c) {
+  for (int64_t ci = 0; ci < c; ci += 16) {
+    const float* xp = xs + ci;
+    __m512 a[4] = {_mm512_loadu_ps(dwt + ci), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+    int64_t z = 0;
+    for (; z + 4 <= len; z += 4) {
+      for (int u = 0; u < 4; u++) {
+        a[u] = _mm512_fmadd_ps(_mm512_set1_ps(dys[z + u]), _mm512_loadu_ps(xp + (z + u) * xstep),
+                               a[u]);
+      }
+    }
+    for (; z < len; z++) {
+      a[0] = _mm512_fmadd_ps(_mm512_set1_ps(dys[z]), _mm512_loadu_ps(xp + z * xstep), a[0]);
+    }
+    _mm512_storeu_ps(dwt + ci, _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])));
+  }
+}
+
+// One tap's dw [c, co] += the span's patchesᵀ · dy, output channels in blocks of 32 and 16
+// (AVX-512, where the CPU has it), then 16 and 8 (AVX2).
+void DirectFilterTap(const Conv& v, const float* xs, const float* dys, int64_t len, float* dwt) {
+  if (v.co == 1) return DotFilterSpan512(xs, v.sw * v.c, dys, len, dwt, v.c);
+  int64_t o0 = 0;
+  if (HasAvx512()) {
+    for (; o0 + 32 <= v.co; o0 += 32) DirectFilterChannels512<2, 4>(v, xs, dys + o0, len, dwt + o0);
+    if (o0 + 16 <= v.co) {
+      DirectFilterChannels512<1, 8>(v, xs, dys + o0, len, dwt + o0);
+      o0 += 16;
+    }
+  }
+  for (; o0 + 16 <= v.co; o0 += 16) DirectFilterChannels<2, 4>(v, xs, dys + o0, len, dwt + o0);
+  if (o0 < v.co) DirectFilterChannels<1, 8>(v, xs, dys + o0, len, dwt + o0);
+}
+
+// dw += Σ patches(x)ᵀ · dy over output lines l0..l1 (line = b·oh + y), dw [kh, kw, c, co].
+void DirectFilterLines(const Conv& v, const float* x, const float* dy, float* dw, int64_t l0,
+                       int64_t l1) {
+  for (int64_t l = l0; l < l1; l++) {
+    const int64_t b = l / v.oh, y = l % v.oh;
+    for (int64_t i = 0; i < v.kh; i++) {
+      const int64_t iy = y * v.sh - v.pt + i * v.dh;
+      if (iy < 0 || iy >= v.h) continue;
+      for (int64_t j = 0; j < v.kw; j++) {
+        const int64_t off = j * v.dw - v.pl;  // ix = z·sw + off
+        const int64_t z0 = FirstAtLeast(0, off, v.sw, v.ow);
+        const int64_t z1 = FirstAtLeast(v.w, off, v.sw, v.ow);
+        if (z1 <= z0) continue;
+        const float* xs = x + ((b * v.h + iy) * v.w + z0 * v.sw + off) * v.c;
+        const float* dys = dy + (l * v.ow + z0) * v.co;
+        DirectFilterTap(v, xs, dys, z1 - z0, dw + (i * v.kw + j) * v.c * v.co);
+      }
+    }
+  }
+}
+
+// One output channel from c = 16k inputs (an image decoder's last 3×3 conv): per output pixel,
+// a 16-wide sum over the taps and input channels, 4 pixels at a time, then one horizontal add.
+// AVX-512 only; the thin loops above run elsewhere.
+bool DirectDot(const Conv& v) { return v.co == 1 && v.c % 16 == 0 && HasAvx512(); }
+
+// The sum of a's 16 lanes (halves, then quarters; GCC 12's _mm512_reduce_add_ps warns).
+__attribute__((target("avx512f"))) inline float Sum16(__m512 a) {
+  alignas(64) float t[16];
+  _mm512_store_ps(t, a);
+  const __m256 s8 = _mm256_add_ps(_mm256_load_ps(t), _mm256_load_ps(t + 8));
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s4, _mm_shuffle_ps(s4, s4, 1)));
+}
+
+template <int P>
+__attribute__((target("avx512f"))) void DotPixels512(const Conv& v, const float* x,
+                                                     const float* w, float* y, int64_t l,
+                                                     int64_t z0, int64_t z1, const float* zeros) {
+  const int64_t b = l / v.oh, oy = l % v.oh;
+  __m512 acc[P];
+  for (int q = 0; q < P; q++) acc[q] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < v.kh; i++) {
+    const int64_t iy = oy * v.sh - v.pt + i * v.dh;
+    if (iy < 0 || iy >= v.h) continue;
+    const float* line = x + (b * v.h + iy) * v.w * v.c;
+    for (int64_t j = 0; j < v.kw; j++) {
+      const float* xs[P];
+      if (!TapPixels<P>(v, line, z0, z1, j, zeros, xs)) continue;
+      const float* wt = w + (i * v.kw + j) * v.c;  // [c]
+      for (int64_t ci = 0; ci < v.c; ci += 16) {
+        const __m512 wv = _mm512_loadu_ps(wt + ci);
+        for (int q = 0; q < P; q++) {
+          acc[q] = _mm512_fmadd_ps(_mm512_loadu_ps(xs[q] + ci), wv, acc[q]);
+        }
+      }
+    }
+  }
+  for (int q = 0; q < P && z0 + q < z1; q++) y[l * v.ow + z0 + q] = Sum16(acc[q]);
+}
+
+// y lines l0..l1 of a conv with one output channel (DirectDot).
+void DotForward(const Conv& v, const float* x, const float* w, float* y, int64_t l0, int64_t l1) {
+  const float* zeros = Zeros(v.c);
+  for (int64_t l = l0; l < l1; l++) {
+    for (int64_t z = 0; z < v.ow; z += 4) DotPixels512<4>(v, x, w, y, l, z, v.ow, zeros);
+  }
+}
+
+// dw = Σ patches(x)ᵀ · dy by the direct loops: the output lines (b, y) are split over the
+// pool, each part summing into its own copy of dw; the copies are added at the end.
+void DirectBackpropFilter(const Conv& v, const float* x, const float* dy, float* dw) {
+  const int64_t size = v.Patch() * v.co, lines = v.n * v.oh;
+  const int64_t parts =
+      v.Rows() >= 256 ? std::min<int64_t>(lines, 2 * ThePool().Size()) : 1;
+  std::vector<std::vector<float>> partial(parts - 1, std::vector<float>(size, 0.f));
+  std::memset(dw, 0, sizeof(float) * size);
+  ThePool().Run(parts, [&](int64_t part) {
+    float* acc = part == 0 ? dw : partial[part - 1].data();
+    DirectFilterLines(v, x, dy, acc, lines * part / parts, lines * (part + 1) / parts);
+  });
+  for (const auto& p : partial) {
+    for (int64_t i = 0; i < size; i++) dw[i] += p[i];
+  }
+}
+
 // y = conv(x, w): output rows are split over the pool; each thread packs its own chunks of
 // patches and multiplies them (or walks the taps directly for a thin conv).
 void ForwardConv(const Conv& v, const float* x, const float* w, float* y) {
   if (v.Pointwise()) {
     return Sgemm(false, false, v.Rows(), v.co, v.c, x, v.c, w, v.co, 0.f, y, v.co);
+  }
+  if (Direct(v)) {
+    const int64_t grain = std::max<int64_t>(1, kGrain / (v.Patch() * v.co * v.ow));
+    return ParallelFor(v.n * v.oh, grain,
+                       [&](int64_t l0, int64_t l1) { DirectForward(v, x, w, y, l0, l1); });
+  }
+  if (DirectDot(v)) {
+    const int64_t grain = std::max<int64_t>(1, kGrain / (v.Patch() * v.ow));
+    return ParallelFor(v.n * v.oh, grain,
+                       [&](int64_t l0, int64_t l1) { DotForward(v, x, w, y, l0, l1); });
   }
   if (Thin(v)) {
     return ParallelFor(v.Rows(), std::max<int64_t>(64, kGrain / (v.Patch() * v.co)),
@@ -556,7 +934,9 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     Sgemm(false, true, v.Rows(), v.c, v.co, dy, v.co, w, v.co, 0.f, dx, v.c);
     return env.Undefined();
   }
-  if (!Thin(v) && v.sh == 1 && v.sw == 1 && v.dh == 1 && v.dw == 1) {
+  // A thin conv too when the forward conv over dy (c outputs) takes the direct loops.
+  const bool directOverDy = v.c % 8 == 0 && v.c <= DirectMaxCo() && HasAvx2Fma();
+  if ((!Thin(v) || directOverDy) && v.sh == 1 && v.sw == 1 && v.dh == 1 && v.dw == 1) {
     BackpropInputAsConv(v, dy, w, dx);
     return env.Undefined();
   }
@@ -591,6 +971,10 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   const float* x = Range(env, heap, Int(info, 1), v.n * v.h * v.w * v.c, "x");
   const float* dy = Range(env, heap, Int(info, 2), v.Rows() * v.co, "dy");
   float* dw = Range(env, heap, Int(info, 3), v.Patch() * v.co, "output");
+  if (Direct(v) || DirectDot(v)) {
+    DirectBackpropFilter(v, x, dy, dw);
+    return env.Undefined();
+  }
   const int64_t size = v.Patch() * v.co;
   const int64_t chunk = ChunkRows(v);
   const int64_t parts = v.Rows() >= 256 ? std::min<int64_t>(v.Rows() / 128, 2 * ThePool().Size()) : 1;

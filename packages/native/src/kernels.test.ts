@@ -216,6 +216,54 @@ describe('conv2d', () => {
         [0, 0],
       ],
     },
+    // co a multiple of 8 up to 32 (and, for the stride-1 input gradient, c): the direct
+    // AVX2 loops (partial blocks of pixels at the ends of a line, taps in the padding)
+    { name: '3×3 same, 16 → 16', x: [2, 9, 9, 16], f: [3, 3, 16, 16], strides: 1, pad: 'same' },
+    { name: '3×3 same, 5 → 32', x: [2, 7, 7, 5], f: [3, 3, 5, 32], strides: 1, pad: 'same' },
+    { name: '3×3 same, 6 → 64', x: [2, 7, 6, 6], f: [3, 3, 6, 64], strides: 1, pad: 'same' },
+    { name: '4×4 stride 2, 8 → 128', x: [2, 8, 8, 8], f: [4, 4, 8, 128], strides: 2, pad: 'same' },
+    { name: '3×3 stride 2, 40 → 40', x: [2, 9, 9, 40], f: [3, 3, 40, 40], strides: 2, pad: 'same' },
+    // one input channel into 16 (direct), and 16 into one (its input gradient: direct)
+    { name: '3×3 same, 1 → 16', x: [2, 9, 9, 1], f: [3, 3, 1, 16], strides: 1, pad: 'same' },
+    { name: '3×3 same, 16 → 1', x: [2, 9, 9, 16], f: [3, 3, 16, 1], strides: 1, pad: 'same' },
+    // over 256 output rows: the filter gradient summed in parts across threads
+    {
+      name: '3×3 same, 8 → 16, 4×16×16',
+      x: [4, 16, 16, 8],
+      f: [3, 3, 8, 16],
+      strides: 1,
+      pad: 'same',
+    },
+    { name: '3×3 same, 24 → 3', x: [3, 6, 5, 24], f: [3, 3, 24, 3], strides: 1, pad: 'same' },
+    { name: '3×3 stride 2, 3 → 24', x: [2, 11, 10, 3], f: [3, 3, 3, 24], strides: 2, pad: 'same' },
+    { name: '4×4 same on 4×4, 7 → 8', x: [2, 4, 4, 7], f: [4, 4, 7, 8], strides: 1, pad: 'same' },
+    {
+      name: '5×3 valid strides 2,1, 6 → 16',
+      x: [2, 11, 10, 6],
+      f: [5, 3, 6, 16],
+      strides: [2, 1],
+      pad: 'valid',
+    },
+    {
+      name: '3×3 dilation 2, 3 → 8',
+      x: [2, 12, 12, 3],
+      f: [3, 3, 3, 8],
+      strides: 1,
+      pad: 'same',
+      dilations: 2,
+    },
+    {
+      name: 'explicit padding, 4 → 16',
+      x: [2, 7, 8, 4],
+      f: [3, 2, 4, 16],
+      strides: 1,
+      pad: [
+        [0, 0],
+        [2, 0],
+        [0, 1],
+        [0, 0],
+      ],
+    },
     // one output or one input channel: the direct (thin) loops instead of im2col + sgemm
     {
       name: 'one output channel, 3×3 same',
@@ -275,6 +323,25 @@ describe('conv2d', () => {
       });
     }
   }
+
+  it('the AVX2 direct loops (SCULPT_NATIVE_AVX512=0) match cpu too', async () => {
+    process.env.SCULPT_NATIVE_AVX512 = '0';
+    try {
+      for (const f of [
+        [3, 3, 16, 32],
+        [3, 3, 32, 16],
+        [3, 3, 5, 24],
+      ]) {
+        await expectMatchesCpu({ x: [2, 9, 7, f[2]], f }, ({ x, f }) =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))),
+          )([x, f]),
+        );
+      }
+    } finally {
+      delete process.env.SCULPT_NATIVE_AVX512;
+    }
+  });
 
   it('fuses bias and relu', async () => {
     await expectMatchesCpu({ x: [2, 8, 8, 3], f: [3, 3, 3, 4], bias: [4] }, ({ x, f, bias }) =>
