@@ -509,8 +509,13 @@ bool HasAvx2Fma() {
 bool HasAvx512();
 
 // Output channels up to which the direct loops beat im2col + sgemm (measured at 16 … 128 on two
-// threads): 128 with AVX-512; 32 with AVX2, where they are level with sgemm on one thread.
-int64_t DirectMaxCo() { return HasAvx512() ? 128 : 32; }
+// threads): 32 with AVX2, where they are level with OpenBLAS's sgemm on one thread; with AVX-512,
+// 128 against OpenBLAS's AVX2 sgemm but 32 against sculpt's AVX-512 sgemm (gemm_avx512.cc), which
+// is level at 32 channels and 1.3–1.6× faster at 64 and 128 (one thread, CPU time).
+int64_t DirectMaxCo() {
+  if (!HasAvx512()) return 32;
+  return sculpt::FastSgemmEnabled() ? 32 : 128;
+}
 
 bool Direct(const Conv& v) {
   return v.co % 8 == 0 && v.co <= DirectMaxCo() && !v.Pointwise() && HasAvx2Fma();
