@@ -94,8 +94,7 @@ export function decodeStep(
   const [batch] = tokens.shape;
   const { vocabSize: V } = config;
   return tf.tidy(() => {
-    // A gather, not a slice: tfjs-wasm's Slice copies its whole input (wpe) out of the heap first.
-    const position = tf.gather(p.wpe, tf.tensor1d([cache.length], 'int32')); // [1, C]
+    const position = tf.slice(p.wpe, [cache.length, 0], [1, -1]); // [1, C]
     let x = tf.add(tf.gather(p.wte, tf.reshape(tokens, [batch])), position); // [B, C]
     for (let l = 0; l < config.numLayers; l++) x = block(config, p, l, x, cache);
     const out = norm(p, 'ln_f', x);

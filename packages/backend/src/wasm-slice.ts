@@ -43,7 +43,7 @@ export function copyBox(
   const runs = inner === 0 ? 1 : size.slice(0, inner).reduce((a, b) => a * b, 1);
   const index = new Array<number>(inner).fill(0);
   for (let r = 0, o = 0; r < runs; r++, o += run) {
-    let offset = inner < rank ? begin[inner] * (strides[inner] ?? 1) : 0;
+    let offset = begin[inner] * (strides[inner] ?? 1); // the last axis has stride 1
     for (let d = 0; d < inner; d++) offset += (begin[d] + index[d]) * strides[d];
     out.set(x.subarray(offset, offset + run), o);
     for (let d = inner - 1; d >= 0; d--) {
