@@ -17,7 +17,7 @@
  * with `--profile` the kernels that take the time in
  * one sculpt step of each workload.
  *
- *   pnpm --filter @sculpt/bench start [--quick] [--profile] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default] [--no-avx512] [--tfjs-adam]
+ *   pnpm --filter @sculpt/bench start [--quick] [--profile [--top=N]] [--modes=sculpt,tfjs] [--only=gpt,vae] [--unfused[=adamUpdate,…]] [--cached-only] [--malloc-default] [--no-avx512] [--tfjs-adam]
  *
  * `--unfused` leaves out sculpt's fused kernels (native LayerNorm, GELU, GroupNorm and
  * the Adam update) to measure what they gain, `--unfused=adamUpdate` (keys of
@@ -53,6 +53,7 @@ const flag = (name: string): string | undefined =>
   args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const quick = args.includes('--quick');
 const profile = args.includes('--profile');
+const profileTop = Number(flag('top') ?? 15);
 const warmup = quick ? 1 : 3;
 const iterations = quick ? 2 : 10;
 
@@ -110,7 +111,7 @@ function measure(workload: Workload, rng: Rng): Result {
 /**
  * Kernel times (ms) of one profiled call (divided by `per`: e.g. per token),
  * summed by kernel name and input shapes, largest first (top 15), with the
- * number of kernel calls. sculpt's kernels built from other ops count their
+ * number of kernel calls (`--top=N` keeps N). sculpt's kernels built from other ops count their
  * inner kernels too (e.g. Conv2DBackpropInput includes the Conv2Ds it runs).
  */
 function summarize(info: ProfileInfo, per = 1): Record<string, number> {
@@ -122,7 +123,7 @@ function summarize(info: ProfileInfo, per = 1): Record<string, number> {
     byKernel.set(key, (byKernel.get(key) ?? 0) + ms);
     total += ms;
   }
-  const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, profileTop);
   return Object.fromEntries([
     ['(kernel calls)', round(info.kernels.length / per, 1)],
     ['(all kernels, nested counted twice)', round(total / per, 2)],
@@ -265,7 +266,8 @@ function main(): void {
         '--tfjs-adam',
       ].includes(a) ||
       a.startsWith('--only=') ||
-      a.startsWith('--unfused='),
+      a.startsWith('--unfused=') ||
+      a.startsWith('--top='),
   );
   const byMode: Record<string, unknown> = {};
   for (const mode of modes) {
