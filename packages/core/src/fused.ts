@@ -47,6 +47,12 @@ import * as tf from '@tensorflow/tfjs-core';
  * - `groupNormGrad` (`'SculptGroupNormGrad'`): its gradient, x̂ recomputed
  *   from x; inputs `{ dy, x, gamma, beta, mean, rstd }`, attrs
  *   `{ groups, silu }`; outputs `[dx, dgamma, dbeta]`.
+ * - `biasActivationGrad` (`'SculptBiasActivationGrad'`): the gradient of a
+ *   conv's bias and activation (`conv2dBiasActivation`) in one pass; inputs
+ *   `{ dy, y }`, float32 NHWC [B, H, W, C] (y the activation's output), attr
+ *   `{ alpha }` (the slope where y ≤ 0: 0 for relu, α for leakyrelu);
+ *   outputs `[dz, db]`: dz = dy·(y > 0 ? 1 : α) [B, H, W, C] and
+ *   db = Σ_{B,H,W} dz [C].
  *
  * @example
  * ```ts
@@ -63,6 +69,7 @@ export const FUSED_KERNELS = Object.freeze({
   gptBlockDecode: 'SculptGptBlockDecode',
   groupNorm: 'SculptGroupNorm',
   groupNormGrad: 'SculptGroupNormGrad',
+  biasActivationGrad: 'SculptBiasActivationGrad',
 } as const);
 
 /**

@@ -16,6 +16,9 @@ export type {
   SamplerStep,
   TokenContext,
 } from './contracts.js';
+// --- ops ---
+export type { Conv2dBiasActivationOptions, ConvActivation } from './conv-bias-activation.js';
+export { conv2dBiasActivation } from './conv-bias-activation.js';
 export type {
   BernoulliOptions,
   CategoricalOptions,

@@ -11,7 +11,7 @@
 // Spectral norm (Miyato et al. 2018): W_SN = W/σ(W), σ ≈ uᵀWv from one power
 // iteration per D step on the [fan-in, fan-out] matrix of W; u and v are
 // stored (not trained) so resumed runs continue exactly.
-import type { Rng } from '@sculpt/core';
+import { conv2dBiasActivation, type Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GanConfig } from './config.js';
 
@@ -138,15 +138,6 @@ export function oneHot(labels: Int32Array, numClasses: number): tf.Tensor2D {
   );
 }
 
-/**
- * Leaky ReLU as ½(1 + a)·x + ½(1 − a)·|x|: the same function as
- * `tf.leakyRelu`, but twice differentiable in tfjs (its own gradient goes
- * through `greater`, which has none), as the R1 and WGAN-GP penalties need.
- */
-function leakyRelu(x: tf.Tensor): tf.Tensor {
-  return tf.add(tf.mul(x, (1 + SLOPE) / 2), tf.mul(tf.abs(x), (1 - SLOPE) / 2));
-}
-
 /** Pixel norm: each feature vector scaled to unit root-mean-square over channels. */
 function pixelNorm(x: tf.Tensor4D): tf.Tensor4D {
   return tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-8)));
@@ -178,11 +169,18 @@ export function generatorForward(
   return tf.tanh(up(p, 'up2', h1));
 }
 
-/** The features φ(x) `[B, F]`. */
+/**
+ * The features φ(x) `[B, F]`. Each conv runs with its bias and leaky ReLU as
+ * one op (core's conv2dBiasActivation): one fused forward, a one-pass
+ * gradient of the activation and bias, and twice differentiable (the R1 and
+ * WGAN-GP penalties take a gradient of its gradient; `tf.leakyRelu`'s own
+ * gradient goes through `greater`, which has none).
+ */
 function features(d: Params, sn: Params | undefined, x: tf.Tensor4D): tf.Tensor2D {
   const conv = (name: string, h: tf.Tensor4D): tf.Tensor4D => {
-    const y = tf.conv2d(h, weight(d, sn, `${name}.w`) as tf.Tensor4D, 2, 'same');
-    return leakyRelu(tf.add(y, d[`${name}.b`])) as tf.Tensor4D;
+    const w = weight(d, sn, `${name}.w`) as tf.Tensor4D;
+    const b = d[`${name}.b`] as tf.Tensor1D;
+    return conv2dBiasActivation(h, w, b, { strides: 2, activation: 'leakyrelu', alpha: SLOPE });
   };
   const h2 = conv('c2', conv('c1', x));
   return tf.reshape(h2, [x.shape[0], -1]);

@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "gemm_avx512.h"
+#include "fused_conv.h"
 
 #include <algorithm>
 #include <atomic>
@@ -2141,9 +2142,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("avx512Gemm", Napi::Function::New(env, Avx512Gemm, "avx512Gemm"));
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory, "keepFreedMemory"));
+  exports.Set("biasActivationGrad", Napi::Function::New(env, sculpt::BiasActivationGradJs, "biasActivationGrad"));
   return exports;
 }
 
 }  // namespace
+
+void sculpt::PoolParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  ParallelFor(n, grain, fn);
+}
 
 NODE_API_MODULE(sculpt_native, Init)

@@ -186,6 +186,17 @@ export interface NativeAddon {
     scalars: Float64Array,
     decay: number,
   ): void;
+  /** dz = dy·(y > 0 ? 1 : α) [rows, channels] and db = Σ_rows dz [channels], in one pass. */
+  biasActivationGrad(
+    heap: Float32Array,
+    dyOff: number,
+    yOff: number,
+    dzOff: number,
+    dbOff: number,
+    rows: number,
+    channels: number,
+    alpha: number,
+  ): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string; avx512Gemm: boolean };
   /** Switches the AVX-512 sgemm on or off (on only where the CPU has AVX-512F); returns whether it was on. */

@@ -25,6 +25,7 @@ import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
 import { makeCachedAttention, makeGptBlockDecode } from './attention.js';
+import { makeBiasActivationGrad } from './bias-activation.js';
 import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
 import { makeGroupNorm, makeGroupNormGrad } from './group-norm.js';
 import {
@@ -84,6 +85,7 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptGptBlockDecode',
   'SculptGroupNorm',
   'SculptGroupNormGrad',
+  'SculptBiasActivationGrad',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -179,7 +181,8 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack`, `GatherV2`, `Greater`, `Select`,
  * `ResizeBilinear` and `ResizeBilinearGrad` on the addon's threads, in place
  * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu`,
- * `SculptAdamUpdate`, `SculptCachedAttention` and `SculptGptBlockDecode` (`FUSED_KERNELS`
+ * `SculptAdamUpdate`, `SculptCachedAttention`, `SculptGptBlockDecode` and
+ * `SculptBiasActivationGrad` (`FUSED_KERNELS`
  * of @sculpt/core), which model code uses when they are registered. Cases they do
  * not cover (non-float32, NCHW, empty tensors) go to the kernels registered
  * before, so call it after `initBackend('wasm')` to keep sculpt's wasm kernels
@@ -261,6 +264,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptGptBlockDecode: () => makeGptBlockDecode(addon),
     SculptGroupNorm: () => makeGroupNorm(addon),
     SculptGroupNormGrad: () => makeGroupNormGrad(addon),
+    SculptBiasActivationGrad: () => makeBiasActivationGrad(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);

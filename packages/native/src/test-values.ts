@@ -1,4 +1,5 @@
-// Deterministic test inputs shared by the kernel tests (not part of the package's exports).
+// Deterministic test inputs and comparisons shared by the kernel tests (not part of the package's exports).
+import { expect } from 'vitest';
 
 /** `n` deterministic values in [-1, 1) from a linear congruential sequence seeded by `seed`. */
 export function values(n: number, seed: number): Float32Array {
@@ -9,4 +10,12 @@ export function values(n: number, seed: number): Float32Array {
     out[i] = s / 2 ** 31 - 1;
   }
   return out;
+}
+
+/** The worst |a − b| / (1 + |b|) (a and b of one length). */
+export function worst(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let w = 0;
+  for (let i = 0; i < b.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  return w;
 }

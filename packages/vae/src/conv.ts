@@ -3,9 +3,11 @@
 //   encoder: [3×3 conv, stride 2, ReLU] per width   28 → 14 → 7
 //   decoder: [nearest 2× upsample, 3×3 conv, ReLU]   7 → 14 → 28 (resize-conv:
 //            no checkerboard artefacts, and only forward-conv kernels forward)
+// Each conv runs with its bias and ReLU as one op (core's conv2dBiasActivation:
+// one fused conv forward; the activation's and bias's gradients in one pass).
 // On wasm the conv gradients come from @sculpt/backend's backprop kernels
 // (and @sculpt/native's when it is registered).
-import type { Rng } from '@sculpt/core';
+import { type ConvActivation, conv2dBiasActivation, type Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Named trainable weights of a model. */
@@ -37,9 +39,25 @@ export function dense(p: Params, name: string, x: tf.Tensor2D): tf.Tensor2D {
   return tf.add(tf.matMul(x, p[`${name}/w`]), p[`${name}/b`]);
 }
 
-/** 'same' conv + bias: `[B, H, W, cIn] → [B, H/stride, W/stride, cOut]`. */
-export function conv(p: Params, name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
-  return tf.add(tf.conv2d(x, p[`${name}/w`] as tf.Tensor4D, stride, 'same'), p[`${name}/b`]);
+/** Options of {@link conv}. */
+export interface ConvOptions {
+  /** Default 1. */
+  stride?: number;
+  /** Default `'linear'`. */
+  activation?: ConvActivation;
+}
+
+/** act('same' conv + bias): `[B, H, W, cIn] → [B, H/stride, W/stride, cOut]`. */
+export function conv(
+  p: Params,
+  name: string,
+  x: tf.Tensor4D,
+  options: ConvOptions = {},
+): tf.Tensor4D {
+  const { stride = 1, activation = 'linear' } = options;
+  const w = p[`${name}/w`] as tf.Tensor4D;
+  const b = p[`${name}/b`] as tf.Tensor1D;
+  return conv2dBiasActivation(x, w, b, { strides: stride, pad: 'same', activation });
 }
 
 /** Nearest-neighbour 2× upsampling by a broadcast multiply: `[B, H, W, C] → [B, 2H, 2W, C]`. */
@@ -60,7 +78,7 @@ export function addConvEncoder(p: Params, rng: Rng, cIn: number, channels: numbe
 /** The encoder body: one stride-2 conv + ReLU per width, `[B, H, W, C] → [B, H/2ⁿ, W/2ⁿ, c_last]`. */
 export function convEncoder(p: Params, x: tf.Tensor4D, depth: number): tf.Tensor4D {
   let h = x;
-  for (let i = 0; i < depth; i++) h = tf.relu(conv(p, `enc/conv${i}`, h, 2));
+  for (let i = 0; i < depth; i++) h = conv(p, `enc/conv${i}`, h, { stride: 2, activation: 'relu' });
   return h;
 }
 
@@ -79,8 +97,8 @@ export function addConvDecoder(p: Params, rng: Rng, cOut: number, channels: numb
 export function convDecoder(p: Params, h0: tf.Tensor4D, depth: number): tf.Tensor4D {
   let h = h0;
   for (let i = 0; i < depth; i++) {
-    h = conv(p, `dec/conv${i}`, upsample2x(h));
-    if (i < depth - 1) h = tf.relu(h);
+    const activation = i < depth - 1 ? 'relu' : 'linear';
+    h = conv(p, `dec/conv${i}`, upsample2x(h), { activation });
   }
   return h;
 }

@@ -145,7 +145,7 @@ export class VqVaeModel implements Autoencoder {
   /** Decoder logits from latents `[B, h, w, D]`: `[B, H, W, C]`. The caller owns them. */
   decodeLogits(latents: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      const h = tf.relu(conv(this.params, 'dec/in', latents));
+      const h = conv(this.params, 'dec/in', latents, { activation: 'relu' });
       return convDecoder(this.params, h, this.config.convChannels.length);
     });
   }
