@@ -120,6 +120,26 @@ describe('conv2dBiasActivation', () => {
     }
   }
 
+  it('computes only the gradients asked for (no input gradient for a first layer over data)', async () => {
+    const [xs, ws, bs] = [x(), w(), b()];
+    const opts = { activation: 'relu' as const };
+    const names = async (f: () => tf.Tensor[]) => {
+      const info = await tf.profile(() => {
+        tf.dispose(f());
+      });
+      return info.kernels.map((k) => k.name);
+    };
+    const loss = (a: tf.Tensor, f: tf.Tensor) =>
+      tf.sum(conv2dBiasActivation(a as tf.Tensor4D, f as tf.Tensor4D, bs, opts));
+    const filterOnly = await names(() => [tf.grad((f) => loss(xs, f))(ws)]);
+    expect(filterOnly).toContain('Conv2DBackpropFilter');
+    expect(filterOnly).not.toContain('Conv2DBackpropInput');
+    const inputOnly = await names(() => [tf.grad((a) => loss(a, ws))(xs)]);
+    expect(inputOnly).toContain('Conv2DBackpropInput');
+    expect(inputOnly).not.toContain('Conv2DBackpropFilter');
+    tf.dispose([xs, ws, bs]);
+  });
+
   it('is leak-free forward and backward', async () => {
     registerCpuKernel();
     const [xs, ws, bs] = [x(), w(), b()];

@@ -83,39 +83,47 @@ function biasActivationGrad(dy: tf.Tensor, y: tf.Tensor, slope: number): tf.Tens
   return tf.engine().runKernel(FUSED_KERNELS.biasActivationGrad, { dy, y }, attrs) as tf.Tensor[];
 }
 
+/**
+ * The engine entry that `tf.customGrad` runs on, taking per-input gradient
+ * functions: the tape calls only those of inputs on a path to what is
+ * differentiated (customGrad computes every gradient eagerly, e.g. the input
+ * gradient of a first layer over data). Private in tfjs 4.22's types, its
+ * last release.
+ */
+interface GradEngine {
+  runKernelFunc(params: {
+    forwardFunc: (backend: unknown, save: tf.GradSaveFunc) => tf.Tensor;
+    backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+    inputs: tf.NamedTensorMap;
+  }): tf.Tensor;
+}
+
 function makeOp(s: Spec): Op {
   const slope = slopeOf(s);
-  return tf.customGrad((...args: unknown[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    const [x, filter, bias] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D];
-    const value = tf.fused.conv2d({
-      x,
-      filter,
-      bias,
-      strides: s.strides,
-      pad: s.pad,
-      activation: s.activation,
-      leakyreluAlpha: s.alpha,
-    });
-    save([x, filter, value]);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, w, y] = saved as tf.Tensor4D[];
-        const [dz, db] = biasActivationGrad(dy, y, slope);
-        const dx = tf.conv2dTranspose(dz as tf.Tensor4D, w, xs.shape, s.strides, s.pad);
-        const attrs = { strides: s.strides, pad: s.pad, dataFormat: 'NHWC', filterShape: w.shape };
-        const dw = tf
-          .engine()
-          .runKernel(
-            'Conv2DBackpropFilter',
-            { x: xs, dy: dz },
-            attrs as unknown as tf.NamedAttrMap,
-          );
-        return [dx, dw as tf.Tensor, db];
+  const conv = { strides: s.strides, pad: s.pad, dataFormat: 'NHWC', dilations: 1 };
+  const forwardAttrs = { ...conv, activation: s.activation, leakyreluAlpha: s.alpha };
+  return (x, filter, bias) =>
+    (tf.engine() as unknown as GradEngine).runKernelFunc({
+      inputs: { x, filter, bias },
+      forwardFunc: (_, save) => {
+        const inputs = { x, filter, bias };
+        const attrs = forwardAttrs as unknown as tf.NamedAttrMap;
+        const y = tf.engine().runKernel('FusedConv2D', inputs, attrs) as tf.Tensor4D;
+        save([x, filter, y]);
+        return y;
       },
-    };
-  }) as unknown as Op;
+      backwardsFunc: (dy, saved) => {
+        const [xs, w, y] = saved as tf.Tensor4D[];
+        const [dz, db] = biasActivationGrad(dy, y, slope) as [tf.Tensor4D, tf.Tensor1D];
+        const attrs = { ...conv, filterShape: w.shape } as unknown as tf.NamedAttrMap;
+        return {
+          x: () => tf.conv2dTranspose(dz, w, xs.shape, s.strides, s.pad),
+          filter: () =>
+            tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy: dz }, attrs) as tf.Tensor,
+          bias: () => db,
+        };
+      },
+    }) as tf.Tensor4D;
 }
 
 const ops = new Map<string, Op>();
