@@ -1,4 +1,9 @@
-// The gradient of a conv's bias and activation in one pass (SculptBiasActivationGrad).
+// A conv with its bias and activation (FusedConv2D), and the gradient of the bias and
+// activation in one pass (SculptBiasActivationGrad).
+//
+// FusedConv2D with bias and linear, relu or leakyrelu: the images are cut into blocks whose
+// output is ~1 MB; each block is convolved (over the pool) and then biased and activated
+// while it is still in cache, instead of one more pass over the whole output after the conv.
 //
 // For y = act(z), z = conv(x, W) + b with act linear, relu or leakyrelu (slope α where
 // z ≤ 0; y > 0 ⇔ z > 0 for α ≥ 0):
@@ -20,8 +25,7 @@ namespace {
 float* FloatsAt(Napi::Env env, Napi::Float32Array heap, int64_t offset, int64_t count,
                 const char* what) {
   if (offset < 0 || count < 0 || static_cast<uint64_t>(offset + count) > heap.ElementLength()) {
-    throw Napi::RangeError::New(env, std::string("sculpt native: biasActivationGrad's ") + what +
-                                         " lies outside the heap");
+    throw Napi::RangeError::New(env, std::string("sculpt native: ") + what + " lies outside the heap");
   }
   return heap.Data() + offset;
 }
@@ -41,7 +45,68 @@ void GradRows(const float* __restrict dy, const float* __restrict y, float* __re
   }
 }
 
+// out[r, :] = act(out[r, :] + bias) for rows [r0, r1); act 0 linear, 1 relu, 4 leakyrelu.
+void BiasActivateRows(float* __restrict out, const float* __restrict bias, int64_t r0, int64_t r1,
+                      int64_t c, int act, float alpha) {
+  const float slope = act == 1 ? 0.f : alpha;
+  for (int64_t r = r0; r < r1; r++) {
+    float* row = out + r * c;
+    if (bias != nullptr) {
+      for (int64_t j = 0; j < c; j++) row[j] += bias[j];
+    }
+    if (act == 0) continue;
+    for (int64_t j = 0; j < c; j++) row[j] = row[j] > 0.f ? row[j] : slope * row[j];
+  }
+}
+
+int64_t Arg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), "sculpt native: fusedConv2d argument " + std::to_string(i) + " must be a number");
+  }
+  return info[i].As<Napi::Number>().Int64Value();
+}
+
 }  // namespace
+
+Napi::Value FusedConv2dJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 8 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !info[4].IsTypedArray() ||
+      info[4].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[4].As<Napi::Int32Array>().ElementLength() != 15) {
+    throw Napi::TypeError::New(env, "sculpt native: fusedConv2d(heap, x, w, y, dims Int32Array(15), bias|-1, act, alpha)");
+  }
+  Napi::Float32Array heap = info[0].As<Napi::Float32Array>();
+  const int32_t* d = info[4].As<Napi::Int32Array>().Data();
+  for (int i = 0; i < 15; i++) {
+    if (d[i] < (i == 11 || i == 12 ? 0 : 1)) throw Napi::RangeError::New(env, "sculpt native: fusedConv2d dims must be positive");
+  }
+  const int64_t n = d[0], image = int64_t{d[1]} * d[2] * d[3], co = d[6], outImage = int64_t{d[13]} * d[14] * co;
+  const float* x = FloatsAt(env, heap, Arg(info, 1), n * image, "x");
+  const float* w = FloatsAt(env, heap, Arg(info, 2), int64_t{d[4]} * d[5] * d[3] * co, "filter");
+  float* y = FloatsAt(env, heap, Arg(info, 3), n * outImage, "output");
+  const int64_t biasOff = Arg(info, 5);
+  const float* bias = biasOff < 0 ? nullptr : FloatsAt(env, heap, biasOff, co, "bias");
+  const int act = static_cast<int>(Arg(info, 6));
+  const float alpha = info[7].As<Napi::Number>().FloatValue();
+  if (act != 0 && act != 1 && act != 4) throw Napi::RangeError::New(env, "sculpt native: fusedConv2d act must be 0, 1 or 4");
+  // Images per block: ~1 MB of output (at least one image).
+  const int64_t per = std::max<int64_t>(1, (int64_t{1} << 18) / outImage);
+  int32_t block[15];
+  std::copy(d, d + 15, block);
+  for (int64_t b0 = 0; b0 < n; b0 += per) {
+    const int64_t nb = std::min(per, n - b0);
+    block[0] = static_cast<int32_t>(nb);
+    float* yb = y + b0 * outImage;
+    ConvForward(block, x + b0 * image, w, yb);
+    if (bias == nullptr && act == 0) continue;
+    const int64_t rows = nb * d[13] * d[14];
+    PoolParallelFor(rows, std::max<int64_t>(1, (int64_t{1} << 16) / co), [&](int64_t r0, int64_t r1) {
+      BiasActivateRows(yb, bias, r0, r1, co, act, alpha);
+    });
+  }
+  return env.Undefined();
+}
 
 Napi::Value BiasActivationGradJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

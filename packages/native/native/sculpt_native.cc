@@ -2143,6 +2143,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("avx512Gemm", Napi::Function::New(env, Avx512Gemm, "avx512Gemm"));
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory, "keepFreedMemory"));
   exports.Set("biasActivationGrad", Napi::Function::New(env, sculpt::BiasActivationGradJs, "biasActivationGrad"));
+  exports.Set("fusedConv2d", Napi::Function::New(env, sculpt::FusedConv2dJs, "fusedConv2d"));
   return exports;
 }
 
@@ -2150,6 +2151,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 void sculpt::PoolParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   ParallelFor(n, grain, fn);
+}
+
+void sculpt::ConvForward(const int32_t* d, const float* x, const float* w, float* y) {
+  ForwardConv(Conv{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]}, x, w, y);
 }
 
 NODE_API_MODULE(sculpt_native, Init)

@@ -186,6 +186,17 @@ export interface NativeAddon {
     scalars: Float64Array,
     decay: number,
   ): void;
+  /** y = act(conv(x, w) + bias) image block by image block; dims as conv2d's, biasOff −1 for none, act 0 linear, 1 relu, 4 leakyrelu. */
+  fusedConv2d(
+    heap: Float32Array,
+    xOff: number,
+    wOff: number,
+    yOff: number,
+    dims: Int32Array,
+    biasOff: number,
+    act: number,
+    alpha: number,
+  ): void;
   /** dz = dy·(y > 0 ? 1 : α) [rows, channels] and db = Σ_rows dz [channels], in one pass. */
   biasActivationGrad(
     heap: Float32Array,

@@ -84,6 +84,40 @@ describe('conv2dBiasActivation on the native kernels', () => {
     });
   }
 
+  it('FusedConv2D block by block (4 blocks of images) matches cpu, with and without bias', async () => {
+    const c: Case = { x: [20, 28, 28, 4], k: 3, co: 64, strides: 1, activation: 'relu' };
+    const fused = (activation: 'linear' | 'relu' | 'leakyrelu', withBias: boolean) =>
+      tf.tidy(() => {
+        const [x, w, b] = tensors(c);
+        const bias = withBias ? b : undefined;
+        const y = tf.fused.conv2d({
+          x,
+          filter: w,
+          bias,
+          strides: 1,
+          pad: 'same',
+          activation,
+          leakyreluAlpha: 0.3,
+        });
+        return y.dataSync() as Float32Array;
+      });
+    for (const [activation, withBias] of [
+      ['relu', true],
+      ['leakyrelu', true],
+      ['linear', true],
+      ['relu', false],
+    ] as const) {
+      await tf.setBackend('cpu');
+      const want = fused(activation, withBias);
+      await tf.setBackend('wasm');
+      await expectNoLeak(() => fused(activation, withBias));
+      expect(
+        worst(fused(activation, withBias), want),
+        `${activation}${withBias ? ' + bias' : ''}`,
+      ).toBeLessThan(1e-5);
+    }
+  });
+
   it('the kernel gives dz and db of the tfjs ops, leaks nothing, and names inputs it does not take', async () => {
     await tf.setBackend('wasm');
     const shape = [64, 14, 14, 32];

@@ -25,7 +25,7 @@ import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
 import { makeCachedAttention, makeGptBlockDecode } from './attention.js';
-import { makeBiasActivationGrad } from './bias-activation.js';
+import { makeBiasActivationGrad, makeFusedConv2D } from './bias-activation.js';
 import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
 import { makeGroupNorm, makeGroupNormGrad } from './group-norm.js';
 import {
@@ -228,7 +228,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     BatchMatMul: (f) => makeMatMul(addon, required(f, 'BatchMatMul'), false),
     _FusedMatMul: (f) => makeMatMul(addon, required(f, '_FusedMatMul'), true),
     Conv2D: (f) => makeConv2D(addon, required(f, 'Conv2D'), false),
-    FusedConv2D: (f) => makeConv2D(addon, required(f, 'FusedConv2D'), true),
+    FusedConv2D: (f) => makeFusedConv2D(addon, makeConv2D(addon, required(f, 'FusedConv2D'), true)),
     Conv2DBackpropInput: (f) => makeConv2DBackpropInput(addon, required(f, 'Conv2DBackpropInput')),
     Conv2DBackpropFilter: (f) => makeConv2DBackpropFilter(addon, f),
     Add: (f) => makeBinary(addon, required(f, 'Add'), 'Add'),

@@ -192,7 +192,7 @@ export function makeMatMul(
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
-function convDims(info: ConvInfo): Int32Array {
+export function convDims(info: ConvInfo): Int32Array {
   return Int32Array.from([
     info.batchSize,
     info.inHeight,
@@ -212,7 +212,7 @@ function convDims(info: ConvInfo): Int32Array {
   ]);
 }
 
-interface ConvAttrs {
+export interface ConvAttrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat?: 'NHWC' | 'NCHW';
@@ -222,7 +222,7 @@ interface ConvAttrs {
   filterShape?: [number, number, number, number];
 }
 
-function convInfoOf(
+export function convInfoOf(
   xShape: readonly number[],
   filterShape: readonly number[],
   attrs: ConvAttrs,
