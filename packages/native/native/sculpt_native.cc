@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "gemm_avx512.h"
+#include "upsample.h"
 
 #include <algorithm>
 #include <atomic>
@@ -2135,6 +2136,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("greater", Napi::Function::New(env, GreaterJs, "greater"));
   exports.Set("select", Napi::Function::New(env, SelectJs, "select"));
   exports.Set("resizeBilinear", Napi::Function::New(env, ResizeBilinearJs, "resizeBilinear"));
+  exports.Set("resizeNearest", Napi::Function::New(env, sculpt::ResizeNearestJs, "resizeNearest",
+                                                   reinterpret_cast<void*>(&ParallelFor)));
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdateJs, "adamUpdate"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

@@ -123,6 +123,8 @@ export interface NativeAddon {
     halfPixelCenters: boolean,
     grad: boolean,
   ): void;
+  /** dims [b, h, w, c, oh, ow]; with `grad`, x is dy [b, oh, ow, c] and y is dx [b, h, w, c]. */
+  resizeNearest: NativeAddon['resizeBilinear'];
   gelu(heap: Float32Array, xOff: number, yOff: number, tOff: number, n: number): void;
   layerNorm(
     heap: Float32Array,

@@ -43,6 +43,7 @@ import {
 } from './kernels.js';
 import { makeGreater, makeSelect } from './masks.js';
 import { makeResizeBilinear, makeResizeBilinearGrad } from './resize.js';
+import { makeResizeNearestNeighbor, makeResizeNearestNeighborGrad } from './upsample.js';
 
 /** The kernels {@link registerNativeKernels} registers for backend `'wasm'`: tfjs's, replaced, and sculpt's fused ones, added. */
 export const NATIVE_KERNEL_NAMES = [
@@ -84,6 +85,8 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptGptBlockDecode',
   'SculptGroupNorm',
   'SculptGroupNormGrad',
+  'ResizeNearestNeighbor',
+  'ResizeNearestNeighborGrad',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -177,7 +180,8 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * (with broadcasting), `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`,
  * `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack`, `GatherV2`, `Greater`, `Select`,
- * `ResizeBilinear` and `ResizeBilinearGrad` on the addon's threads, in place
+ * `ResizeBilinear`, `ResizeBilinearGrad`, `ResizeNearestNeighbor` and
+ * `ResizeNearestNeighborGrad` on the addon's threads, in place
  * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu`,
  * `SculptAdamUpdate`, `SculptCachedAttention` and `SculptGptBlockDecode` (`FUSED_KERNELS`
  * of @sculpt/core), which model code uses when they are registered. Cases they do
@@ -261,6 +265,10 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptGptBlockDecode: () => makeGptBlockDecode(addon),
     SculptGroupNorm: () => makeGroupNorm(addon),
     SculptGroupNormGrad: () => makeGroupNormGrad(addon),
+    ResizeNearestNeighbor: (f) =>
+      makeResizeNearestNeighbor(addon, required(f, 'ResizeNearestNeighbor')),
+    ResizeNearestNeighborGrad: (f) =>
+      makeResizeNearestNeighborGrad(addon, required(f, 'ResizeNearestNeighborGrad')),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);
