@@ -10,6 +10,7 @@
 #include <cblas.h>
 #include <immintrin.h>
 
+#include "arg_reduce.h"
 #include "gemm_avx512.h"
 #include "thin_conv.h"
 #include "upsample.h"
@@ -2173,6 +2174,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("resizeBilinear", Napi::Function::New(env, ResizeBilinearJs, "resizeBilinear"));
   exports.Set("resizeNearest", Napi::Function::New(env, sculpt::ResizeNearestJs, "resizeNearest",
                                                    reinterpret_cast<void*>(&ParallelFor)));
+  exports.Set("argReduce", Napi::Function::New(env, sculpt::ArgReduceJs, "argReduce",
+                                               reinterpret_cast<void*>(&ParallelFor)));
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdateJs, "adamUpdate"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

@@ -24,6 +24,7 @@ import { claimWasmKernel } from '@sculpt/backend';
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
+import { makeArgReduce } from './arg-reduce.js';
 import { makeCachedAttention, makeGptBlockDecode } from './attention.js';
 import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
 import { makeGroupNorm, makeGroupNormGrad } from './group-norm.js';
@@ -87,6 +88,8 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptGroupNormGrad',
   'ResizeNearestNeighbor',
   'ResizeNearestNeighborGrad',
+  'ArgMin',
+  'ArgMax',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -181,7 +184,7 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack`, `GatherV2`, `Greater`, `Select`,
  * `ResizeBilinear`, `ResizeBilinearGrad`, `ResizeNearestNeighbor` and
- * `ResizeNearestNeighborGrad` on the addon's threads, in place
+ * `ResizeNearestNeighborGrad`, `ArgMin` and `ArgMax` (last axis) on the addon's threads, in place
  * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu`,
  * `SculptAdamUpdate`, `SculptCachedAttention` and `SculptGptBlockDecode` (`FUSED_KERNELS`
  * of @sculpt/core), which model code uses when they are registered. Cases they do
@@ -269,6 +272,8 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
       makeResizeNearestNeighbor(addon, required(f, 'ResizeNearestNeighbor')),
     ResizeNearestNeighborGrad: (f) =>
       makeResizeNearestNeighborGrad(addon, required(f, 'ResizeNearestNeighborGrad')),
+    ArgMin: (f) => makeArgReduce(addon, required(f, 'ArgMin'), false),
+    ArgMax: (f) => makeArgReduce(addon, required(f, 'ArgMax'), true),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);

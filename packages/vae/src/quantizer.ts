@@ -63,7 +63,8 @@ export function quantize(z: tf.Tensor2D, codebook: tf.Tensor2D): Quantized {
   const straightThrough = tf.customGrad(((x: tf.Tensor2D) => {
     const indices = tf.keep(nearestCodes(x, codebook));
     const oneHot = tf.keep(oneHotCodes(indices, codebook.shape[0]));
-    const e = tf.keep(tf.matMul(oneHot, codebook)) as tf.Tensor2D; // [N, D]
+    // a gather of the rows: the same floats as oneHot·codebook (1·e_k plus zeros), no product
+    const e = tf.keep(tf.gather(codebook, indices)) as tf.Tensor2D; // [N, D]
     found = { indices, oneHot, e };
     return { value: tf.add(x, tf.sub(e, x)), gradFunc: (dy: tf.Tensor) => dy };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
