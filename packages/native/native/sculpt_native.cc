@@ -852,8 +852,13 @@ void DotForward(const Conv& v, const float* x, const float* w, float* y, int64_t
   if (sculpt::DotFits(d)) sculpt::InteriorSpan(d, &zlo, &zhi);
   for (int64_t l = l0; l < l1; l++) {
     if (zhi > zlo) sculpt::DotInterior(d, x, w, y, l, zlo, zhi);
-    for (int64_t z = 0; z < zlo; z += 4) DotPixels512<4>(v, x, w, y, l, z, zlo, zeros);
-    for (int64_t z = zhi; z < v.ow; z += 4) DotPixels512<4>(v, x, w, y, l, z, v.ow, zeros);
+    if (zhi == zlo) {
+      for (int64_t z = 0; z < v.ow; z += 4) DotPixels512<4>(v, x, w, y, l, z, v.ow, zeros);
+      continue;
+    }
+    // one or two edge pixels per line: one at a time (a block of 4 would compute 3 for nothing)
+    for (int64_t z = 0; z < zlo; z++) DotPixels512<1>(v, x, w, y, l, z, z + 1, zeros);
+    for (int64_t z = zhi; z < v.ow; z++) DotPixels512<1>(v, x, w, y, l, z, z + 1, zeros);
   }
 }
 
