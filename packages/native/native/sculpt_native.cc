@@ -10,8 +10,11 @@
 #include <cblas.h>
 #include <immintrin.h>
 
+#include "arg_reduce.h"
 #include "gemm_avx512.h"
 #include "fused_conv.h"
+#include "thin_conv.h"
+#include "upsample.h"
 
 #include <algorithm>
 #include <atomic>
@@ -837,11 +840,42 @@ __attribute__((target("avx512f"))) void DotPixels512(const Conv& v, const float*
   for (int q = 0; q < P && z0 + q < z1; q++) y[l * v.ow + z0 + q] = Sum16(acc[q]);
 }
 
-// y lines l0..l1 of a conv with one output channel (DirectDot).
+sculpt::ConvDims Dims(const Conv& v) {
+  return {v.n, v.h, v.w, v.c, v.kh, v.kw, v.co, v.sh, v.sw, v.dh, v.dw, v.pt, v.pl, v.oh, v.ow};
+}
+
+// y lines l0..l1 of a conv with one output channel (DirectDot): each line's interior through
+// thin_conv.cc's 16-pixel blocks where it is wide enough, its edge pixels (and narrow lines) here.
 void DotForward(const Conv& v, const float* x, const float* w, float* y, int64_t l0, int64_t l1) {
   const float* zeros = Zeros(v.c);
+  const sculpt::ConvDims d = Dims(v);
+  int64_t zlo = 0, zhi = 0;
+  if (sculpt::DotFits(d)) sculpt::InteriorSpan(d, &zlo, &zhi);
   for (int64_t l = l0; l < l1; l++) {
-    for (int64_t z = 0; z < v.ow; z += 4) DotPixels512<4>(v, x, w, y, l, z, v.ow, zeros);
+    if (zhi > zlo) sculpt::DotInterior(d, x, w, y, l, zlo, zhi);
+    if (zhi == zlo) {
+      for (int64_t z = 0; z < v.ow; z += 4) DotPixels512<4>(v, x, w, y, l, z, v.ow, zeros);
+      continue;
+    }
+    // one or two edge pixels per line: one at a time (a block of 4 would compute 3 for nothing)
+    for (int64_t z = 0; z < zlo; z++) DotPixels512<1>(v, x, w, y, l, z, z + 1, zeros);
+    for (int64_t z = zhi; z < v.ow; z++) DotPixels512<1>(v, x, w, y, l, z, z + 1, zeros);
+  }
+}
+
+// y lines l0..l1 of a conv with one input channel and 16 or 32 outputs (SpreadFits): the
+// interior through thin_conv.cc, the edge pixels through the direct loops one at a time.
+void SpreadForward(const Conv& v, const float* x, const float* w, float* y, int64_t l0,
+                   int64_t l1) {
+  const float* zeros = Zeros(v.c);
+  const sculpt::ConvDims d = Dims(v);
+  int64_t zlo, zhi;
+  sculpt::InteriorSpan(d, &zlo, &zhi);
+  const auto edge = v.co == 16 ? DirectPixels512<1, 1> : DirectPixels512<2, 1>;
+  for (int64_t l = l0; l < l1; l++) {
+    sculpt::SpreadInterior(d, x, w, y, l, zlo, zhi);
+    for (int64_t z = 0; z < zlo; z++) edge(v, x, w, y, l, z, z + 1, 0, zeros);
+    for (int64_t z = zhi; z < v.ow; z++) edge(v, x, w, y, l, z, z + 1, 0, zeros);
   }
 }
 
@@ -853,9 +887,12 @@ void DirectBackpropFilter(const Conv& v, const float* x, const float* dy, float*
       v.Rows() >= 256 ? std::min<int64_t>(lines, 2 * ThePool().Size()) : 1;
   std::vector<std::vector<float>> partial(parts - 1, std::vector<float>(size, 0.f));
   std::memset(dw, 0, sizeof(float) * size);
+  const bool tapSums = HasAvx512() && sculpt::TapSumsFit(Dims(v));
   ThePool().Run(parts, [&](int64_t part) {
     float* acc = part == 0 ? dw : partial[part - 1].data();
-    DirectFilterLines(v, x, dy, acc, lines * part / parts, lines * (part + 1) / parts);
+    const int64_t l0 = lines * part / parts, l1 = lines * (part + 1) / parts;
+    if (tapSums) return sculpt::TapSumsLines(Dims(v), x, dy, acc, l0, l1);
+    DirectFilterLines(v, x, dy, acc, l0, l1);
   });
   for (const auto& p : partial) {
     for (int64_t i = 0; i < size; i++) dw[i] += p[i];
@@ -867,6 +904,11 @@ void DirectBackpropFilter(const Conv& v, const float* x, const float* dy, float*
 void ForwardConv(const Conv& v, const float* x, const float* w, float* y) {
   if (v.Pointwise()) {
     return Sgemm(false, false, v.Rows(), v.co, v.c, x, v.c, w, v.co, 0.f, y, v.co);
+  }
+  if (HasAvx512() && sculpt::SpreadFits(Dims(v))) {
+    const int64_t grain = std::max<int64_t>(1, kGrain / (v.Patch() * v.co * v.ow));
+    return ParallelFor(v.n * v.oh, grain,
+                       [&](int64_t l0, int64_t l1) { SpreadForward(v, x, w, y, l0, l1); });
   }
   if (Direct(v)) {
     const int64_t grain = std::max<int64_t>(1, kGrain / (v.Patch() * v.co * v.ow));
@@ -2136,6 +2178,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("greater", Napi::Function::New(env, GreaterJs, "greater"));
   exports.Set("select", Napi::Function::New(env, SelectJs, "select"));
   exports.Set("resizeBilinear", Napi::Function::New(env, ResizeBilinearJs, "resizeBilinear"));
+  exports.Set("resizeNearest", Napi::Function::New(env, sculpt::ResizeNearestJs, "resizeNearest",
+                                                   reinterpret_cast<void*>(&ParallelFor)));
+  exports.Set("argReduce", Napi::Function::New(env, sculpt::ArgReduceJs, "argReduce",
+                                               reinterpret_cast<void*>(&ParallelFor)));
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks, "copyBlocks"));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdateJs, "adamUpdate"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

@@ -123,6 +123,17 @@ export interface NativeAddon {
     halfPixelCenters: boolean,
     grad: boolean,
   ): void;
+  /** dims [b, h, w, c, oh, ow]; with `grad`, x is dy [b, oh, ow, c] and y is dx [b, h, w, c]. */
+  resizeNearest: NativeAddon['resizeBilinear'];
+  /** out (int32, at float offset outOff) [outer] = first index of each row's min (max) of x [outer, inner]. */
+  argReduce(
+    heap: Float32Array,
+    xOff: number,
+    outOff: number,
+    outer: number,
+    inner: number,
+    max: boolean,
+  ): void;
   gelu(heap: Float32Array, xOff: number, yOff: number, tOff: number, n: number): void;
   layerNorm(
     heap: Float32Array,

@@ -24,6 +24,7 @@ import { claimWasmKernel } from '@sculpt/backend';
 import { SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADDON_PATH, loadAddon, type NativeAddon } from './addon.js';
+import { makeArgReduce } from './arg-reduce.js';
 import { makeCachedAttention, makeGptBlockDecode } from './attention.js';
 import { makeBiasActivationGrad, makeFusedConv2D } from './bias-activation.js';
 import { makeAdamUpdate, makeGelu, makeLayerNorm } from './fused.js';
@@ -44,6 +45,7 @@ import {
 } from './kernels.js';
 import { makeGreater, makeSelect } from './masks.js';
 import { makeResizeBilinear, makeResizeBilinearGrad } from './resize.js';
+import { makeResizeNearestNeighbor, makeResizeNearestNeighborGrad } from './upsample.js';
 
 /** The kernels {@link registerNativeKernels} registers for backend `'wasm'`: tfjs's, replaced, and sculpt's fused ones, added. */
 export const NATIVE_KERNEL_NAMES = [
@@ -86,6 +88,10 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptGroupNorm',
   'SculptGroupNormGrad',
   'SculptBiasActivationGrad',
+  'ResizeNearestNeighbor',
+  'ResizeNearestNeighborGrad',
+  'ArgMin',
+  'ArgMax',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -179,7 +185,8 @@ function isNative(config: tf.KernelConfig | undefined): config is Marked {
  * (with broadcasting), `Sqrt`, `Rsqrt`, `Square`, `Neg`, `Abs`, `Relu`,
  * `LeakyRelu`, `Exp`, `Sigmoid`, `Tanh`, `Softplus`,
  * `Sum`, `Mean`, `SplitV`, `Concat`, `Unpack`, `GatherV2`, `Greater`, `Select`,
- * `ResizeBilinear` and `ResizeBilinearGrad` on the addon's threads, in place
+ * `ResizeBilinear`, `ResizeBilinearGrad`, `ResizeNearestNeighbor` and
+ * `ResizeNearestNeighborGrad`, `ArgMin` and `ArgMax` (last axis) on the addon's threads, in place
  * in the wasm memory; and adds sculpt's fused `SculptLayerNorm`, `SculptGelu`,
  * `SculptAdamUpdate`, `SculptCachedAttention`, `SculptGptBlockDecode` and
  * `SculptBiasActivationGrad` (`FUSED_KERNELS`
@@ -265,6 +272,12 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptGroupNorm: () => makeGroupNorm(addon),
     SculptGroupNormGrad: () => makeGroupNormGrad(addon),
     SculptBiasActivationGrad: () => makeBiasActivationGrad(addon),
+    ResizeNearestNeighbor: (f) =>
+      makeResizeNearestNeighbor(addon, required(f, 'ResizeNearestNeighbor')),
+    ResizeNearestNeighborGrad: (f) =>
+      makeResizeNearestNeighborGrad(addon, required(f, 'ResizeNearestNeighborGrad')),
+    ArgMin: (f) => makeArgReduce(addon, required(f, 'ArgMin'), false),
+    ArgMax: (f) => makeArgReduce(addon, required(f, 'ArgMax'), true),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);

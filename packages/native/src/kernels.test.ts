@@ -226,6 +226,58 @@ describe('conv2d', () => {
     // one input channel into 16 (direct), and 16 into one (its input gradient: direct)
     { name: '3×3 same, 1 → 16', x: [2, 9, 9, 1], f: [3, 3, 1, 16], strides: 1, pad: 'same' },
     { name: '3×3 same, 16 → 1', x: [2, 9, 9, 16], f: [3, 3, 16, 1], strides: 1, pad: 'same' },
+    // rows wide enough for thin_conv.cc's interior loops (16-pixel blocks, 4-pixel blocks, tap sums)
+    {
+      name: '3×3 same, 16 → 1, 28 wide',
+      x: [2, 5, 28, 16],
+      f: [3, 3, 16, 1],
+      strides: 1,
+      pad: 'same',
+    },
+    {
+      name: '3×3 valid, 32 → 1, 37 wide',
+      x: [2, 4, 37, 32],
+      f: [3, 3, 32, 1],
+      strides: 1,
+      pad: 'valid',
+    },
+    {
+      name: '3×3 stride 2, 16 → 1, 40 wide',
+      x: [2, 6, 40, 16],
+      f: [3, 3, 16, 1],
+      strides: 2,
+      pad: 'same',
+    },
+    {
+      name: '3×3 stride 2, 1 → 16, 28 wide',
+      x: [2, 6, 28, 1],
+      f: [3, 3, 1, 16],
+      strides: 2,
+      pad: 'same',
+    },
+    {
+      name: '3×3 same, 1 → 32, 13 wide',
+      x: [2, 5, 13, 1],
+      f: [3, 3, 1, 32],
+      strides: 1,
+      pad: 'same',
+    },
+    {
+      name: '5×3 dilated 1×2, 16 → 1, 30 wide',
+      x: [2, 9, 30, 16],
+      f: [5, 3, 16, 1],
+      strides: 1,
+      pad: 'same',
+      dilations: 2,
+    },
+    {
+      name: '3×3 dilated, 1 → 16, 30 wide',
+      x: [2, 7, 30, 1],
+      f: [3, 3, 1, 16],
+      strides: 1,
+      pad: 'same',
+      dilations: 2,
+    },
     // over 256 output rows: the filter gradient summed in parts across threads
     {
       name: '3×3 same, 8 → 16, 4×16×16',

@@ -16,6 +16,22 @@ interface ResizeAttrs {
   size?: [number, number];
 }
 
+/**
+ * Whether a resize between images of shape `small` and float32 `large` (one side the input,
+ * the other the output) is the addon's: NHWC, same batch and channels, not empty, not tiny.
+ */
+export function resizable(small: number[], large: tf.TensorInfo): boolean {
+  return (
+    large.dtype === 'float32' &&
+    small.length === 4 &&
+    large.shape.length === 4 &&
+    large.shape[0] === small[0] &&
+    large.shape[3] === small[3] &&
+    size(small) > 0 &&
+    size(large.shape) >= ELEMENTWISE_MIN
+  );
+}
+
 /** `ResizeBilinear` on float32 NHWC images. */
 export function makeResizeBilinear(addon: NativeAddon, fallback: tf.KernelFunc): tf.KernelFunc {
   return (params) => {
@@ -46,15 +62,7 @@ export function makeResizeBilinearGrad(addon: NativeAddon, fallback: tf.KernelFu
   return (params) => {
     const { images, dy } = params.inputs as Record<string, tf.TensorInfo>;
     const { alignCorners } = params.attrs as unknown as ResizeAttrs;
-    const supported =
-      dy.dtype === 'float32' &&
-      images.shape.length === 4 &&
-      dy.shape.length === 4 &&
-      dy.shape[0] === images.shape[0] &&
-      dy.shape[3] === images.shape[3] &&
-      size(images.shape) > 0 &&
-      size(dy.shape) >= ELEMENTWISE_MIN;
-    if (!supported) return fallback(params);
+    if (!resizable(images.shape, dy)) return fallback(params);
     const backend = params.backend as unknown as WasmBackendInternals;
     const out = backend.makeOutput([...images.shape], 'float32');
     addon.resizeBilinear(

@@ -60,12 +60,14 @@ export function conv(
   return conv2dBiasActivation(x, w, b, { strides: stride, pad: 'same', activation });
 }
 
-/** Nearest-neighbour 2× upsampling by a broadcast multiply: `[B, H, W, C] → [B, 2H, 2W, C]`. */
+/**
+ * Nearest-neighbour 2× upsampling: `[B, H, W, C] → [B, 2H, 2W, C]`, y[b, i, j] = x[b, ⌊i/2⌋, ⌊j/2⌋].
+ * One `ResizeNearestNeighbor` kernel forward and one `ResizeNearestNeighborGrad` backward
+ * (alignCorners and halfPixelCenters off: source index ⌊i·H/2H⌋ = ⌊i/2⌋ exactly).
+ */
 export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  // [B, H, 1, W, 1, C] · ones[1, 1, 2, 1, 2, 1]: gradients are a sum and a reshape
-  const wide = tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1]));
-  return tf.reshape(wide, [b, 2 * h, 2 * w, c]);
+  const [, h, w] = x.shape;
+  return tf.image.resizeNearestNeighbor(x, [2 * h, 2 * w]);
 }
 
 /** Adds the conv encoder body `enc/conv{i}` for `channels` (image channels `cIn`). */

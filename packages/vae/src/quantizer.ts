@@ -19,9 +19,10 @@ export function codeDistances(z: tf.Tensor2D, codebook: tf.Tensor2D): tf.Tensor2
   return tf.tidy(() => {
     const zz = tf.sum(tf.square(z), 1, true); // [N, 1]
     const ee = tf.reshape(tf.sum(tf.square(codebook), 1), [1, codebook.shape[0]]); // [1, K]
-    // an explicit transpose: matMul's transposeB flag is slow on wasm
-    const ze = tf.matMul(z, tf.transpose(codebook)); // [N, K]
-    return tf.add(tf.sub(zz, tf.mul(2, ze)), ee) as tf.Tensor2D;
+    // 2·z·e as z·(2e): the same floats (doubling is exact), one multiply over [K, D] instead of
+    // [N, K]; an explicit transpose: matMul's transposeB flag is slow on wasm
+    const ze2 = tf.matMul(z, tf.transpose(tf.mul(codebook, 2))); // [N, K]
+    return tf.add(tf.sub(zz, ze2), ee) as tf.Tensor2D;
   });
 }
 
@@ -54,13 +55,28 @@ export interface Quantized {
  * @example `const q = quantize(z, model.codebook); q.quantized // → decoder`
  */
 export function quantize(z: tf.Tensor2D, codebook: tf.Tensor2D): Quantized {
+  let found: { indices: tf.Tensor1D; oneHot: tf.Tensor2D; e: tf.Tensor2D } | undefined;
+  // One custom-gradient op z ↦ z + (e − z) whose gradient is the identity (straight-through).
+  // The nearest codes are found inside its forward pass, which tfjs keeps off the gradient
+  // tape: no zero gradients flow back through the distances, argMin and oneHot, and e is a
+  // constant of the commitment term (sg(e)) without stop-gradient ops.
+  const straightThrough = tf.customGrad(((x: tf.Tensor2D) => {
+    const indices = tf.keep(nearestCodes(x, codebook));
+    const oneHot = tf.keep(oneHotCodes(indices, codebook.shape[0]));
+    // a gather of the rows: the same floats as oneHot·codebook (1·e_k plus zeros), no product
+    const e = tf.keep(tf.gather(codebook, indices)) as tf.Tensor2D; // [N, D]
+    found = { indices, oneHot, e };
+    return { value: tf.add(x, tf.sub(e, x)), gradFunc: (dy: tf.Tensor) => dy };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return tf.tidy(() => {
-    const zs = stopGradient(z);
-    const indices = nearestCodes(zs, codebook);
-    const oneHot = oneHotCodes(indices, codebook.shape[0]);
-    const e = stopGradient(tf.matMul(oneHot, codebook)); // [N, D]
-    const quantized = tf.add(z, stopGradient(tf.sub(e, zs))) as tf.Tensor2D;
+    const quantized = straightThrough(z) as tf.Tensor2D;
+    if (found === undefined) throw new Error('quantize: the forward pass did not run');
+    const { e } = found;
     const commitment = tf.mean(tf.square(tf.sub(z, e))) as tf.Scalar;
+    // kept tensors escape every tidy: hand the caller tracked ones
+    const indices = tf.clone(found.indices);
+    const oneHot = tf.clone(found.oneHot);
+    tf.dispose([found.indices, found.oneHot, e]);
     return { indices, oneHot, quantized, commitment };
   });
 }
