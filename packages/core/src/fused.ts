@@ -47,6 +47,18 @@ import * as tf from '@tensorflow/tfjs-core';
  * - `groupNormGrad` (`'SculptGroupNormGrad'`): its gradient, x̂ recomputed
  *   from x; inputs `{ dy, x, gamma, beta, mean, rstd }`, attrs
  *   `{ groups, silu }`; outputs `[dx, dgamma, dbeta]`.
+ * - `styleEpilogue` (`'SculptStyleEpilogue'`): the epilogue of a StyleGAN2
+ *   styled conv after the convolution; inputs `{ y [B, H, W, C], demod [B, C],
+ *   bias [C], noise? [B, H, W, 1], strength? [1] }` (noise and strength
+ *   together or neither), all float32, attrs `{ alpha, gain }`; output
+ *   `[out]`: out = leakyRelu(((y·demod) + noise·strength) + bias, alpha)·gain
+ *   with the demodulation per image and channel, in that order of float32
+ *   roundings (the tfjs ops' order).
+ * - `styleEpilogueGrad` (`'SculptStyleEpilogueGrad'`): its gradient from the
+ *   forward output (out > 0 where the leaky ReLU's input is); inputs
+ *   `{ dout, out, y, demod, noise? }`, attrs `{ alpha, gain }`; outputs
+ *   `[dy [B, H, W, C], ddemod [B, C], dbias [C]]`, and `dstrength [1]` last
+ *   when noise is given (the noise itself gets no gradient).
  *
  * @example
  * ```ts
@@ -63,6 +75,8 @@ export const FUSED_KERNELS = Object.freeze({
   gptBlockDecode: 'SculptGptBlockDecode',
   groupNorm: 'SculptGroupNorm',
   groupNormGrad: 'SculptGroupNormGrad',
+  styleEpilogue: 'SculptStyleEpilogue',
+  styleEpilogueGrad: 'SculptStyleEpilogueGrad',
 } as const);
 
 /**

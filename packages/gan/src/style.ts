@@ -20,9 +20,9 @@ import type { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GanConfig } from './config.js';
 import type { Params } from './nets.js';
+import { LEAKY_GAIN, LEAKY_SLOPE, styleEpilogue } from './style-epilogue.js';
 
 const MAPPING_LR = 0.01;
-const GAIN = Math.SQRT2; // leaky ReLU gain of StyleGAN
 const EPS = 1e-8;
 
 function param(p: Params, rng: Rng, name: string, shape: number[], value: number | 'normal') {
@@ -119,7 +119,7 @@ export function mapping(
     tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), EPS))) as tf.Tensor2D;
   let h = labels ? tf.concat([norm(z), norm(tf.matMul(labels, p.embed))], 1) : norm(z);
   for (let i = 0; i < c.mappingLayers; i++)
-    h = tf.mul(tf.leakyRelu(dense(p, `map${i}`, h, MAPPING_LR), 0.2), GAIN);
+    h = tf.mul(tf.leakyRelu(dense(p, `map${i}`, h, MAPPING_LR), LEAKY_SLOPE), LEAKY_GAIN);
   return h;
 }
 
@@ -135,17 +135,22 @@ export function modulatedConv(
   filter: tf.Tensor4D,
   demodulate: boolean,
 ): tf.Tensor4D {
-  const [b, , , cin] = x.shape;
-  const y = tf.conv2d(
-    tf.mul(x, tf.reshape(styles, [b, 1, 1, cin])) as tf.Tensor4D,
-    filter,
-    1,
-    'same',
-  );
+  const y = tf.conv2d(modulate(x, styles), filter, 1, 'same');
   if (!demodulate) return y;
+  const [b, , , cout] = y.shape;
+  return tf.mul(y, tf.reshape(demodulation(styles, filter), [b, 1, 1, cout]));
+}
+
+/** x·s: `[B, H, W, Cin]` scaled per image and input channel by styles `[B, Cin]`. */
+function modulate(x: tf.Tensor4D, styles: tf.Tensor2D): tf.Tensor4D {
+  const [b, , , cin] = x.shape;
+  return tf.mul(x, tf.reshape(styles, [b, 1, 1, cin]));
+}
+
+/** d_bo = 1/sqrt(Σ_i s_bi² Σ_k w_kio² + ε) `[B, Cout]` (eq. 3). */
+function demodulation(styles: tf.Tensor2D, filter: tf.Tensor4D): tf.Tensor2D {
   const energy = tf.sum(tf.square(filter), [0, 1]) as tf.Tensor2D; // [Cin, Cout]
-  const d = tf.rsqrt(tf.add(tf.matMul(tf.square(styles), energy), EPS)); // [B, Cout]
-  return tf.mul(y, tf.reshape(d, [b, 1, 1, -1]));
+  return tf.rsqrt(tf.add(tf.matMul(tf.square(styles), energy), EPS));
 }
 
 /** Bilinear resize of `[B, H, W, C]` to `[B, size, size, C]` (half-pixel centres: 4 → 7 as well as ×2). */
@@ -166,13 +171,14 @@ function styled(
   const [k, , cin] = filter.shape;
   const styles = dense(p, `${name}.affine`, w, 1); // [B, Cin]
   const scaled = tf.mul(filter, 1 / Math.sqrt(k * k * cin)) as tf.Tensor4D;
-  let y = modulatedConv(x, styles, scaled, !isRgb);
-  if (isRgb) return tf.add(y, p[`${name}.b`]);
-  if (noise) {
-    const [b, h, wd] = y.shape;
-    y = tf.add(y, tf.mul(noise.normal([b, h, wd, 1]), p[`${name}.noise`]));
-  }
-  return tf.mul(tf.leakyRelu(tf.add(y, p[`${name}.b`]), 0.2), GAIN) as tf.Tensor4D;
+  const bias = p[`${name}.b`];
+  if (isRgb) return tf.add(modulatedConv(x, styles, scaled, false), bias);
+  const y = tf.conv2d(modulate(x, styles), scaled, 1, 'same'); // [B, H, W, Cout]
+  const [b, h, wd] = y.shape;
+  const values = noise?.normal([b, h, wd, 1]) as tf.Tensor4D | undefined;
+  const strength = p[`${name}.noise`];
+  const demod = demodulation(styles, scaled);
+  return styleEpilogue({ y, demod, bias, noise: values ? { values, strength } : undefined });
 }
 
 /**

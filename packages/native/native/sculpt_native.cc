@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "gemm_avx512.h"
+#include "style.h"
 
 #include <algorithm>
 #include <atomic>
@@ -2141,6 +2142,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("avx512Gemm", Napi::Function::New(env, Avx512Gemm, "avx512Gemm"));
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory, "keepFreedMemory"));
+  sculpt::RegisterStyle(env, exports, ParallelFor);
   return exports;
 }
 

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // the Node build of tfjs-core registers none
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerNativeKernels, unregisterNativeKernels } from './index.js';
+import { worstRelative } from './test-values.js';
 
 /** Deterministic values in [-scale, scale) + shift. */
 function values(n: number, seed: number, scale = 1, shift = 0): Float32Array {
@@ -91,14 +92,6 @@ async function onNative(c: Case): Promise<Float32Array[]> {
   });
 }
 
-/** The worst |a − b| / (1 + |b|). */
-function worst(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let w = 0;
-  for (let i = 0; i < b.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
-  return w;
-}
-
 beforeAll(async () => {
   await initBackend('wasm');
   registerNativeKernels();
@@ -114,7 +107,7 @@ describe('fused GroupNorm', () => {
       // dγ and dβ sum B·H·W terms: their rounding grows with the count.
       const tol = [1e-4, 1e-4, 2e-4, 2e-4];
       names.forEach((name, i) => {
-        expect(worst(got[i], want[i]), name).toBeLessThan(tol[i]);
+        expect(worstRelative(got[i], want[i]), name).toBeLessThan(tol[i]);
       });
     });
   }

@@ -43,6 +43,7 @@ import {
 } from './kernels.js';
 import { makeGreater, makeSelect } from './masks.js';
 import { makeResizeBilinear, makeResizeBilinearGrad } from './resize.js';
+import { makeStyleEpilogue, makeStyleEpilogueGrad } from './style.js';
 
 /** The kernels {@link registerNativeKernels} registers for backend `'wasm'`: tfjs's, replaced, and sculpt's fused ones, added. */
 export const NATIVE_KERNEL_NAMES = [
@@ -84,6 +85,8 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptGptBlockDecode',
   'SculptGroupNorm',
   'SculptGroupNormGrad',
+  'SculptStyleEpilogue',
+  'SculptStyleEpilogueGrad',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -261,6 +264,8 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptGptBlockDecode: () => makeGptBlockDecode(addon),
     SculptGroupNorm: () => makeGroupNorm(addon),
     SculptGroupNormGrad: () => makeGroupNormGrad(addon),
+    SculptStyleEpilogue: () => makeStyleEpilogue(addon),
+    SculptStyleEpilogueGrad: () => makeStyleEpilogueGrad(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);

@@ -10,3 +10,11 @@ export function values(n: number, seed: number): Float32Array {
   }
   return out;
 }
+
+/** The worst |a − b| / (1 + |b|) over two arrays of one length (NaN when the lengths differ). */
+export function worstRelative(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Number.NaN;
+  let w = 0;
+  for (let i = 0; i < b.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  return w;
+}

@@ -1,0 +1,120 @@
+// The epilogue of a styled conv layer (StyleGAN2, Karras et al. 2020, Fig. 2c)
+// after its convolution y [B, H, W, C]:
+//
+//   out = leakyRelu(y·d + n·strength + b, α)·gain
+//
+// with the demodulation d [B, C] (eq. 3), per-pixel noise n [B, H, W, 1]
+// scaled by a learned strength [1], the bias b [C], α = 0.2 and gain √2.
+// Where the backend has sculpt's fused kernels (`FUSED_KERNELS.styleEpilogue`
+// and `styleEpilogueGrad`: @sculpt/native on wasm) each direction is one pass
+// over memory; elsewhere the same function runs as tfjs ops under autodiff.
+import { FUSED_KERNELS, hasFusedKernel } from '@sculpt/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Slope of the leaky ReLU for negative inputs and the gain after it (StyleGAN's). */
+export const LEAKY_SLOPE = 0.2;
+export const LEAKY_GAIN = Math.SQRT2;
+
+/** The inputs of one epilogue. */
+export interface StyleEpilogueInputs {
+  /** The convolution's output `[B, H, W, C]`. */
+  y: tf.Tensor4D;
+  /** Demodulation `[B, C]`. */
+  demod: tf.Tensor2D;
+  /** Bias `[C]`. */
+  bias: tf.Tensor;
+  /** Per-pixel noise `[B, H, W, 1]` (not differentiated) and its learned strength `[1]`; none when undefined. */
+  noise?: { values: tf.Tensor4D; strength: tf.Tensor };
+}
+
+const ATTRS = { alpha: LEAKY_SLOPE, gain: LEAKY_GAIN } as unknown as tf.NamedAttrMap;
+
+/** The epilogue as tfjs ops, in the fused kernel's order of roundings. */
+function epilogueOps(e: StyleEpilogueInputs): tf.Tensor4D {
+  const [b, , , c] = e.y.shape;
+  let z = tf.mul(e.y, tf.reshape(e.demod, [b, 1, 1, c]));
+  if (e.noise) z = tf.add(z, tf.mul(e.noise.values, e.noise.strength));
+  return tf.mul(tf.leakyRelu(tf.add(z, e.bias), LEAKY_SLOPE), LEAKY_GAIN);
+}
+
+/** The gradient as tfjs ops from the saved output: `[dy, ddemod, dbias, dstrength?]`. */
+function gradOps(dout: tf.Tensor, out: tf.Tensor, e: StyleEpilogueInputs): tf.Tensor[] {
+  const [b, , , c] = e.y.shape;
+  const dz = tf.mul(tf.mul(dout, LEAKY_GAIN), tf.step(out, LEAKY_SLOPE)); // out > 0 ⇔ z > 0
+  const grads = [
+    tf.mul(dz, tf.reshape(e.demod, [b, 1, 1, c])),
+    tf.sum(tf.mul(dz, e.y), [1, 2]),
+    tf.sum(dz, [0, 1, 2]),
+  ];
+  if (e.noise) grads.push(tf.reshape(tf.sum(tf.mul(dz, e.noise.values)), [1]));
+  return grads;
+}
+
+/** Whether an outer gradient is being recorded (a gradient of this gradient is wanted). */
+function recordingTape(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
+function fusable(e: StyleEpilogueInputs): boolean {
+  const tensors = [e.y, e.demod, e.bias, e.noise?.values, e.noise?.strength];
+  return (
+    e.y.size > 0 &&
+    tensors.every((t) => t === undefined || t.dtype === 'float32') &&
+    hasFusedKernel(FUSED_KERNELS.styleEpilogue) &&
+    hasFusedKernel(FUSED_KERNELS.styleEpilogueGrad)
+  );
+}
+
+/** One fused kernel each way; the tfjs ops of the gradient when a higher-order gradient is recorded. */
+function fused(e: StyleEpilogueInputs): tf.Tensor4D {
+  const noise = e.noise?.values;
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [y, demod, bias, strength] = args as tf.Tensor[];
+    const inputs: tf.NamedTensorMap = noise
+      ? { y, demod, bias, noise, strength }
+      : { y, demod, bias };
+    const out = tf.engine().runKernel(FUSED_KERNELS.styleEpilogue, inputs, ATTRS) as tf.Tensor4D;
+    save(noise ? [out, y, demod, noise] : [out, y, demod]);
+    return {
+      value: out,
+      gradFunc: (dout: tf.Tensor, saved: tf.Tensor[]) => backward(dout, saved, e),
+    };
+  });
+  const args = [e.y, e.demod, e.bias, ...(e.noise ? [e.noise.strength] : [])];
+  return (op as (...t: tf.Tensor[]) => tf.Tensor)(...args) as tf.Tensor4D;
+}
+
+/** The fused gradient from the saved [out, y, demod, noise?], or tfjs ops under an outer tape. */
+function backward(dout: tf.Tensor, saved: tf.Tensor[], e: StyleEpilogueInputs): tf.Tensor[] {
+  const [out, y, demod, noise] = saved;
+  if (recordingTape()) {
+    const strength = e.noise?.strength as tf.Tensor;
+    return gradOps(dout, out, {
+      y: y as tf.Tensor4D,
+      demod: demod as tf.Tensor2D,
+      bias: e.bias,
+      noise: noise ? { values: noise as tf.Tensor4D, strength } : undefined,
+    });
+  }
+  const inputs: tf.NamedTensorMap = noise
+    ? { dout, out, y, demod, noise }
+    : { dout, out, y, demod };
+  return tf.engine().runKernel(FUSED_KERNELS.styleEpilogueGrad, inputs, ATTRS) as tf.Tensor[];
+}
+
+/**
+ * A styled conv layer's epilogue: leakyRelu(y·d + n·strength + b, 0.2)·√2,
+ * differentiable in y, d, b and the strength (the noise is an input, not a
+ * parameter). One kernel each way where the backend has sculpt's fused
+ * epilogue (@sculpt/native on wasm), the same function as tfjs ops elsewhere.
+ *
+ * @returns a new `[B, H, W, C]` tensor; the caller owns it.
+ * @example
+ * ```ts
+ * const out = styleEpilogue({ y, demod, bias, noise: { values: n, strength } }); // y: [64, 28, 28, 16]
+ * ```
+ */
+export function styleEpilogue(e: StyleEpilogueInputs): tf.Tensor4D {
+  return fusable(e) ? fused(e) : epilogueOps(e);
+}

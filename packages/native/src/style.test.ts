@@ -1,0 +1,147 @@
+import { initBackend } from '@sculpt/backend';
+import { FUSED_KERNELS, SculptError } from '@sculpt/core';
+import { expectNoLeak } from '@sculpt/core/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients'; // the Node build of tfjs-core registers none
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerNativeKernels, unregisterNativeKernels } from './index.js';
+import { values, worstRelative } from './test-values.js';
+
+interface Case {
+  shape: [number, number, number, number];
+  noise: boolean;
+}
+
+// Channels not a multiple of 4 (5), batch 1, and one past the addon's grain (the bench's 28×28 layer).
+const CASES: Case[] = [
+  { shape: [2, 4, 3, 8], noise: true },
+  { shape: [2, 4, 3, 8], noise: false },
+  { shape: [1, 7, 7, 5], noise: true },
+  { shape: [64, 28, 28, 16], noise: true },
+];
+const ATTRS = { alpha: 0.2, gain: Math.SQRT2 };
+
+/** Inputs of one case: y centred near 0 (both sides of the leaky ReLU), d > 0, a dout. */
+function inputs(c: Case): Record<string, tf.Tensor> {
+  const [b, h, w, ch] = c.shape;
+  const n = b * h * w * ch;
+  const t: Record<string, tf.Tensor> = {
+    y: tf.tensor(values(n, 21), c.shape),
+    demod: tf.tensor(
+      values(b * ch, 22).map((v) => 1.5 + v),
+      [b, ch],
+    ),
+    bias: tf.tensor(
+      values(ch, 23).map((v) => 0.3 * v),
+      [ch],
+    ),
+    dout: tf.tensor(values(n, 24), c.shape),
+  };
+  if (c.noise) {
+    t.noise = tf.tensor(values(b * h * w, 25), [b, h, w, 1]);
+    t.strength = tf.tensor([0.4]);
+  }
+  return t;
+}
+
+/** The reference: the tfjs ops of gan's styled layer (demodulate, noise, bias, leaky ReLU, gain). */
+function reference(t: Record<string, tf.Tensor>, strength?: tf.Tensor): tf.Tensor {
+  const [b, , , c] = t.y.shape;
+  let z = tf.mul(t.y, tf.reshape(t.demod, [b, 1, 1, c]));
+  if (strength) z = tf.add(z, tf.mul(t.noise, strength));
+  return tf.mul(tf.leakyRelu(tf.add(z, t.bias), ATTRS.alpha), ATTRS.gain);
+}
+
+/** [out, dy, ddemod, dbias, dstrength?] on cpu through the reference's autodiff. */
+async function onCpu(c: Case): Promise<Float32Array[]> {
+  await tf.setBackend('cpu');
+  return tf.tidy(() => {
+    const t = inputs(c);
+    const xs = [t.y, t.demod, t.bias, ...(c.noise ? [t.strength] : [])];
+    const f = (y: tf.Tensor, demod: tf.Tensor, bias: tf.Tensor, strength?: tf.Tensor) =>
+      tf.sum(tf.mul(reference({ ...t, y, demod, bias }, strength), t.dout));
+    const grads = tf.grads(f as (...a: tf.Tensor[]) => tf.Tensor)(xs);
+    return [reference(t, t.strength), ...grads].map((g) => g.dataSync() as Float32Array);
+  });
+}
+
+/** The same through the two native kernels. */
+async function onNative(c: Case): Promise<Float32Array[]> {
+  await tf.setBackend('wasm');
+  return tf.tidy(() => {
+    const { dout, ...forward } = inputs(c);
+    const out = tf.engine().runKernel(FUSED_KERNELS.styleEpilogue, forward, ATTRS) as tf.Tensor;
+    const { y, demod, noise } = forward;
+    const gradInputs: tf.NamedTensorMap = { dout, out, y, demod, ...(noise ? { noise } : {}) };
+    const grads = tf
+      .engine()
+      .runKernel(FUSED_KERNELS.styleEpilogueGrad, gradInputs, ATTRS) as tf.Tensor[];
+    expect(grads.map((g) => g.shape)).toEqual([
+      c.shape,
+      [c.shape[0], c.shape[3]],
+      [c.shape[3]],
+      ...(c.noise ? [[1]] : []),
+    ]);
+    return [out, ...grads].map((g) => g.dataSync() as Float32Array);
+  });
+}
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  registerNativeKernels();
+});
+afterAll(() => unregisterNativeKernels());
+
+describe('fused StyleGAN epilogue', () => {
+  for (const c of CASES) {
+    it(`[${c.shape}]${c.noise ? ' + noise' : ''}: out, dy, ddemod, dbias, dstrength match cpu`, async () => {
+      const want = await onCpu(c);
+      const got = await onNative(c);
+      // out and dy round the same ops; the sums over H·W (ddemod) and B·H·W (dbias, dstrength) in other orders.
+      const tol = [1e-6, 1e-6, 1e-5, 1e-4, 1e-4];
+      const names = ['out', 'dy', 'ddemod', 'dbias', 'dstrength'];
+      want.forEach((w, i) => {
+        expect(worstRelative(got[i], w), names[i]).toBeLessThan(tol[i]);
+      });
+    });
+  }
+
+  it('leaks no tensor, forward or backward', async () => {
+    await tf.setBackend('wasm');
+    const { dout, ...forward } = inputs(CASES[0]);
+    await expectNoLeak(() => {
+      const out = tf.engine().runKernel(FUSED_KERNELS.styleEpilogue, forward, ATTRS) as tf.Tensor;
+      const { y, demod, noise } = forward;
+      const grads = tf
+        .engine()
+        .runKernel(FUSED_KERNELS.styleEpilogueGrad, { dout, out, y, demod, noise }, ATTRS);
+      return [out, ...(grads as tf.Tensor[])];
+    });
+    tf.dispose([dout, ...Object.values(forward)]);
+  });
+
+  it('names what it got and the fix for inputs it does not take', async () => {
+    await tf.setBackend('wasm');
+    const y = tf.ones([2, 3, 3, 6]);
+    const bias = tf.zeros([6]);
+    const demod = tf.ones([2, 5]);
+    const run = (extra: Record<string, tf.Tensor>) => () =>
+      tf.engine().runKernel(FUSED_KERNELS.styleEpilogue, { y, bias, ...extra }, ATTRS);
+    expect(run({ demod })).toThrow(SculptError);
+    expect(run({ demod })).toThrow(
+      /demod \[B, C\].*got y float32 \[2,3,3,6\], demod float32 \[2,5\]/,
+    );
+    const good = tf.ones([2, 6]);
+    const noise = tf.ones([2, 3, 3, 1]);
+    expect(run({ demod: good, noise })).toThrow(
+      /strength \[1\].*got bias \[6\], strength \[none\]/,
+    );
+    expect(() =>
+      tf
+        .engine()
+        .runKernel(FUSED_KERNELS.styleEpilogueGrad, { dout: bias, out: y, y, demod: good }, ATTRS),
+    ).toThrow(/dout and out shaped like y \[2,3,3,6\].*got dout \[6\]/);
+    tf.dispose([y, bias, demod, good, noise]);
+  });
+});
