@@ -59,6 +59,10 @@ import * as tf from '@tensorflow/tfjs-core';
  *   `{ dout, out, y, demod, noise? }`, attrs `{ alpha, gain }`; outputs
  *   `[dy [B, H, W, C], ddemod [B, C], dbias [C]]`, and `dstrength [1]` last
  *   when noise is given (the noise itself gets no gradient).
+ * - `modulateGrad` (`'SculptModulateGrad'`): the gradient of StyleGAN2's
+ *   modulation x·s (styles s [B, C] broadcast over the pixels of a float32
+ *   x [B, H, W, C]); inputs `{ dy, x, styles }`; outputs
+ *   `[dx = dy·s [B, H, W, C], dstyles = Σ_hw dy·x [B, C]]`.
  *
  * @example
  * ```ts
@@ -77,6 +81,7 @@ export const FUSED_KERNELS = Object.freeze({
   groupNormGrad: 'SculptGroupNormGrad',
   styleEpilogue: 'SculptStyleEpilogue',
   styleEpilogueGrad: 'SculptStyleEpilogueGrad',
+  modulateGrad: 'SculptModulateGrad',
 } as const);
 
 /**

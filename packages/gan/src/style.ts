@@ -20,7 +20,7 @@ import type { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GanConfig } from './config.js';
 import type { Params } from './nets.js';
-import { LEAKY_GAIN, LEAKY_SLOPE, styleEpilogue } from './style-epilogue.js';
+import { LEAKY_GAIN, LEAKY_SLOPE, modulate, styleEpilogue } from './style-ops.js';
 
 const MAPPING_LR = 0.01;
 const EPS = 1e-8;
@@ -102,7 +102,7 @@ function dense(p: Params, name: string, x: tf.Tensor2D, lr: number): tf.Tensor2D
   const w = p[`${name}.w`];
   const scale = lr / Math.sqrt(w.shape[0]);
   const y = tf.matMul(x, tf.mul(w, scale) as tf.Tensor2D);
-  return tf.add(y, tf.mul(p[`${name}.b`], lr));
+  return tf.add(y, lr === 1 ? p[`${name}.b`] : tf.mul(p[`${name}.b`], lr)); // b·1 = b exactly
 }
 
 /**
@@ -139,12 +139,6 @@ export function modulatedConv(
   if (!demodulate) return y;
   const [b, , , cout] = y.shape;
   return tf.mul(y, tf.reshape(demodulation(styles, filter), [b, 1, 1, cout]));
-}
-
-/** x·s: `[B, H, W, Cin]` scaled per image and input channel by styles `[B, Cin]`. */
-function modulate(x: tf.Tensor4D, styles: tf.Tensor2D): tf.Tensor4D {
-  const [b, , , cin] = x.shape;
-  return tf.mul(x, tf.reshape(styles, [b, 1, 1, cin]));
 }
 
 /** d_bo = 1/sqrt(Σ_i s_bi² Σ_k w_kio² + ε) `[B, Cout]` (eq. 3). */

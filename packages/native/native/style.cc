@@ -12,6 +12,9 @@
 // Gradient, from the saved output (out > 0 exactly where z > 0):
 //   dz = dout·gain, ·α where out ≤ 0;  dy = dz·d;  dd[b, c] = Σ_p dz·y;
 //   dbias[c] = Σ_{b,p} dz;  dstrength = Σ_{b,p,c} dz·n.
+//
+// And the gradient of the modulation x·s before the convolution (s [B, C] per
+// image and input channel) in one pass: dx = dy·s, ds[b, c] = Σ_p dy·x.
 #include "style.h"
 
 #include <algorithm>
@@ -46,8 +49,10 @@ class StyleArgs {
     if (dims_.b < 1 || dims_.p < 1 || dims_.c < 1) {
       throw Napi::RangeError::New(env_, "sculpt native: styleEpilogue dims must be positive");
     }
-    alpha_ = static_cast<float>(info[3].As<Napi::Number>().DoubleValue());
-    gain_ = static_cast<float>(info[4].As<Napi::Number>().DoubleValue());
+    if (info.Length() > 4) {
+      alpha_ = static_cast<float>(info[3].As<Napi::Number>().DoubleValue());
+      gain_ = static_cast<float>(info[4].As<Napi::Number>().DoubleValue());
+    }
   }
 
   const StyleDims& dims() const { return dims_; }
@@ -196,6 +201,40 @@ Napi::Value Backward(const Napi::CallbackInfo& info, ParallelFn parallel) {
   return info.Env().Undefined();
 }
 
+// modulateGrad(heap, offsets [dy, x, styles, dx, dstyles], dims [B, P, C]): the gradient of
+// x·s (s broadcast over the pixels) in one pass: dx = dy·s, dstyles[b, c] = Σ_p dy·x.
+Napi::Value ModulateGrad(const Napi::CallbackInfo& info, ParallelFn parallel) {
+  const StyleArgs a(info, 5);
+  const StyleDims s = a.dims();
+  const int64_t size = s.b * s.p * s.c;
+  const float* dy = a.At(0, size, "dy");
+  const float* x = a.At(1, size, "x");
+  const float* styles = a.At(2, s.b * s.c, "styles");
+  float* dx = a.At(3, size, "dx");
+  float* ds = a.At(4, s.b * s.c, "dstyles");
+  if (dy == nullptr || x == nullptr || styles == nullptr || dx == nullptr || ds == nullptr) {
+    throw Napi::TypeError::New(info.Env(), "sculpt native: modulateGrad needs dy, x, styles, dx, dstyles");
+  }
+  parallel(s.b, std::max<int64_t>(1, kStyleGrain / (3 * s.p * s.c)), [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; i++) {
+      const int64_t at = i * s.p * s.c;
+      const float* __restrict__ si = styles + i * s.c;
+      float* __restrict__ dsi = ds + i * s.c;
+      std::fill(dsi, dsi + s.c, 0.f);
+      for (int64_t p = 0; p < s.p; p++) {
+        const float* __restrict__ dyp = dy + at + p * s.c;
+        const float* __restrict__ xp = x + at + p * s.c;
+        float* __restrict__ dxp = dx + at + p * s.c;
+        for (int64_t ch = 0; ch < s.c; ch++) {
+          dxp[ch] = dyp[ch] * si[ch];
+          dsi[ch] += dyp[ch] * xp[ch];
+        }
+      }
+    }
+  });
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void RegisterStyle(Napi::Env env, Napi::Object exports, ParallelFn parallel) {
@@ -207,6 +246,10 @@ void RegisterStyle(Napi::Env env, Napi::Object exports, ParallelFn parallel) {
               Napi::Function::New(
                   env, [parallel](const Napi::CallbackInfo& info) { return Backward(info, parallel); },
                   "styleEpilogueGrad"));
+  exports.Set("modulateGrad",
+              Napi::Function::New(
+                  env, [parallel](const Napi::CallbackInfo& info) { return ModulateGrad(info, parallel); },
+                  "modulateGrad"));
 }
 
 }  // namespace sculpt

@@ -199,6 +199,8 @@ export interface NativeAddon {
   styleEpilogue: StyleCall;
   /** offsets [dout, out, y, demod, noise, dy, ddemod, dstrength, dbias] (noise and dstrength −1 when left out); dims as styleEpilogue's. */
   styleEpilogueGrad: StyleCall;
+  /** offsets [dy, x, styles, dx, dstyles]; dims [B, H·W, C]. */
+  modulateGrad(heap: Float32Array, offsets: Int32Array, dims: Int32Array): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string; avx512Gemm: boolean };
   /** Switches the AVX-512 sgemm on or off (on only where the CPU has AVX-512F); returns whether it was on. */

@@ -43,7 +43,7 @@ import {
 } from './kernels.js';
 import { makeGreater, makeSelect } from './masks.js';
 import { makeResizeBilinear, makeResizeBilinearGrad } from './resize.js';
-import { makeStyleEpilogue, makeStyleEpilogueGrad } from './style.js';
+import { makeModulateGrad, makeStyleEpilogue, makeStyleEpilogueGrad } from './style.js';
 
 /** The kernels {@link registerNativeKernels} registers for backend `'wasm'`: tfjs's, replaced, and sculpt's fused ones, added. */
 export const NATIVE_KERNEL_NAMES = [
@@ -87,6 +87,7 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptGroupNormGrad',
   'SculptStyleEpilogue',
   'SculptStyleEpilogueGrad',
+  'SculptModulateGrad',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -266,6 +267,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptGroupNormGrad: () => makeGroupNormGrad(addon),
     SculptStyleEpilogue: () => makeStyleEpilogue(addon),
     SculptStyleEpilogueGrad: () => makeStyleEpilogueGrad(addon),
+    SculptModulateGrad: () => makeModulateGrad(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);

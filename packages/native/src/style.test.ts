@@ -145,3 +145,50 @@ describe('fused StyleGAN epilogue', () => {
     tf.dispose([y, bias, demod, good, noise]);
   });
 });
+
+describe('fused modulation gradient', () => {
+  const shapes: [number, number, number, number][] = [
+    [2, 3, 4, 5],
+    [64, 14, 14, 32],
+  ];
+  for (const shape of shapes) {
+    it(`[${shape}]: dx and dstyles match the gradient of x·s on cpu`, async () => {
+      const [b, h, w, c] = shape;
+      const make = () => ({
+        x: tf.tensor(values(b * h * w * c, 31), shape),
+        styles: tf.tensor(values(b * c, 32), [b, c]),
+        dy: tf.tensor(values(b * h * w * c, 33), shape),
+      });
+      await tf.setBackend('cpu');
+      const want = tf.tidy(() => {
+        const { x, styles, dy } = make();
+        const f = (a: tf.Tensor, s: tf.Tensor) =>
+          tf.sum(tf.mul(tf.mul(a, tf.reshape(s, [b, 1, 1, c])), dy));
+        return tf
+          .grads(f)([x, styles])
+          .map((t) => t.dataSync() as Float32Array);
+      });
+      await tf.setBackend('wasm');
+      const t = make();
+      await expectNoLeak(() => tf.engine().runKernel(FUSED_KERNELS.modulateGrad, t) as tf.Tensor[]);
+      const got = tf.tidy(() =>
+        (tf.engine().runKernel(FUSED_KERNELS.modulateGrad, t) as tf.Tensor[]).map(
+          (g) => g.dataSync() as Float32Array,
+        ),
+      );
+      expect(worstRelative(got[0], want[0]), 'dx').toBeLessThan(1e-6);
+      expect(worstRelative(got[1], want[1]), 'dstyles').toBeLessThan(1e-5);
+      tf.dispose(Object.values(t));
+    });
+  }
+
+  it('names what it got and the fix for inputs it does not take', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.ones([2, 3, 3, 6]);
+    const styles = tf.ones([2, 5]);
+    expect(() => tf.engine().runKernel(FUSED_KERNELS.modulateGrad, { dy: x, x, styles })).toThrow(
+      /styles \[B, C\].*got dy \[2,3,3,6\], x \[2,3,3,6\], styles \[2,5\].*tfjs ops/,
+    );
+    tf.dispose([x, styles]);
+  });
+});

@@ -11,6 +11,9 @@
  * `SculptStyleEpilogueGrad`: its gradient from the forward output in one pass,
  * outputs `[dy, ddemod, dbias, dstrength?]`, in place of ~12 kernel calls
  * (the leaky ReLU's Greater/Select, the broadcast sums of every operand).
+ *
+ * `SculptModulateGrad`: the gradient of the modulation x·s before a styled
+ * conv, `[dx, dstyles]` in one pass, in place of two Multiply kernels and a Sum.
  */
 import { FUSED_KERNELS, SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -121,6 +124,43 @@ export function makeStyleEpilogueGrad(addon: NativeAddon): tf.KernelFunc {
     offsets.set([at(dout), at(out), at(y), at(demod), at(noise), at(dy), at(ddemod)]);
     offsets.set([at(dstrength), at(dbias)], 7);
     addon.styleEpilogueGrad(heapOf(backend), offsets, dims, alpha, gain); // heap after the outputs
+    return outputs;
+  };
+}
+
+/**
+ * The modulation's gradient kernel; throws a SculptError for inputs it does not take (the caller checks first).
+ * @example
+ * ```ts
+ * const [dx, dstyles] = tf.engine().runKernel('SculptModulateGrad', { dy, x, styles }) as tf.Tensor[];
+ * ```
+ */
+export function makeModulateGrad(addon: NativeAddon): tf.KernelFunc {
+  const offsets = new Int32Array(5); // reused: one call at a time on the JS thread
+  return (params) => {
+    const { dy, x, styles } = params.inputs as Inputs;
+    const shape = [...(x?.shape ?? [])];
+    const ok =
+      shape.length === 4 &&
+      shape.every((n) => n > 0) &&
+      [dy, x, styles].every((t) => t?.dtype === 'float32') &&
+      same(dy, shape) &&
+      same(styles, [shape[0], shape[3]]);
+    if (!ok) {
+      throw new SculptError(
+        FUSED_KERNELS.modulateGrad,
+        'expected float32 dy and x [B, H, W, C] (not empty) and styles [B, C]',
+        `got dy [${dy?.shape}], x [${x?.shape}], styles [${styles?.shape}]`,
+        'use the tfjs ops for this case',
+      );
+    }
+    const backend = params.backend as unknown as WasmBackendInternals;
+    const outputs = [shape, [shape[0], shape[3]]].map((s) => backend.makeOutput(s, 'float32'));
+    [dy, x, styles, ...outputs].forEach((t, i) => {
+      offsets[i] = offsetOf(backend, t as tf.TensorInfo);
+    });
+    const dims = Int32Array.of(shape[0], shape[1] * shape[2], shape[3]);
+    addon.modulateGrad(heapOf(backend), offsets, dims); // heap after the outputs
     return outputs;
   };
 }

@@ -1,5 +1,6 @@
-// The epilogue of a styled conv layer (StyleGAN2, Karras et al. 2020, Fig. 2c)
-// after its convolution y [B, H, W, C]:
+// The elementwise parts of a styled conv layer (StyleGAN2, Karras et al. 2020,
+// Fig. 2c) as fused ops. Before the convolution, the modulation x·s (styles
+// s [B, Cin] per image and input channel). After it, on y [B, H, W, C]:
 //
 //   out = leakyRelu(y·d + n·strength + b, α)·gain
 //
@@ -8,6 +9,8 @@
 // Where the backend has sculpt's fused kernels (`FUSED_KERNELS.styleEpilogue`
 // and `styleEpilogueGrad`: @sculpt/native on wasm) each direction is one pass
 // over memory; elsewhere the same function runs as tfjs ops under autodiff.
+// The modulation runs forward as one broadcast multiply and backward as one
+// kernel (`FUSED_KERNELS.modulateGrad`) where the backend has it.
 import { FUSED_KERNELS, hasFusedKernel } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -117,4 +120,49 @@ function backward(dout: tf.Tensor, saved: tf.Tensor[], e: StyleEpilogueInputs): 
  */
 export function styleEpilogue(e: StyleEpilogueInputs): tf.Tensor4D {
   return fusable(e) ? fused(e) : epilogueOps(e);
+}
+
+/** The modulation's gradient as tfjs ops: `[dx, dstyles]`. */
+function modulateGradOps(dy: tf.Tensor, x: tf.Tensor, styles: tf.Tensor): tf.Tensor[] {
+  const [b, , , c] = x.shape;
+  return [tf.mul(dy, tf.reshape(styles, [b, 1, 1, c])), tf.sum(tf.mul(dy, x), [1, 2])];
+}
+
+function modulateOps(x: tf.Tensor, styles: tf.Tensor): tf.Tensor4D {
+  const [b, , , c] = x.shape;
+  return tf.mul(x, tf.reshape(styles, [b, 1, 1, c]));
+}
+
+/**
+ * StyleGAN2's modulation x·s (eq. 1, applied to the input instead of the
+ * weights): x `[B, H, W, C]` scaled per image and channel by styles `[B, C]`.
+ * Differentiable in both; its gradient is one kernel where the backend has
+ * sculpt's fused `modulateGrad` (@sculpt/native on wasm), tfjs ops elsewhere.
+ *
+ * @returns a new `[B, H, W, C]` tensor; the caller owns it.
+ * @example
+ * ```ts
+ * const xs = modulate(x, styles); // x: [64, 14, 14, 32], styles: [64, 32]
+ * ```
+ */
+export function modulate(x: tf.Tensor4D, styles: tf.Tensor2D): tf.Tensor4D {
+  const fusable =
+    x.size > 0 &&
+    x.dtype === 'float32' &&
+    styles.dtype === 'float32' &&
+    hasFusedKernel(FUSED_KERNELS.modulateGrad);
+  if (!fusable) return modulateOps(x, styles);
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xs, s] = args as tf.Tensor[];
+    save([xs, s]);
+    const gradFunc = (dy: tf.Tensor, [xx, ss]: tf.Tensor[]) =>
+      recordingTape()
+        ? modulateGradOps(dy, xx, ss)
+        : (tf
+            .engine()
+            .runKernel(FUSED_KERNELS.modulateGrad, { dy, x: xx, styles: ss }) as tf.Tensor[]);
+    return { value: modulateOps(xs, s), gradFunc };
+  });
+  return (op as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(x, styles) as tf.Tensor4D;
 }
