@@ -140,6 +140,26 @@ describe('modulate', () => {
     });
   });
 
+  it('broadcasts x [1, H, W, C] over the batch: the same values and gradients as a tiled x', async () => {
+    await tf.setBackend('wasm');
+    tf.tidy(() => {
+      const x = tf.randomNormal([1, 4, 4, 5], 0, 1, 'float32', 9);
+      const styles = tf.randomUniform([3, 5], 0.5, 2, 'float32', 10);
+      const dout = tf.randomNormal([3, 4, 4, 5], 0, 1, 'float32', 11);
+      const loss = (tile: boolean) => (a: tf.Tensor, s: tf.Tensor) => {
+        const input = (tile ? tf.tile(a, [3, 1, 1, 1]) : a) as tf.Tensor4D;
+        return tf.sum(tf.mul(modulate(input, s as tf.Tensor2D), dout));
+      };
+      const got = tf.grads(loss(false))([x, styles]);
+      const want = tf.grads(loss(true))([x, styles]);
+      expect(modulate(x as tf.Tensor4D, styles as tf.Tensor2D).shape).toEqual([3, 4, 4, 5]);
+      got.forEach((g, i) => {
+        const a = g.dataSync() as Float32Array;
+        expect(worst(a, want[i].dataSync() as Float32Array), `gradient ${i}`).toBeLessThan(1e-5);
+      });
+    });
+  });
+
   it('leaks no tensor through a fused forward and backward pass', async () => {
     await tf.setBackend('wasm');
     const x = tf.randomNormal([2, 3, 3, 4]);

@@ -129,13 +129,14 @@ function modulateGradOps(dy: tf.Tensor, x: tf.Tensor, styles: tf.Tensor): tf.Ten
 }
 
 function modulateOps(x: tf.Tensor, styles: tf.Tensor): tf.Tensor4D {
-  const [b, , , c] = x.shape;
+  const [b, c] = styles.shape;
   return tf.mul(x, tf.reshape(styles, [b, 1, 1, c]));
 }
 
 /**
  * StyleGAN2's modulation x·s (eq. 1, applied to the input instead of the
- * weights): x `[B, H, W, C]` scaled per image and channel by styles `[B, C]`.
+ * weights): x `[B, H, W, C]` (or `[1, H, W, C]`, broadcast over the batch)
+ * scaled per image and channel by styles `[B, C]`.
  * Differentiable in both; its gradient is one kernel where the backend has
  * sculpt's fused `modulateGrad` (@sculpt/native on wasm), tfjs ops elsewhere.
  *
@@ -148,6 +149,7 @@ function modulateOps(x: tf.Tensor, styles: tf.Tensor): tf.Tensor4D {
 export function modulate(x: tf.Tensor4D, styles: tf.Tensor2D): tf.Tensor4D {
   const fusable =
     x.size > 0 &&
+    x.shape[0] === styles.shape[0] &&
     x.dtype === 'float32' &&
     styles.dtype === 'float32' &&
     hasFusedKernel(FUSED_KERNELS.modulateGrad);

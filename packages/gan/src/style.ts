@@ -187,8 +187,9 @@ export function synthesis(
   noise: Rng | undefined,
 ): tf.Tensor4D {
   const layers = styleLayers(c);
-  const b = ws[0].shape[0];
-  let x = tf.tile(p.const, [b, 1, 1, 1]) as tf.Tensor4D;
+  // [1, 4, 4, C]: the first modulation broadcasts it over the batch (a tile's
+  // gradient in tfjs is a slice and an add per image).
+  let x = p.const as tf.Tensor4D;
   let rgb: tf.Tensor4D | undefined;
   layers.forEach((l, j) => {
     if (l.up) x = resize(x, l.size);
