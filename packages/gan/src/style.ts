@@ -152,6 +152,20 @@ export function resize(x: tf.Tensor4D, size: number): tf.Tensor4D {
   return tf.image.resizeBilinear(x, [size, size], false, true);
 }
 
+/**
+ * A 1×1 modulated conv without demodulation (toRGB): conv(x·s, w) computed as
+ * one product per image, x `[B, H·W, Cin]` · (s ⊙ w) `[B, Cin, Cout]`, the
+ * same sum with the style folded into the weights, so the pass that scales
+ * x (and its gradient's) disappear.
+ */
+export function toRgb(x: tf.Tensor4D, styles: tf.Tensor2D, filter: tf.Tensor4D): tf.Tensor4D {
+  const [b, h, w, cin] = x.shape;
+  const cout = filter.shape[3];
+  const weights = tf.mul(tf.reshape(styles, [b, cin, 1]), tf.reshape(filter, [1, cin, cout]));
+  const y = tf.matMul(tf.reshape(x, [b, h * w, cin]), weights as tf.Tensor3D); // [B, H·W, Cout]
+  return tf.reshape(y, [b, h, w, cout]);
+}
+
 /** One styled layer: modulated conv (equalized lr) + bias, and for convs noise + leaky ReLU. */
 function styled(
   p: Params,
@@ -166,7 +180,7 @@ function styled(
   const styles = dense(p, `${name}.affine`, w, 1); // [B, Cin]
   const scaled = tf.mul(filter, 1 / Math.sqrt(k * k * cin)) as tf.Tensor4D;
   const bias = p[`${name}.b`];
-  if (isRgb) return tf.add(modulatedConv(x, styles, scaled, false), bias);
+  if (isRgb) return tf.add(toRgb(x, styles, scaled), bias);
   const y = tf.conv2d(modulate(x, styles), scaled, 1, 'same'); // [B, H, W, Cout]
   const [b, h, wd] = y.shape;
   const values = noise?.normal([b, h, wd, 1]) as tf.Tensor4D | undefined;
