@@ -63,6 +63,11 @@ import * as tf from '@tensorflow/tfjs-core';
  *   modulation x·s (styles s [B, C] broadcast over the pixels of a float32
  *   x [B, H, W, C]); inputs `{ dy, x, styles }`; outputs
  *   `[dx = dy·s [B, H, W, C], dstyles = Σ_hw dy·x [B, C]]`.
+ * - `demodulate` (`'SculptDemodulate'`): StyleGAN2's demodulation factors
+ *   (eq. 3) d = 1/√(Σ_i s_bi²·Σ_k w_kio² + ε); inputs float32 `{ styles
+ *   [B, Cin], filter [kh, kw, Cin, Cout] }`, attr `{ epsilon }`; output d [B, Cout].
+ * - `demodulateGrad` (`'SculptDemodulateGrad'`): its gradient; inputs
+ *   `{ dd, styles, filter, d }`; outputs `[dstyles [B, Cin], dfilter]`.
  *
  * @example
  * ```ts
@@ -82,6 +87,8 @@ export const FUSED_KERNELS = Object.freeze({
   styleEpilogue: 'SculptStyleEpilogue',
   styleEpilogueGrad: 'SculptStyleEpilogueGrad',
   modulateGrad: 'SculptModulateGrad',
+  demodulate: 'SculptDemodulate',
+  demodulateGrad: 'SculptDemodulateGrad',
 } as const);
 
 /**

@@ -6,7 +6,7 @@ import { expectNoLeak } from '@sculpt/core/testing';
 import { registerNativeKernels, unregisterNativeKernels } from '@sculpt/native';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modulate, type StyleEpilogueInputs, styleEpilogue } from './style-ops.js';
+import { demodulation, modulate, type StyleEpilogueInputs, styleEpilogue } from './style-ops.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -170,5 +170,50 @@ describe('modulate', () => {
       )([x, styles]),
     );
     tf.dispose([x, styles]);
+  });
+});
+
+describe('demodulation', () => {
+  /** [d, dstyles, dfilter, a second-order gradient] on the active backend. */
+  const run = () =>
+    tf.tidy(() => {
+      const styles = tf.randomNormal([4, 5], 0, 1, 'float32', 12) as tf.Tensor2D;
+      const filter = tf.randomNormal([3, 3, 5, 6], 0, 0.3, 'float32', 13) as tf.Tensor4D;
+      const dd = tf.randomNormal([4, 6], 0, 1, 'float32', 14);
+      const loss = (s: tf.Tensor, w: tf.Tensor) =>
+        tf.sum(tf.mul(demodulation(s as tf.Tensor2D, w as tf.Tensor4D), dd));
+      // ‖∂L/∂s‖² differentiated in w: under an outer tape the gradient is tfjs ops.
+      const second = tf.grad((w: tf.Tensor) =>
+        tf.sum(tf.square(tf.grad((s: tf.Tensor) => loss(s, w))(styles))),
+      )(filter);
+      const d = demodulation(styles, filter);
+      return [d, ...tf.grads(loss)([styles, filter]), second].map(
+        (t) => t.dataSync() as Float32Array,
+      );
+    });
+
+  it('is one fused kernel each way on wasm and matches tfjs ops on cpu: values, gradients, a second-order gradient', async () => {
+    await tf.setBackend('cpu');
+    const want = run();
+    await tf.setBackend('wasm');
+    const profile = await tf.profile(() => run());
+    expect(profile.kernelNames).toContain(FUSED_KERNELS.demodulate);
+    expect(profile.kernelNames).toContain(FUSED_KERNELS.demodulateGrad);
+    const got = run();
+    got.forEach((g, i) => {
+      expect(worst(g, want[i]), `output ${i}`).toBeLessThan(1e-4);
+    });
+  });
+
+  it('leaks no tensor through a fused forward and backward pass', async () => {
+    await tf.setBackend('wasm');
+    const styles = tf.randomNormal([2, 3]);
+    const filter = tf.randomNormal([3, 3, 3, 4]);
+    await expectNoLeak(() =>
+      tf.grads((s: tf.Tensor, w: tf.Tensor) =>
+        tf.sum(demodulation(s as tf.Tensor2D, w as tf.Tensor4D)),
+      )([styles, filter]),
+    );
+    tf.dispose([styles, filter]);
   });
 });

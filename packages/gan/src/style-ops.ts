@@ -168,3 +168,65 @@ export function modulate(x: tf.Tensor4D, styles: tf.Tensor2D): tf.Tensor4D {
   });
   return (op as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(x, styles) as tf.Tensor4D;
 }
+
+const DEMOD_EPSILON = 1e-8;
+
+/** d as tfjs ops (autodiff differentiates them). */
+function demodulationOps(styles: tf.Tensor, filter: tf.Tensor): tf.Tensor2D {
+  const energy = tf.sum(tf.square(filter), [0, 1]) as tf.Tensor2D; // [Cin, Cout]
+  return tf.rsqrt(tf.add(tf.matMul(tf.square(styles) as tf.Tensor2D, energy), DEMOD_EPSILON));
+}
+
+/**
+ * d's gradient as tfjs ops: t = dd·d³, dstyles = −s·(t·Eᵀ), dfilter = −w·(s²ᵀ·t).
+ * d is recomputed from s and w: the saved output's clone is taped before the
+ * op that makes d, so a gradient through it would be lost.
+ */
+function demodulationGradOps(dd: tf.Tensor, [s, w]: tf.Tensor[]): tf.Tensor[] {
+  const d = demodulationOps(s, w);
+  const t = tf.mul(dd, tf.mul(tf.square(d), d)) as tf.Tensor2D;
+  const energy = tf.sum(tf.square(w), [0, 1]) as tf.Tensor2D;
+  const ds = tf.neg(tf.mul(s, tf.matMul(t, energy, false, true)));
+  const m = tf.matMul(tf.square(s) as tf.Tensor2D, t, true, false); // [Cin, Cout]
+  return [ds, tf.neg(tf.mul(w, m))];
+}
+
+/**
+ * StyleGAN2's demodulation factors (eq. 3): d_bo = 1/sqrt(Σ_i s_bi² Σ_k w_kio² + 1e-8)
+ * from styles `[B, Cin]` and the (scaled) filter `[kh, kw, Cin, Cout]`.
+ * Differentiable in both; one kernel each way where the backend has sculpt's
+ * fused `demodulate` (@sculpt/native on wasm), tfjs ops elsewhere.
+ *
+ * @returns d `[B, Cout]`; the caller owns it.
+ * @example
+ * ```ts
+ * const d = demodulation(styles, filter); // styles: [64, 32], filter: [3, 3, 32, 16] → [64, 16]
+ * ```
+ */
+export function demodulation(styles: tf.Tensor2D, filter: tf.Tensor4D): tf.Tensor2D {
+  const fusable =
+    styles.size > 0 &&
+    filter.size > 0 &&
+    styles.dtype === 'float32' &&
+    filter.dtype === 'float32' &&
+    hasFusedKernel(FUSED_KERNELS.demodulate) &&
+    hasFusedKernel(FUSED_KERNELS.demodulateGrad);
+  if (!fusable) return demodulationOps(styles, filter);
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [s, w] = args as tf.Tensor[];
+    const attrs = { epsilon: DEMOD_EPSILON } as unknown as tf.NamedAttrMap;
+    const d = tf
+      .engine()
+      .runKernel(FUSED_KERNELS.demodulate, { styles: s, filter: w }, attrs) as tf.Tensor;
+    save([s, w, d]);
+    const gradFunc = (dd: tf.Tensor, saved: tf.Tensor[]) => {
+      if (recordingTape()) return demodulationGradOps(dd, saved);
+      const [ss, ws, ds] = saved;
+      const inputs = { dd, styles: ss, filter: ws, d: ds };
+      return tf.engine().runKernel(FUSED_KERNELS.demodulateGrad, inputs) as tf.Tensor[];
+    };
+    return { value: d, gradFunc };
+  });
+  return (op as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor)(styles, filter) as tf.Tensor2D;
+}

@@ -20,10 +20,10 @@ import type { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GanConfig } from './config.js';
 import type { Params } from './nets.js';
-import { LEAKY_GAIN, LEAKY_SLOPE, modulate, styleEpilogue } from './style-ops.js';
+import { demodulation, LEAKY_GAIN, LEAKY_SLOPE, modulate, styleEpilogue } from './style-ops.js';
 
 const MAPPING_LR = 0.01;
-const EPS = 1e-8;
+const EPS = 1e-8; // pixel norm
 
 function param(p: Params, rng: Rng, name: string, shape: number[], value: number | 'normal') {
   const t = value === 'normal' ? rng.normal(shape) : tf.fill(shape, value);
@@ -139,12 +139,6 @@ export function modulatedConv(
   if (!demodulate) return y;
   const [b, , , cout] = y.shape;
   return tf.mul(y, tf.reshape(demodulation(styles, filter), [b, 1, 1, cout]));
-}
-
-/** d_bo = 1/sqrt(Σ_i s_bi² Σ_k w_kio² + ε) `[B, Cout]` (eq. 3). */
-function demodulation(styles: tf.Tensor2D, filter: tf.Tensor4D): tf.Tensor2D {
-  const energy = tf.sum(tf.square(filter), [0, 1]) as tf.Tensor2D; // [Cin, Cout]
-  return tf.rsqrt(tf.add(tf.matMul(tf.square(styles), energy), EPS));
 }
 
 /** Bilinear resize of `[B, H, W, C]` to `[B, size, size, C]` (half-pixel centres: 4 → 7 as well as ×2). */

@@ -14,10 +14,13 @@
 //   dbias[c] = Σ_{b,p} dz;  dstrength = Σ_{b,p,c} dz·n.
 //
 // And the gradient of the modulation x·s before the convolution (s [B, C] per
-// image and input channel) in one pass: dx = dy·s, ds[b, c] = Σ_p dy·x.
+// image and input channel) in one pass: dx = dy·s, ds[b, c] = Σ_p dy·x; and
+// the demodulation factors d[b, o] = 1/√(Σ_i s[b, i]²·Σ_k w[k, i, o]² + ε) with
+// their gradient, one call each way in place of ~7 forward and ~15 backward.
 #include "style.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,7 +38,9 @@ struct StyleDims {
 // The float32 heap and the Int32Array arguments of one call, range-checked.
 class StyleArgs {
  public:
-  StyleArgs(const Napi::CallbackInfo& info, size_t offsetCount) : env_(info.Env()) {
+  // dims [B, H·W, C] (with `taps`, a fourth: [B, Cin, Cout, k·k] for the demodulation).
+  StyleArgs(const Napi::CallbackInfo& info, size_t offsetCount, bool taps = false)
+      : env_(info.Env()) {
     if (!info[0].IsTypedArray() ||
         info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
       throw Napi::TypeError::New(env_, "sculpt native: expected the wasm heap as a Float32Array");
@@ -44,9 +49,10 @@ class StyleArgs {
     heap_ = heap.Data();
     length_ = heap.ElementLength();
     offsets_ = Ints(info, 1, offsetCount, "offsets");
-    const int32_t* d = Ints(info, 2, 3, "dims [B, H·W, C]");
+    const int32_t* d = Ints(info, 2, taps ? 4 : 3, "dims");
     dims_ = {d[0], d[1], d[2]};
-    if (dims_.b < 1 || dims_.p < 1 || dims_.c < 1) {
+    taps_ = taps ? d[3] : 1;
+    if (dims_.b < 1 || dims_.p < 1 || dims_.c < 1 || taps_ < 1) {
       throw Napi::RangeError::New(env_, "sculpt native: styleEpilogue dims must be positive");
     }
     if (info.Length() > 4) {
@@ -56,6 +62,7 @@ class StyleArgs {
   }
 
   const StyleDims& dims() const { return dims_; }
+  int64_t taps() const { return taps_; }
   float alpha() const { return alpha_; }
   float gain() const { return gain_; }
 
@@ -88,6 +95,7 @@ class StyleArgs {
   size_t length_ = 0;
   const int32_t* offsets_ = nullptr;
   StyleDims dims_{};
+  int64_t taps_ = 1;
   float alpha_ = 0.f, gain_ = 1.f;
 };
 
@@ -235,6 +243,75 @@ Napi::Value ModulateGrad(const Napi::CallbackInfo& info, ParallelFn parallel) {
   return info.Env().Undefined();
 }
 
+// The filter's energy per input and output channel, E[i, o] = Σ_k w[k, i, o]², into `energy`.
+void Energy(int64_t taps, int64_t cin, int64_t cout, const float* w, std::vector<float>& energy) {
+  energy.assign(cin * cout, 0.f);
+  for (int64_t k = 0; k < taps; k++) {
+    for (int64_t j = 0; j < cin * cout; j++) energy[j] += w[k * cin * cout + j] * w[k * cin * cout + j];
+  }
+}
+
+// demodulate(heap, offsets [styles, filter, d], dims [B, Cin, Cout, k·k], epsilon):
+// d[b, o] = 1/√(Σ_i s[b, i]²·E[i, o] + ε) (StyleGAN2 eq. 3), in float as the tfjs ops.
+Napi::Value Demodulate(const Napi::CallbackInfo& info) {
+  const StyleArgs a(info, 3, true);
+  const int64_t b = a.dims().b, cin = a.dims().p, cout = a.dims().c, taps = a.taps();
+  const float eps = static_cast<float>(info[3].As<Napi::Number>().DoubleValue());
+  const float* s = a.At(0, b * cin, "styles");
+  const float* w = a.At(1, taps * cin * cout, "filter");
+  float* d = a.At(2, b * cout, "d");
+  if (s == nullptr || w == nullptr || d == nullptr) {
+    throw Napi::TypeError::New(info.Env(), "sculpt native: demodulate needs styles, filter, d");
+  }
+  std::vector<float> energy;
+  Energy(taps, cin, cout, w, energy);
+  std::vector<float> q(cout);
+  for (int64_t i = 0; i < b; i++) {
+    std::fill(q.begin(), q.end(), 0.f);
+    for (int64_t c = 0; c < cin; c++) {
+      const float s2 = s[i * cin + c] * s[i * cin + c];
+      for (int64_t o = 0; o < cout; o++) q[o] += s2 * energy[c * cout + o];
+    }
+    for (int64_t o = 0; o < cout; o++) d[i * cout + o] = 1.f / std::sqrt(q[o] + eps);
+  }
+  return info.Env().Undefined();
+}
+
+// demodulateGrad(heap, offsets [dd, styles, filter, d, dstyles, dfilter], dims as demodulate's):
+// with t = dd·d³: dstyles[b, i] = −s[b, i]·Σ_o t[b, o]·E[i, o] and
+// dfilter[k, i, o] = −w[k, i, o]·Σ_b t[b, o]·s[b, i]².
+Napi::Value DemodulateGrad(const Napi::CallbackInfo& info) {
+  const StyleArgs a(info, 6, true);
+  const int64_t b = a.dims().b, cin = a.dims().p, cout = a.dims().c, taps = a.taps();
+  const float* dd = a.At(0, b * cout, "dd");
+  const float* s = a.At(1, b * cin, "styles");
+  const float* w = a.At(2, taps * cin * cout, "filter");
+  const float* d = a.At(3, b * cout, "d");
+  float* ds = a.At(4, b * cin, "dstyles");
+  float* dw = a.At(5, taps * cin * cout, "dfilter");
+  if (dd == nullptr || s == nullptr || w == nullptr || d == nullptr || ds == nullptr || dw == nullptr) {
+    throw Napi::TypeError::New(info.Env(), "sculpt native: demodulateGrad needs dd, styles, filter, d, dstyles, dfilter");
+  }
+  std::vector<float> energy, t(b * cout), m(cin * cout, 0.f);
+  Energy(taps, cin, cout, w, energy);
+  for (int64_t j = 0; j < b * cout; j++) t[j] = dd[j] * d[j] * d[j] * d[j];
+  for (int64_t i = 0; i < b; i++) {
+    for (int64_t c = 0; c < cin; c++) {
+      const float si = s[i * cin + c];
+      float acc = 0.f;
+      for (int64_t o = 0; o < cout; o++) {
+        acc += t[i * cout + o] * energy[c * cout + o];
+        m[c * cout + o] += t[i * cout + o] * si * si;
+      }
+      ds[i * cin + c] = -si * acc;
+    }
+  }
+  for (int64_t k = 0; k < taps; k++) {
+    for (int64_t j = 0; j < cin * cout; j++) dw[k * cin * cout + j] = -w[k * cin * cout + j] * m[j];
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void RegisterStyle(Napi::Env env, Napi::Object exports, ParallelFn parallel) {
@@ -250,6 +327,8 @@ void RegisterStyle(Napi::Env env, Napi::Object exports, ParallelFn parallel) {
               Napi::Function::New(
                   env, [parallel](const Napi::CallbackInfo& info) { return ModulateGrad(info, parallel); },
                   "modulateGrad"));
+  exports.Set("demodulate", Napi::Function::New(env, Demodulate, "demodulate"));
+  exports.Set("demodulateGrad", Napi::Function::New(env, DemodulateGrad, "demodulateGrad"));
 }
 
 }  // namespace sculpt

@@ -201,6 +201,10 @@ export interface NativeAddon {
   styleEpilogueGrad: StyleCall;
   /** offsets [dy, x, styles, dx, dstyles]; dims [B, H·W, C]. */
   modulateGrad(heap: Float32Array, offsets: Int32Array, dims: Int32Array): void;
+  /** offsets [styles, filter, d]; dims [B, Cin, Cout, kh·kw]. */
+  demodulate(heap: Float32Array, offsets: Int32Array, dims: Int32Array, epsilon: number): void;
+  /** offsets [dd, styles, filter, d, dstyles, dfilter]; dims as demodulate's. */
+  demodulateGrad(heap: Float32Array, offsets: Int32Array, dims: Int32Array): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string; avx512Gemm: boolean };
   /** Switches the AVX-512 sgemm on or off (on only where the CPU has AVX-512F); returns whether it was on. */

@@ -43,7 +43,13 @@ import {
 } from './kernels.js';
 import { makeGreater, makeSelect } from './masks.js';
 import { makeResizeBilinear, makeResizeBilinearGrad } from './resize.js';
-import { makeModulateGrad, makeStyleEpilogue, makeStyleEpilogueGrad } from './style.js';
+import {
+  makeDemodulate,
+  makeDemodulateGrad,
+  makeModulateGrad,
+  makeStyleEpilogue,
+  makeStyleEpilogueGrad,
+} from './style.js';
 
 /** The kernels {@link registerNativeKernels} registers for backend `'wasm'`: tfjs's, replaced, and sculpt's fused ones, added. */
 export const NATIVE_KERNEL_NAMES = [
@@ -88,6 +94,8 @@ export const NATIVE_KERNEL_NAMES = [
   'SculptStyleEpilogue',
   'SculptStyleEpilogueGrad',
   'SculptModulateGrad',
+  'SculptDemodulate',
+  'SculptDemodulateGrad',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -268,6 +276,8 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     SculptStyleEpilogue: () => makeStyleEpilogue(addon),
     SculptStyleEpilogueGrad: () => makeStyleEpilogueGrad(addon),
     SculptModulateGrad: () => makeModulateGrad(addon),
+    SculptDemodulate: () => makeDemodulate(addon),
+    SculptDemodulateGrad: () => makeDemodulateGrad(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);

@@ -192,3 +192,50 @@ describe('fused modulation gradient', () => {
     tf.dispose([x, styles]);
   });
 });
+
+describe('fused demodulation', () => {
+  it('d and its gradients (dstyles, dfilter) match the tfjs ops on cpu; leaks nothing', async () => {
+    const [b, k, cin, cout] = [5, 3, 6, 7];
+    const make = () => ({
+      styles: tf.tensor(values(b * cin, 41), [b, cin]),
+      filter: tf.tensor(values(k * k * cin * cout, 42), [k, k, cin, cout]),
+      dd: tf.tensor(values(b * cout, 43), [b, cout]),
+    });
+    const demod = (s: tf.Tensor, w: tf.Tensor) =>
+      tf.rsqrt(
+        tf.add(
+          tf.matMul(tf.square(s) as tf.Tensor2D, tf.sum(tf.square(w), [0, 1]) as tf.Tensor2D),
+          1e-8,
+        ),
+      );
+    await tf.setBackend('cpu');
+    const want = tf.tidy(() => {
+      const { styles, filter, dd } = make();
+      const grads = tf.grads((s: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(demod(s, w), dd)))([
+        styles,
+        filter,
+      ]);
+      return [demod(styles, filter), ...grads].map((t) => t.dataSync() as Float32Array);
+    });
+    await tf.setBackend('wasm');
+    const { styles, filter, dd } = make();
+    const run = () => {
+      const d = tf
+        .engine()
+        .runKernel(FUSED_KERNELS.demodulate, { styles, filter }, { epsilon: 1e-8 }) as tf.Tensor;
+      const grads = tf
+        .engine()
+        .runKernel(FUSED_KERNELS.demodulateGrad, { dd, styles, filter, d }) as tf.Tensor[];
+      return [d, ...grads];
+    };
+    await expectNoLeak(run);
+    const got = tf.tidy(() => run().map((t) => t.dataSync() as Float32Array));
+    ['d', 'dstyles', 'dfilter'].forEach((name, i) => {
+      expect(worstRelative(got[i], want[i]), name).toBeLessThan(1e-5);
+    });
+    expect(() =>
+      tf.engine().runKernel(FUSED_KERNELS.demodulate, { styles: dd, filter }, { epsilon: 1e-8 }),
+    ).toThrow(/styles \[B, Cin\].*got styles float32 \[5,7\], filter float32 \[3,3,6,7\]/);
+    tf.dispose([styles, filter, dd]);
+  });
+});

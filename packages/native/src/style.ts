@@ -14,6 +14,10 @@
  *
  * `SculptModulateGrad`: the gradient of the modulation x·s before a styled
  * conv, `[dx, dstyles]` in one pass, in place of two Multiply kernels and a Sum.
+ *
+ * `SculptDemodulate` / `SculptDemodulateGrad`: the demodulation factors
+ * d [B, Cout] from the styles and the filter, and their gradient, one call
+ * each way in place of ~7 small kernels forward and ~15 backward.
  */
 import { FUSED_KERNELS, SculptError } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -161,6 +165,81 @@ export function makeModulateGrad(addon: NativeAddon): tf.KernelFunc {
     });
     const dims = Int32Array.of(shape[0], shape[1] * shape[2], shape[3]);
     addon.modulateGrad(heapOf(backend), offsets, dims); // heap after the outputs
+    return outputs;
+  };
+}
+
+/** [B, Cin, Cout, kh·kw] of the demodulation's styles and filter, or a SculptError. */
+function demodDims(where: string, inputs: Inputs): Int32Array {
+  const { styles, filter } = inputs;
+  const [kh, kw, cin, cout] = filter?.shape ?? [];
+  const b = styles?.shape[0] ?? 0;
+  const ok =
+    filter?.shape.length === 4 &&
+    kh * kw * cin * cout * b > 0 &&
+    Object.values(inputs).every((t) => t?.dtype === 'float32') &&
+    same(styles, [b, cin]) &&
+    Object.entries(inputs).every(
+      ([k, t]) => k === 'styles' || k === 'filter' || same(t, [b, cout]),
+    );
+  if (!ok) {
+    const got = Object.entries(inputs).map(
+      ([k, t]) => `${k} ${t ? `${t.dtype} [${t.shape}]` : 'none'}`,
+    );
+    throw new SculptError(
+      where,
+      'expected float32 styles [B, Cin], filter [kh, kw, Cin, Cout] (not empty) and, for the gradient, dd and d [B, Cout]',
+      `got ${got.join(', ')}`,
+      'use the tfjs ops for this case',
+    );
+  }
+  return Int32Array.of(b, cin, cout, kh * kw);
+}
+
+/**
+ * The demodulation kernel; throws a SculptError for inputs it does not take (the caller checks first).
+ * @example
+ * ```ts
+ * const d = tf.engine().runKernel('SculptDemodulate', { styles, filter }, { epsilon: 1e-8 }) as tf.Tensor2D;
+ * ```
+ */
+export function makeDemodulate(addon: NativeAddon): tf.KernelFunc {
+  const offsets = new Int32Array(3); // reused: one call at a time on the JS thread
+  return (params) => {
+    const { styles, filter } = params.inputs as Inputs;
+    const { epsilon } = params.attrs as unknown as { epsilon: number };
+    const dims = demodDims(FUSED_KERNELS.demodulate, { styles, filter });
+    const backend = params.backend as unknown as WasmBackendInternals;
+    const d = backend.makeOutput([dims[0], dims[2]], 'float32');
+    [styles, filter, d].forEach((t, i) => {
+      offsets[i] = offsetOf(backend, t as tf.TensorInfo);
+    });
+    addon.demodulate(heapOf(backend), offsets, dims, epsilon); // heap after the output
+    return d;
+  };
+}
+
+/**
+ * The demodulation's gradient kernel; throws a SculptError for inputs it does not take.
+ * @example
+ * ```ts
+ * const [dstyles, dfilter] = tf.engine().runKernel('SculptDemodulateGrad', { dd, styles, filter, d }) as tf.Tensor[];
+ * ```
+ */
+export function makeDemodulateGrad(addon: NativeAddon): tf.KernelFunc {
+  const offsets = new Int32Array(6); // reused: one call at a time on the JS thread
+  return (params) => {
+    const { dd, styles, filter, d } = params.inputs as Inputs;
+    const dims = demodDims(FUSED_KERNELS.demodulateGrad, { styles, filter, dd, d });
+    const backend = params.backend as unknown as WasmBackendInternals;
+    const outputs = [
+      backend.makeOutput([...(styles as tf.TensorInfo).shape], 'float32'),
+      backend.makeOutput([...(filter as tf.TensorInfo).shape], 'float32'),
+    ];
+    [dd, styles, filter, d, ...outputs].forEach((t, i) => {
+      offsets[i] = offsetOf(backend, t as tf.TensorInfo);
+    });
+    addon.demodulateGrad(heapOf(backend), offsets, dims); // heap after the outputs
     return outputs;
   };
 }
