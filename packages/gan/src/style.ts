@@ -149,8 +149,12 @@ export function resize(x: tf.Tensor4D, size: number): tf.Tensor4D {
 /**
  * A 1×1 modulated conv without demodulation (toRGB): conv(x·s, w) computed as
  * one product per image, x `[B, H·W, Cin]` · (s ⊙ w) `[B, Cin, Cout]`, the
- * same sum with the style folded into the weights, so the pass that scales
- * x (and its gradient's) disappear.
+ * same sum with the style folded into the weights, so no pass over x scales
+ * it (forward) or its gradient (backward).
+ * @example
+ * ```ts
+ * const rgb = toRgb(x, styles, filter); // x: [64, 28, 28, 16], styles: [64, 16], filter: [1, 1, 16, 1] → [64, 28, 28, 1]
+ * ```
  */
 export function toRgb(x: tf.Tensor4D, styles: tf.Tensor2D, filter: tf.Tensor4D): tf.Tensor4D {
   const [b, h, w, cin] = x.shape;
