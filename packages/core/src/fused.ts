@@ -53,6 +53,27 @@ import * as tf from '@tensorflow/tfjs-core';
  *   `{ alpha }` (the slope where y ≤ 0: 0 for relu, α for leakyrelu);
  *   outputs `[dz, db]`: dz = dy·(y > 0 ? 1 : α) [B, H, W, C] and
  *   db = Σ_{B,H,W} dz [C].
+ * - `styleEpilogue` (`'SculptStyleEpilogue'`): the epilogue of a StyleGAN2
+ *   styled conv after the convolution; inputs `{ y [B, H, W, C], demod [B, C],
+ *   bias [C], noise? [B, H, W, 1], strength? [1] }` (noise and strength
+ *   together or neither), all float32, attrs `{ alpha, gain }`; output
+ *   `[out]`: out = leakyRelu(((y·demod) + noise·strength) + bias, alpha)·gain
+ *   with the demodulation per image and channel, in that order of float32
+ *   roundings (the tfjs ops' order).
+ * - `styleEpilogueGrad` (`'SculptStyleEpilogueGrad'`): its gradient from the
+ *   forward output (out > 0 where the leaky ReLU's input is); inputs
+ *   `{ dout, out, y, demod, noise? }`, attrs `{ alpha, gain }`; outputs
+ *   `[dy [B, H, W, C], ddemod [B, C], dbias [C]]`, and `dstrength [1]` last
+ *   when noise is given (the noise itself gets no gradient).
+ * - `modulateGrad` (`'SculptModulateGrad'`): the gradient of StyleGAN2's
+ *   modulation x·s (styles s [B, C] broadcast over the pixels of a float32
+ *   x [B, H, W, C]); inputs `{ dy, x, styles }`; outputs
+ *   `[dx = dy·s [B, H, W, C], dstyles = Σ_hw dy·x [B, C]]`.
+ * - `demodulate` (`'SculptDemodulate'`): StyleGAN2's demodulation factors
+ *   (eq. 3) d = 1/√(Σ_i s_bi²·Σ_k w_kio² + ε); inputs float32 `{ styles
+ *   [B, Cin], filter [kh, kw, Cin, Cout] }`, attr `{ epsilon }`; output d [B, Cout].
+ * - `demodulateGrad` (`'SculptDemodulateGrad'`): its gradient; inputs
+ *   `{ dd, styles, filter, d }`; outputs `[dstyles [B, Cin], dfilter]`.
  *
  * @example
  * ```ts
@@ -70,6 +91,11 @@ export const FUSED_KERNELS = Object.freeze({
   groupNorm: 'SculptGroupNorm',
   groupNormGrad: 'SculptGroupNormGrad',
   biasActivationGrad: 'SculptBiasActivationGrad',
+  styleEpilogue: 'SculptStyleEpilogue',
+  styleEpilogueGrad: 'SculptStyleEpilogueGrad',
+  modulateGrad: 'SculptModulateGrad',
+  demodulate: 'SculptDemodulate',
+  demodulateGrad: 'SculptDemodulateGrad',
 } as const);
 
 /**

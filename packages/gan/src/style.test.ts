@@ -13,7 +13,7 @@ import {
   numStyleLayers,
   styleResolutions,
 } from './index.js';
-import { styleLayers, synthesis } from './style.js';
+import { styleLayers, synthesis, toRgb } from './style.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -78,6 +78,27 @@ describe('style generator', () => {
       tf.dispose([fast, reference]);
     }
     tf.dispose([x, s, w]);
+  });
+
+  it('toRGB as one product per image matches the 1×1 modulated conv: values and gradients', () => {
+    const rng = new Rng(5);
+    const x = rng.normal([3, 5, 4, 6]) as tf.Tensor4D;
+    const s = rng.normal([3, 6]) as tf.Tensor2D;
+    const w = rng.normal([1, 1, 6, 2]) as tf.Tensor4D;
+    const dy = rng.normal([3, 5, 4, 2]);
+    const loss = (f: typeof toRgb) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor2D, c as tf.Tensor4D), dy));
+    const conv = (a: tf.Tensor4D, b: tf.Tensor2D, c: tf.Tensor4D) => modulatedConv(a, b, c, false);
+    const got = tf.grads(loss(toRgb))([x, s, w]);
+    const want = tf.grads(loss(conv))([x, s, w]);
+    const y = toRgb(x, s, w);
+    const ref = conv(x, s, w);
+    expect(y.shape).toEqual([3, 5, 4, 2]);
+    expect(maxDiff(y, ref)).toBeLessThan(1e-5);
+    got.forEach((g, i) => {
+      expect(maxDiff(g, want[i]), ['dx', 'ds', 'dw'][i]).toBeLessThan(1e-4);
+    });
+    tf.dispose([x, s, w, dy, y, ref, ...got, ...want]);
   });
 
   it('truncation ψ = 0 gives the mean-w image for any z', () => {

@@ -20,10 +20,10 @@ import type { Rng } from '@sculpt/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GanConfig } from './config.js';
 import type { Params } from './nets.js';
+import { demodulation, LEAKY_GAIN, LEAKY_SLOPE, modulate, styleEpilogue } from './style-ops.js';
 
 const MAPPING_LR = 0.01;
-const GAIN = Math.SQRT2; // leaky ReLU gain of StyleGAN
-const EPS = 1e-8;
+const EPS = 1e-8; // pixel norm
 
 function param(p: Params, rng: Rng, name: string, shape: number[], value: number | 'normal') {
   const t = value === 'normal' ? rng.normal(shape) : tf.fill(shape, value);
@@ -102,7 +102,7 @@ function dense(p: Params, name: string, x: tf.Tensor2D, lr: number): tf.Tensor2D
   const w = p[`${name}.w`];
   const scale = lr / Math.sqrt(w.shape[0]);
   const y = tf.matMul(x, tf.mul(w, scale) as tf.Tensor2D);
-  return tf.add(y, tf.mul(p[`${name}.b`], lr));
+  return tf.add(y, lr === 1 ? p[`${name}.b`] : tf.mul(p[`${name}.b`], lr)); // b·1 = b exactly
 }
 
 /**
@@ -119,7 +119,7 @@ export function mapping(
     tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), EPS))) as tf.Tensor2D;
   let h = labels ? tf.concat([norm(z), norm(tf.matMul(labels, p.embed))], 1) : norm(z);
   for (let i = 0; i < c.mappingLayers; i++)
-    h = tf.mul(tf.leakyRelu(dense(p, `map${i}`, h, MAPPING_LR), 0.2), GAIN);
+    h = tf.mul(tf.leakyRelu(dense(p, `map${i}`, h, MAPPING_LR), LEAKY_SLOPE), LEAKY_GAIN);
   return h;
 }
 
@@ -135,22 +135,33 @@ export function modulatedConv(
   filter: tf.Tensor4D,
   demodulate: boolean,
 ): tf.Tensor4D {
-  const [b, , , cin] = x.shape;
-  const y = tf.conv2d(
-    tf.mul(x, tf.reshape(styles, [b, 1, 1, cin])) as tf.Tensor4D,
-    filter,
-    1,
-    'same',
-  );
+  const y = tf.conv2d(modulate(x, styles), filter, 1, 'same');
   if (!demodulate) return y;
-  const energy = tf.sum(tf.square(filter), [0, 1]) as tf.Tensor2D; // [Cin, Cout]
-  const d = tf.rsqrt(tf.add(tf.matMul(tf.square(styles), energy), EPS)); // [B, Cout]
-  return tf.mul(y, tf.reshape(d, [b, 1, 1, -1]));
+  const [b, , , cout] = y.shape;
+  return tf.mul(y, tf.reshape(demodulation(styles, filter), [b, 1, 1, cout]));
 }
 
 /** Bilinear resize of `[B, H, W, C]` to `[B, size, size, C]` (half-pixel centres: 4 → 7 as well as ×2). */
 export function resize(x: tf.Tensor4D, size: number): tf.Tensor4D {
   return tf.image.resizeBilinear(x, [size, size], false, true);
+}
+
+/**
+ * A 1×1 modulated conv without demodulation (toRGB): conv(x·s, w) computed as
+ * one product per image, x `[B, H·W, Cin]` · (s ⊙ w) `[B, Cin, Cout]`, the
+ * same sum with the style folded into the weights, so no pass over x scales
+ * it (forward) or its gradient (backward).
+ * @example
+ * ```ts
+ * const rgb = toRgb(x, styles, filter); // x: [64, 28, 28, 16], styles: [64, 16], filter: [1, 1, 16, 1] → [64, 28, 28, 1]
+ * ```
+ */
+export function toRgb(x: tf.Tensor4D, styles: tf.Tensor2D, filter: tf.Tensor4D): tf.Tensor4D {
+  const [b, h, w, cin] = x.shape;
+  const cout = filter.shape[3];
+  const weights = tf.mul(tf.reshape(styles, [b, cin, 1]), tf.reshape(filter, [1, cin, cout]));
+  const y = tf.matMul(tf.reshape(x, [b, h * w, cin]), weights as tf.Tensor3D); // [B, H·W, Cout]
+  return tf.reshape(y, [b, h, w, cout]);
 }
 
 /** One styled layer: modulated conv (equalized lr) + bias, and for convs noise + leaky ReLU. */
@@ -166,13 +177,14 @@ function styled(
   const [k, , cin] = filter.shape;
   const styles = dense(p, `${name}.affine`, w, 1); // [B, Cin]
   const scaled = tf.mul(filter, 1 / Math.sqrt(k * k * cin)) as tf.Tensor4D;
-  let y = modulatedConv(x, styles, scaled, !isRgb);
-  if (isRgb) return tf.add(y, p[`${name}.b`]);
-  if (noise) {
-    const [b, h, wd] = y.shape;
-    y = tf.add(y, tf.mul(noise.normal([b, h, wd, 1]), p[`${name}.noise`]));
-  }
-  return tf.mul(tf.leakyRelu(tf.add(y, p[`${name}.b`]), 0.2), GAIN) as tf.Tensor4D;
+  const bias = p[`${name}.b`];
+  if (isRgb) return tf.add(toRgb(x, styles, scaled), bias);
+  const y = tf.conv2d(modulate(x, styles), scaled, 1, 'same'); // [B, H, W, Cout]
+  const [b, h, wd] = y.shape;
+  const values = noise?.normal([b, h, wd, 1]) as tf.Tensor4D | undefined;
+  const strength = p[`${name}.noise`];
+  const demod = demodulation(styles, scaled);
+  return styleEpilogue({ y, demod, bias, noise: values ? { values, strength } : undefined });
 }
 
 /**
@@ -187,8 +199,9 @@ export function synthesis(
   noise: Rng | undefined,
 ): tf.Tensor4D {
   const layers = styleLayers(c);
-  const b = ws[0].shape[0];
-  let x = tf.tile(p.const, [b, 1, 1, 1]) as tf.Tensor4D;
+  // [1, 4, 4, C]: the first modulation broadcasts it over the batch (a tile's
+  // gradient in tfjs is a slice and an add per image).
+  let x = p.const as tf.Tensor4D;
   let rgb: tf.Tensor4D | undefined;
   layers.forEach((l, j) => {
     if (l.up) x = resize(x, l.size);

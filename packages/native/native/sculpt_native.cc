@@ -15,6 +15,7 @@
 #include "fused_conv.h"
 #include "thin_conv.h"
 #include "upsample.h"
+#include "style.h"
 
 #include <algorithm>
 #include <atomic>
@@ -2190,6 +2191,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory, "keepFreedMemory"));
   exports.Set("biasActivationGrad", Napi::Function::New(env, sculpt::BiasActivationGradJs, "biasActivationGrad"));
   exports.Set("fusedConv2d", Napi::Function::New(env, sculpt::FusedConv2dJs, "fusedConv2d"));
+  sculpt::RegisterStyle(env, exports, ParallelFor);
   return exports;
 }
 

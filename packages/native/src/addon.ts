@@ -6,6 +6,15 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+/** The StyleGAN epilogue calls: heap, offsets, dims [B, H·W, C], leaky ReLU slope, gain. */
+type StyleCall = (
+  heap: Float32Array,
+  offsets: Int32Array,
+  dims: Int32Array,
+  alpha: number,
+  gain: number,
+) => void;
+
 /** The functions the C++ addon exports (see `native/sculpt_native.cc`). Offsets count floats. */
 export interface NativeAddon {
   gemm(
@@ -219,6 +228,16 @@ export interface NativeAddon {
     channels: number,
     alpha: number,
   ): void;
+  /** offsets [y, demod, noise, strength, bias, out] (noise and strength −1 when left out); dims [B, H·W, C]. */
+  styleEpilogue: StyleCall;
+  /** offsets [dout, out, y, demod, noise, dy, ddemod, dstrength, dbias] (noise and dstrength −1 when left out); dims as styleEpilogue's. */
+  styleEpilogueGrad: StyleCall;
+  /** offsets [dy, x, styles, dx, dstyles]; dims [B, H·W, C]. */
+  modulateGrad(heap: Float32Array, offsets: Int32Array, dims: Int32Array): void;
+  /** offsets [styles, filter, d]; dims [B, Cin, Cout, kh·kw]. */
+  demodulate(heap: Float32Array, offsets: Int32Array, dims: Int32Array, epsilon: number): void;
+  /** offsets [dd, styles, filter, d, dstyles, dfilter]; dims as demodulate's. */
+  demodulateGrad(heap: Float32Array, offsets: Int32Array, dims: Int32Array): void;
   setThreads(n: number): void;
   info(): { threads: number; core: string; config: string; avx512Gemm: boolean };
   /** Switches the AVX-512 sgemm on or off (on only where the CPU has AVX-512F); returns whether it was on. */

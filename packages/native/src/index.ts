@@ -46,6 +46,13 @@ import {
 import { makeGreater, makeSelect } from './masks.js';
 import { makeResizeBilinear, makeResizeBilinearGrad } from './resize.js';
 import { makeResizeNearestNeighbor, makeResizeNearestNeighborGrad } from './upsample.js';
+import {
+  makeDemodulate,
+  makeDemodulateGrad,
+  makeModulateGrad,
+  makeStyleEpilogue,
+  makeStyleEpilogueGrad,
+} from './style.js';
 
 /** The kernels {@link registerNativeKernels} registers for backend `'wasm'`: tfjs's, replaced, and sculpt's fused ones, added. */
 export const NATIVE_KERNEL_NAMES = [
@@ -92,6 +99,11 @@ export const NATIVE_KERNEL_NAMES = [
   'ResizeNearestNeighborGrad',
   'ArgMin',
   'ArgMax',
+  'SculptStyleEpilogue',
+  'SculptStyleEpilogueGrad',
+  'SculptModulateGrad',
+  'SculptDemodulate',
+  'SculptDemodulateGrad',
 ] as const;
 
 /** What {@link registerNativeKernels} set up. */
@@ -278,6 +290,11 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
       makeResizeNearestNeighborGrad(addon, required(f, 'ResizeNearestNeighborGrad')),
     ArgMin: (f) => makeArgReduce(addon, required(f, 'ArgMin'), false),
     ArgMax: (f) => makeArgReduce(addon, required(f, 'ArgMax'), true),
+    SculptStyleEpilogue: () => makeStyleEpilogue(addon),
+    SculptStyleEpilogueGrad: () => makeStyleEpilogueGrad(addon),
+    SculptModulateGrad: () => makeModulateGrad(addon),
+    SculptDemodulate: () => makeDemodulate(addon),
+    SculptDemodulateGrad: () => makeDemodulateGrad(addon),
   };
   for (const name of NATIVE_KERNEL_NAMES) {
     const previous = tf.getKernel(name, BACKEND);
