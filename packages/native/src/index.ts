@@ -45,7 +45,6 @@ import {
 } from './kernels.js';
 import { makeGreater, makeSelect } from './masks.js';
 import { makeResizeBilinear, makeResizeBilinearGrad } from './resize.js';
-import { makeResizeNearestNeighbor, makeResizeNearestNeighborGrad } from './upsample.js';
 import {
   makeDemodulate,
   makeDemodulateGrad,
@@ -53,6 +52,7 @@ import {
   makeStyleEpilogue,
   makeStyleEpilogueGrad,
 } from './style.js';
+import { makeResizeNearestNeighbor, makeResizeNearestNeighborGrad } from './upsample.js';
 
 /** The kernels {@link registerNativeKernels} registers for backend `'wasm'`: tfjs's, replaced, and sculpt's fused ones, added. */
 export const NATIVE_KERNEL_NAMES = [
