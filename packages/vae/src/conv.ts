@@ -63,10 +63,18 @@ export function conv(
 /**
  * Nearest-neighbour 2× upsampling: `[B, H, W, C] → [B, 2H, 2W, C]`, y[b, i, j] = x[b, ⌊i/2⌋, ⌊j/2⌋].
  * One `ResizeNearestNeighbor` kernel forward and one `ResizeNearestNeighborGrad` backward
- * (alignCorners and halfPixelCenters off: source index ⌊i·H/2H⌋ = ⌊i/2⌋ exactly).
+ * (alignCorners and halfPixelCenters off: source index ⌊i·H/2H⌋ = ⌊i/2⌋ exactly); on tfjs's cpu
+ * backend a broadcast multiply (see the comment inside).
  */
 export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
-  const [, h, w] = x.shape;
+  const [b, h, w, c] = x.shape;
+  if (tf.getBackend() === 'cpu') {
+    // tfjs-backend-cpu 4.22's ResizeNearestNeighborGrad is wrong for batch > 1 (unless
+    // @sculpt/backend's initBackend('cpu') replaced it): a broadcast multiply there instead,
+    // [B, H, 1, W, 1, C] · ones[1, 1, 2, 1, 2, 1], whose gradient is a sum and a reshape.
+    const wide = tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1]));
+    return tf.reshape(wide, [b, 2 * h, 2 * w, c]);
+  }
   return tf.image.resizeNearestNeighbor(x, [2 * h, 2 * w]);
 }
 
