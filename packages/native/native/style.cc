@@ -198,12 +198,12 @@ Napi::Value Backward(const Napi::CallbackInfo& info, ParallelFn parallel) {
                               dy + at, dd + i * s.c, db);
     }
   });
-  double total = 0.0;
   for (int64_t ch = 0; ch < s.c; ch++) {
     double sum = 0.0;
     for (int64_t i = 0; i < s.b; i++) sum += perImage[i * (s.c + 1) + ch];
     dbias[ch] = static_cast<float>(sum);
   }
+  double total = 0.0;
   for (int64_t i = 0; i < s.b; i++) total += perImage[i * (s.c + 1) + s.c];
   if (dstrength != nullptr) *dstrength = static_cast<float>(total);
   return info.Env().Undefined();

@@ -10,7 +10,8 @@ import { ELEMENTWISE_MIN, heapOf, offsetOf, type WasmBackendInternals } from './
 
 const size = tf.util.sizeFromShape;
 
-interface ResizeAttrs {
+/** The attrs of tfjs's resize kernels and their gradients. */
+export interface ResizeAttrs {
   alignCorners: boolean;
   halfPixelCenters?: boolean;
   size?: [number, number];
@@ -39,9 +40,7 @@ export function makeResizeBilinear(addon: NativeAddon, fallback: tf.KernelFunc):
     const attrs = params.attrs as unknown as ResizeAttrs;
     const [oh, ow] = attrs.size ?? [0, 0];
     const outShape = [x.shape[0], oh, ow, x.shape[3]];
-    if (x.dtype !== 'float32' || x.shape.length !== 4 || size(x.shape) === 0)
-      return fallback(params);
-    if (size(outShape) < ELEMENTWISE_MIN) return fallback(params);
+    if (!resizable(x.shape, { ...x, shape: outShape })) return fallback(params);
     const backend = params.backend as unknown as WasmBackendInternals;
     const out = backend.makeOutput(outShape, 'float32');
     addon.resizeBilinear(

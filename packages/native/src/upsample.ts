@@ -9,13 +9,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
 import { heapOf, offsetOf, type WasmBackendInternals } from './kernels.js';
-import { resizable } from './resize.js';
-
-interface ResizeAttrs {
-  alignCorners: boolean;
-  halfPixelCenters: boolean;
-  size?: [number, number];
-}
+import { type ResizeAttrs, resizable } from './resize.js';
 
 /** Runs the addon from `from` into a new output of shape `outShape`; `dims` [b, h, w, c, oh, ow]. */
 function run(
@@ -50,8 +44,7 @@ export function makeResizeNearestNeighbor(
     const x = params.inputs.images as tf.TensorInfo;
     const [oh, ow] = (params.attrs as unknown as ResizeAttrs).size ?? [0, 0];
     const outShape = [x.shape[0], oh, ow, x.shape[3]];
-    if (x.dtype !== 'float32' || !resizable(x.shape, { ...x, shape: outShape }))
-      return fallback(params);
+    if (!resizable(x.shape, { ...x, shape: outShape })) return fallback(params);
     return run(addon, params, x, outShape, [...x.shape, oh, ow], false);
   };
 }
